@@ -1,0 +1,3 @@
+"""Commands: demand (registered on import)."""
+
+from __future__ import annotations

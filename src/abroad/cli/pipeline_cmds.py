@@ -1,0 +1,3 @@
+"""Commands: pipeline_cmds (registered on import)."""
+
+from __future__ import annotations

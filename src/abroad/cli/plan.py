@@ -1,0 +1,3 @@
+"""Commands: plan (registered on import)."""
+
+from __future__ import annotations

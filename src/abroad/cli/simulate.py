@@ -1,0 +1,3 @@
+"""Commands: simulate (registered on import)."""
+
+from __future__ import annotations

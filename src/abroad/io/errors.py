@@ -1,0 +1,121 @@
+"""One error type for every bad input: it lists every problem, each located precisely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, and where.
+
+    ``file`` is the file (relative to the scenario folder where there is one); ``row`` is the
+    1-based data row of a table (the header is row 0... so row 1 is the first line under it);
+    ``column`` the table column; ``path`` the dotted YAML/JSON path (``policies.close_policy``).
+    """
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    path: str | None = None
+
+    def location(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        if self.path:
+            parts.append(self.path)
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.location()}: {self.message}"
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+@dataclass
+class InputError(Exception):
+    """Raised when an input is invalid; carries every problem found, not just the first."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the input:"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class ProblemCollector:
+    """Accumulates problems while reading; ``raise_if_any`` at the end of the boundary."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        file: str,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.problems.append(Problem(file, message, row=row, column=column, path=path))
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.problems.extend(problems)
+
+    def add_validation_error(
+        self,
+        file: str,
+        error: ValidationError,
+        *,
+        path_prefix: str = "",
+        row: int | None = None,
+        columns: bool = False,
+    ) -> None:
+        """Translate a pydantic error into located problems.
+
+        With ``columns``, the first element of each error location is a table column.
+        """
+        for err in error.errors():
+            loc = [str(x) for x in err["loc"] if not str(x).startswith("function-")]
+            message = _friendly(err)
+            if columns and loc:
+                self.add(file, message, row=row, column=loc[0])
+            else:
+                dotted = ".".join(x for x in [path_prefix, *loc] if x)
+                self.add(file, message, row=row, path=dotted or None)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(list(self.problems))
+
+
+def _friendly(err: object) -> str:
+    """pydantic's message, with the offending value appended when it helps."""
+    assert isinstance(err, dict)
+    msg = str(err.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    typ = str(err.get("type", ""))
+    value = err.get("input")
+    if typ == "missing":
+        return "required field is missing"
+    if typ == "extra_forbidden":
+        return "unknown field (check the spelling; see docs/reference/scenario-format.md)"
+    if value is not None and not isinstance(value, dict | list):
+        return f"{msg} (got {value!r})"
+    return msg

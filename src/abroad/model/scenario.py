@@ -1,0 +1,294 @@
+"""The nouns of a scenario: election days, sites, voter places, service model, policies.
+
+Everything here is immutable and carries explicit units in field names. Values are validated
+once, when a scenario is read (``abroad.io.scenario``); the numeric core trusts them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from abroad.model.demand_params import DemandParams
+from abroad.model.distributions import Distribution
+from abroad.model.types import (
+    ClosePolicyKind,
+    CountryCode,
+    PlaceId,
+    SiteId,
+    SiteKind,
+    TimeZoneName,
+)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------------------------------------
+# Election calendar
+
+
+class VotingDay(_Frozen):
+    """One voting day with its default opening hours in each site's local time."""
+
+    date: dt.date
+    open: dt.time = dt.time(8, 0)
+    close: dt.time = dt.time(20, 0)
+
+    @model_validator(mode="after")
+    def _close_after_open(self) -> VotingDay:
+        if self.close <= self.open:
+            raise ValueError(
+                f"closing time {self.close:%H:%M} must be after opening time {self.open:%H:%M}"
+            )
+        return self
+
+    @property
+    def open_minutes(self) -> float:
+        """Opening time as minutes after local midnight."""
+        return self.open.hour * 60.0 + self.open.minute
+
+    @property
+    def close_minutes(self) -> float:
+        """Closing time as minutes after local midnight."""
+        return self.close.hour * 60.0 + self.close.minute
+
+
+class SiteHours(_Frozen):
+    """Opening hours of one site on one date, overriding the election default."""
+
+    site_id: SiteId
+    date: dt.date
+    open: dt.time
+    close: dt.time
+
+    @model_validator(mode="after")
+    def _close_after_open(self) -> SiteHours:
+        if self.close <= self.open:
+            raise ValueError(
+                f"closing time {self.close:%H:%M} must be after opening time {self.open:%H:%M}"
+            )
+        return self
+
+
+class Election(_Frozen):
+    """The election: its voting days and per-site hour overrides."""
+
+    name: str
+    days: tuple[VotingDay, ...] = Field(min_length=1)
+    site_hours: tuple[SiteHours, ...] = ()
+
+    def hours(self, site_id: SiteId, day: VotingDay) -> tuple[dt.time, dt.time]:
+        """Opening and closing time of a site on a day, after overrides."""
+        for override in self.site_hours:
+            if override.site_id == site_id and override.date == day.date:
+                return override.open, override.close
+        return day.open, day.close
+
+
+# ---------------------------------------------------------------------------------------------
+# Places and sites
+
+
+class Site(_Frozen):
+    """A place where a station can open: a mission or another venue."""
+
+    site_id: SiteId
+    name: str
+    kind: SiteKind
+    country: CountryCode
+    city: str | None = None
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    timezone: TimeZoneName
+    available: bool = True
+    host_permits: bool = True
+    max_desks: int = Field(default=4, ge=1)
+    max_booths: int = Field(default=10, ge=1)
+    max_queue_outside: int | None = Field(default=None, ge=0)
+    staff_available: int = Field(default=0, ge=0)
+    cost_per_day: float = Field(default=0.0, ge=0)
+
+    @property
+    def can_open(self) -> bool:
+        """Available and permitted by the host: a station may open here."""
+        return self.available and self.host_permits
+
+
+class VoterPlace(_Frozen):
+    """Where citizens live: a city or district with its estimated eligible citizens."""
+
+    place_id: PlaceId
+    name: str
+    country: CountryCode
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    timezone: TimeZoneName
+    eligible_citizens: float = Field(ge=0)
+    pre_registrations: int | None = Field(default=None, ge=0)
+    pre_registered_site: SiteId | None = None
+    previous_votes: int | None = Field(default=None, ge=0)
+    consular_estimate: float | None = Field(default=None, ge=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Service model and policies
+
+
+class SecurityScreening(_Frozen):
+    """Door security screening before the desks (embassies)."""
+
+    service: Distribution
+    servers: int = Field(default=1, ge=1)
+
+
+class ServiceModel(_Frozen):
+    """How long each step takes in a station, and how long voters are prepared to wait."""
+
+    checkin: Distribution
+    booth: Distribution
+    security: SecurityScreening | None = None
+    patience: Distribution | None = None
+    balk_queue_length: int | None = Field(default=None, ge=0)
+
+
+class ClosePolicy(_Frozen):
+    """What happens to people in line at closing time."""
+
+    kind: ClosePolicyKind = ClosePolicyKind.HARD_CLOSE
+    extend_minutes: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _extend_needs_minutes(self) -> ClosePolicy:
+        if self.kind is ClosePolicyKind.EXTEND and self.extend_minutes <= 0:
+            raise ValueError("an extension needs extend_minutes > 0")
+        return self
+
+
+class WaitTarget(_Frozen):
+    """A service level: ``service_level`` of voters wait less than ``minutes``."""
+
+    minutes: float = Field(default=30.0, gt=0)
+    service_level: float = Field(default=0.95, gt=0, le=1)
+    hard: bool = True
+
+
+class StaffRules(_Frozen):
+    """How many staff a station needs for its resources."""
+
+    per_desk: float = Field(default=1.0, ge=0)
+    per_booths: float = Field(default=0.0, ge=0)
+    """Staff per booth (supervision), may be fractional: 0.2 = one per five booths."""
+    fixed_per_station: float = Field(default=1.0, ge=0)
+    """Chair of the station, security liaison: staff a station needs whatever its size."""
+
+
+class Policies(_Frozen):
+    """Rules the election commission sets."""
+
+    close_policy: ClosePolicy = ClosePolicy()
+    ballot_cap_per_station: int | None = Field(default=None, ge=0)
+    wait_target: WaitTarget = WaitTarget()
+    staff_budget: int | None = Field(default=None, ge=0)
+    staff: StaffRules = StaffRules()
+    cost_budget_per_day: float | None = Field(default=None, ge=0)
+
+
+class TravelModel(_Frozen):
+    """Travel time from great-circle distance (see abroad.geo.travel)."""
+
+    road_detour_factor: float = Field(default=1.3, ge=1.0)
+    road_speed_kmh: float = Field(default=80.0, gt=0)
+    flight_threshold_km: float = Field(default=800.0, gt=0)
+    flight_speed_kmh: float = Field(default=700.0, gt=0)
+    flight_overhead_hours: float = Field(default=3.0, ge=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The scenario
+
+
+@dataclass(frozen=True)
+class PlaceArrays:
+    """Voter places as parallel arrays for vectorised computation (same order as places)."""
+
+    lat_deg: FloatArray
+    lon_deg: FloatArray
+    eligible_citizens: FloatArray
+    pre_registrations: FloatArray
+    """NaN where unknown."""
+    previous_votes: FloatArray
+    """NaN where unknown."""
+    consular_estimate: FloatArray
+    """NaN where unknown."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: everything the pipeline needs, nothing read from disk later."""
+
+    name: str
+    description: str
+    citizen_country: CountryCode
+    election: Election
+    sites: tuple[Site, ...]
+    places: tuple[VoterPlace, ...]
+    service: ServiceModel
+    policies: Policies = Policies()
+    demand: DemandParams = DemandParams()
+    travel: TravelModel = TravelModel()
+    variant: str | None = None
+    variants: tuple[str, ...] = field(default=())
+    """Names of the variants the scenario file defines (see abroad.io.scenario)."""
+
+    def site(self, site_id: SiteId) -> Site:
+        """The site with this id; KeyError if there is none."""
+        return self._sites_by_id[site_id]
+
+    @cached_property
+    def _sites_by_id(self) -> dict[SiteId, Site]:
+        return {s.site_id: s for s in self.sites}
+
+    @cached_property
+    def site_index(self) -> dict[SiteId, int]:
+        """Position of each site in ``sites``."""
+        return {s.site_id: i for i, s in enumerate(self.sites)}
+
+    @cached_property
+    def openable_sites(self) -> tuple[Site, ...]:
+        """Sites where a station may open (available and permitted by the host)."""
+        return tuple(s for s in self.sites if s.can_open)
+
+    @cached_property
+    def place_arrays(self) -> PlaceArrays:
+        def opt(values: list[float | int | None]) -> FloatArray:
+            return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+        return PlaceArrays(
+            lat_deg=np.array([p.lat for p in self.places], dtype=np.float64),
+            lon_deg=np.array([p.lon for p in self.places], dtype=np.float64),
+            eligible_citizens=np.array([p.eligible_citizens for p in self.places], np.float64),
+            pre_registrations=opt([p.pre_registrations for p in self.places]),
+            previous_votes=opt([p.previous_votes for p in self.places]),
+            consular_estimate=opt([p.consular_estimate for p in self.places]),
+        )
+
+    @cached_property
+    def site_lat_deg(self) -> FloatArray:
+        return np.array([s.lat for s in self.sites], dtype=np.float64)
+
+    @cached_property
+    def site_lon_deg(self) -> FloatArray:
+        return np.array([s.lon for s in self.sites], dtype=np.float64)
+
+    @property
+    def total_eligible_citizens(self) -> float:
+        return float(sum(p.eligible_citizens for p in self.places))
