@@ -13,8 +13,9 @@ class Problem:
     """One thing wrong with an input, and where.
 
     ``file`` is the file (relative to the scenario folder where there is one); ``row`` is the
-    1-based data row of a table (the header is row 0... so row 1 is the first line under it);
-    ``column`` the table column; ``path`` the dotted YAML/JSON path (``policies.close_policy``).
+    row of a table as a spreadsheet numbers it (the header is row 1, so the first data row is
+    row 2; in a CSV file this is also the line number); ``column`` the table column; ``path``
+    the dotted YAML/JSON path (``policies.close_policy``).
     """
 
     file: str

@@ -161,10 +161,23 @@ class ServiceModel(_Frozen):
 
 
 class ClosePolicy(_Frozen):
-    """What happens to people in line at closing time."""
+    """What happens to people in line at closing time.
+
+    Written in files as ``serve_all``, ``hard_close`` or ``{extend_minutes: 60}`` (the full form
+    ``{kind: extend, extend_minutes: 60}`` is accepted too).
+    """
 
     kind: ClosePolicyKind = ClosePolicyKind.HARD_CLOSE
     extend_minutes: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        if isinstance(value, str):
+            return {"kind": value}
+        if isinstance(value, dict) and "kind" not in value and "extend_minutes" in value:
+            return {"kind": ClosePolicyKind.EXTEND.value, **value}
+        return value
 
     @model_validator(mode="after")
     def _extend_needs_minutes(self) -> ClosePolicy:
@@ -242,9 +255,9 @@ class Scenario:
     sites: tuple[Site, ...]
     places: tuple[VoterPlace, ...]
     service: ServiceModel
-    policies: Policies = Policies()
-    demand: DemandParams = DemandParams()
-    travel: TravelModel = TravelModel()
+    policies: Policies = field(default_factory=Policies)
+    demand: DemandParams = field(default_factory=DemandParams)
+    travel: TravelModel = field(default_factory=TravelModel)
     variant: str | None = None
     variants: tuple[str, ...] = field(default=())
     """Names of the variants the scenario file defines (see abroad.io.scenario)."""
