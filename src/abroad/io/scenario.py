@@ -8,6 +8,7 @@ its file, row, column or YAML path. See docs/reference/scenario-format.md.
 from __future__ import annotations
 
 import copy
+import math
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -459,32 +460,40 @@ def _apply_site_updates(
 ) -> None:
     settable = set(Site.model_fields) - {"site_id"}
     for path, update in updates:
-        if not isinstance(update, dict) or not isinstance(update.get("set"), dict):
+        if (
+            not isinstance(update, dict)
+            or not isinstance(update.get("set", {}), dict)
+            or not isinstance(update.get("scale", {}), dict)
+            or not ({"set", "scale"} & set(update))
+        ):
             col.add(
-                SCENARIO_FILE, "expected {match: {column: value}, set: {field: value}}", path=path
+                SCENARIO_FILE,
+                "expected {match: {column: value}, set: {field: value}, scale: {field: factor}}",
+                path=path,
             )
             continue
         match = update.get("match") or {}
         if not isinstance(match, dict):
             col.add(SCENARIO_FILE, "expected a mapping of column to value", path=f"{path}.match")
             continue
+        set_values = update.get("set") or {}
+        scale = update.get("scale") or {}
         bad = [k for k in match if k not in SITE_COLUMNS] + [
-            k for k in update["set"] if k not in settable
+            k for k in [*set_values, *scale] if k not in settable
         ]
         for key in bad:
             col.add(SCENARIO_FILE, f"unknown site field {key!r}", path=path)
         if bad:
             continue
-        scale = update.get("scale") or {}
         hits = 0
         for _row, cells in rows:
             values = match.items()
             if all(str(cells.get(k, "")).lower() == str(v).lower() for k, v in values):
                 hits += 1
-                for k, v in update["set"].items():
+                for k, v in set_values.items():
                     cells[k] = v if not isinstance(v, bool) else str(v).lower()
                 for k, factor in scale.items():
-                    cells[k] = str(float(cells.get(k) or 0) * float(factor))
+                    cells[k] = _scaled(cells.get(k), factor, k)
         if hits == 0:
             col.add(SCENARIO_FILE, "this update matches no site", path=f"{path}.match")
 
@@ -494,6 +503,17 @@ class _Places:
     places: list[VoterPlace]
     file_label: str
     row_of: dict[str, int]
+
+
+def _scaled(value: Any, factor: Any, field_name: str) -> str:
+    """A table value times a factor; counts (integer fields) are rounded down."""
+    try:
+        scaled = float(value or 0) * float(factor)
+    except (TypeError, ValueError):
+        return str(value)  # left for the row validation to report
+    if Site.model_fields[field_name].annotation in (int, int | None):
+        return str(math.floor(scaled + 1e-9))
+    return repr(scaled)
 
 
 def _read_places(folder: Path, ref: Any, col: ProblemCollector) -> _Places:
