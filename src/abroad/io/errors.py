@@ -93,17 +93,27 @@ class ProblemCollector:
         With ``columns``, the first element of each error location is a table column.
         """
         for err in error.errors():
-            loc = [str(x) for x in err["loc"] if not str(x).startswith("function-")]
+            loc = [x for x in err["loc"] if not str(x).startswith("function-")]
             message = _friendly(err)
             if columns and loc:
-                self.add(file, message, row=row, column=loc[0])
+                self.add(file, message, row=row, column=str(loc[0]))
             else:
-                dotted = ".".join(x for x in [path_prefix, *loc] if x)
-                self.add(file, message, row=row, path=dotted or None)
+                self.add(file, message, row=row, path=dotted_path(path_prefix, loc) or None)
 
     def raise_if_any(self) -> None:
         if self.problems:
             raise InputError(list(self.problems))
+
+
+def dotted_path(prefix: str, loc: Iterable[object]) -> str:
+    """``policies`` + ``("days", 0, "open")`` -> ``policies.days[0].open``."""
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out = f"{out}.{part}" if out else str(part)
+    return out
 
 
 def _friendly(err: object) -> str:

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from abroad.model.clock import ClockTime
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,7 +59,7 @@ class Surge(_Frozen):
 
     day: int = Field(default=-1)
     """Index into the election's days (0 = first, -1 = last)."""
-    at: dt.time = dt.time(12, 0)
+    at: ClockTime = dt.time(12, 0)
     share: float = Field(default=0.3, gt=0, lt=1)
     """Share of that day's voters who come in the surge."""
     width_minutes: float = Field(default=60.0, gt=0)

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from abroad.model.clock import ClockTime
 from abroad.model.demand_params import DemandParams
 from abroad.model.distributions import Distribution
 from abroad.model.types import (
@@ -40,8 +41,8 @@ class VotingDay(_Frozen):
     """One voting day with its default opening hours in each site's local time."""
 
     date: dt.date
-    open: dt.time = dt.time(8, 0)
-    close: dt.time = dt.time(20, 0)
+    open: ClockTime = dt.time(8, 0)
+    close: ClockTime = dt.time(20, 0)
 
     @model_validator(mode="after")
     def _close_after_open(self) -> VotingDay:
@@ -67,8 +68,8 @@ class SiteHours(_Frozen):
 
     site_id: SiteId
     date: dt.date
-    open: dt.time
-    close: dt.time
+    open: ClockTime
+    close: ClockTime
 
     @model_validator(mode="after")
     def _close_after_open(self) -> SiteHours:
@@ -83,8 +84,14 @@ class Election(_Frozen):
     """The election: its voting days and per-site hour overrides."""
 
     name: str
-    days: tuple[VotingDay, ...] = Field(min_length=1)
+    days: tuple[VotingDay, ...]
     site_hours: tuple[SiteHours, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_days(self) -> Election:
+        if not self.days:
+            raise ValueError("an election needs at least one voting day")
+        return self
 
     def hours(self, site_id: SiteId, day: VotingDay) -> tuple[dt.time, dt.time]:
         """Opening and closing time of a site on a day, after overrides."""
