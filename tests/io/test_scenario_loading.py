@@ -11,6 +11,7 @@ import pytest
 from abroad.io.errors import InputError
 from abroad.io.scenario import list_variants, load_scenario, validate_scenario
 from abroad.model import ClosePolicyKind, SiteKind
+
 from scenario_factory import EXAMPLE, PLACES_CSV, SITES_CSV, write_scenario
 
 

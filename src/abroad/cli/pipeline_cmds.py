@@ -1,3 +1,132 @@
-"""Commands: pipeline_cmds (registered on import)."""
+"""Commands: validate, demo (the main job on a scenario)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from abroad.cli.app import app
+from abroad.cli.common import (
+    EXIT_BAD_INPUT,
+    fail_input,
+    load_scenario_or_exit,
+    print_json,
+    progress,
+    stderr,
+    stdout,
+)
+from abroad.io.errors import InputError
+
+ScenarioArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Scenario folder (holding scenario.yaml and its tables), e.g. examples/us-2024.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def validate(
+    scenario: ScenarioArg,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the problems as a JSON list on stdout.")
+    ] = False,
+) -> None:
+    """Check a scenario and all its variants; list every problem with its file and place.
+
+    Exit status 0 when valid, 2 when there are problems.
+
+    Example:  abroad validate examples/us-2024
+    """
+    from abroad.io.scenario import list_variants, validate_scenario
+
+    try:
+        problems = validate_scenario(scenario)
+    except InputError as exc:
+        problems = exc.problems
+    if json_output:
+        print_json({"valid": not problems, "problems": [p.as_dict() for p in problems]})
+        if problems:
+            raise typer.Exit(EXIT_BAD_INPUT)
+        return
+    if problems:
+        fail_input(InputError(problems))
+    variants = [v.name for v in list_variants(scenario)]
+    extra = f" and its {len(variants)} variants ({', '.join(variants)})" if variants else ""
+    stdout.print(f"[green]valid:[/] {scenario}{extra}", highlight=False)
+
+
+@app.command()
+def demo(
+    scenario: ScenarioArg = Path("examples/us-2024"),
+    out: Annotated[Path, typer.Option(help="Folder for summary.json and report.html.")] = Path(
+        "out"
+    ),
+    variant: Annotated[
+        str | None, typer.Option(help="Run one of the scenario's named variants.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random stream.")] = 0,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Run the main job on a scenario and write its report.
+
+    Validates the scenario, assigns every voter place to its nearest open station, and writes
+    OUT/summary.json and OUT/report.html (open it in any browser; it works offline).
+
+    Example:  abroad demo examples/us-2024 --out out
+    """
+    from abroad.pipeline import run_demo
+
+    sc = load_scenario_or_exit(scenario, variant)
+    with progress(enabled=not json_output) as bar:
+        try:
+            result = run_demo(sc, out, seed=seed, progress=bar)
+        except InputError as exc:
+            fail_input(exc)
+    if json_output:
+        print_json(result.summary)
+        return
+    _print_stations(result.summary)
+    stderr.print(f"wrote {result.summary_path} and {result.report_path}", highlight=False)
+
+
+def _print_stations(summary: dict[str, object]) -> None:
+    rows = summary["stations"]
+    assert isinstance(rows, list)
+    table = Table(title=str(summary["title"]), title_justify="left")
+    for name, justify in [
+        ("station", "left"),
+        ("citizens", "right"),
+        ("places", "right"),
+        ("travel p50 km", "right"),
+        ("travel p90 km", "right"),
+        (f"beyond {summary['far_km']:g} km", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(
+            r["name"],
+            f"{r['citizens']:,.0f}",
+            f"{r['places']:,}",
+            f"{r['distance_km_p50']:,.0f}",
+            f"{r['distance_km_p90']:,.0f}",
+            f"{r['citizens_beyond_far_km']:,.0f}",
+        )
+    t = summary["totals"]
+    assert isinstance(t, dict)
+    table.add_section()
+    table.add_row(
+        "all stations",
+        f"{t['citizens']:,.0f}",
+        f"{t['places']:,}",
+        f"{t['distance_km_p50']:,.0f}",
+        f"{t['distance_km_p90']:,.0f}",
+        f"{t['citizens_beyond_far_km']:,.0f}",
+    )
+    stdout.print(table)

@@ -183,7 +183,6 @@ def _build(folder: Path, raw: Any, variant: str | None) -> Scenario:
             col.add(f, f"no variant named {variant!r} (variants: {available})", path="variants")
         else:
             raw, site_updates = _apply_variant(raw, variant, variants_raw[variant], col)
-    col.raise_if_any()
 
     election = _section(col, raw, "election", Election)
     service = _section(col, raw, "service", ServiceModel)

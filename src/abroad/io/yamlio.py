@@ -1,8 +1,9 @@
 """YAML reading with the surprises of YAML 1.1 removed.
 
-PyYAML reads ``8:00`` as the base-60 integer 480 and ``no`` as False. Scenario files are full of
-clock times, so this loader keeps ``h:mm`` as text (validated as a time later) and accepts only
-``true``/``false`` as booleans.
+PyYAML reads ``8:00`` as the base-60 integer 480, ``no`` as False, and crashes on a date such as
+``2024-02-30``. Scenario files are full of clock times and dates, so this loader keeps ``h:mm``
+and dates as text (validated later, with a located message) and accepts only ``true``/``false``
+as booleans.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ _Loader.yaml_implicit_resolvers = {
     first: [
         (tag, regexp)
         for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")
+        if tag
+        not in (
+            "tag:yaml.org,2002:int",
+            "tag:yaml.org,2002:float",
+            "tag:yaml.org,2002:bool",
+            "tag:yaml.org,2002:timestamp",
+        )
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }

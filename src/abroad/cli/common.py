@@ -1,0 +1,67 @@
+"""Helpers shared by the command modules: error output, JSON output, progress bars."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from abroad.io.errors import InputError
+from abroad.io.outputs import json_text
+from abroad.model import Scenario
+
+stderr = Console(stderr=True, soft_wrap=True)
+stdout = Console(soft_wrap=True)
+
+EXIT_BAD_INPUT = 2
+
+
+def fail_input(error: InputError) -> NoReturn:
+    """Print every located problem to stderr and exit with status 2."""
+    stderr.print(
+        f"[bold red]error:[/] {len(error.problems)} problem(s) in the input", highlight=False
+    )
+    for p in error.problems:
+        stderr.print(f"  {p}", highlight=False, markup=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def load_scenario_or_exit(path: Path, variant: str | None = None) -> Scenario:
+    from abroad.io.scenario import load_scenario
+
+    try:
+        return load_scenario(path, variant)
+    except InputError as exc:
+        fail_input(exc)
+
+
+def print_json(payload: Any) -> None:
+    """Machine-readable output on stdout (NaN written as null)."""
+    sys.stdout.write(json_text(payload))
+
+
+@contextmanager
+def progress(enabled: bool = True) -> Iterator[Progress]:
+    """A progress display on stderr; silent when stderr is not a terminal or disabled."""
+    bar = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not enabled or not stderr.is_terminal,
+        transient=False,
+    )
+    with bar:
+        yield bar
