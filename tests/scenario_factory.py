@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "us-2024"
-SHARED_DATA = REPO.parent / "shared" / "data"
-
 SCENARIO_YAML = """\
 format_version: 1
 name: tiny

@@ -12,7 +12,8 @@ from abroad.io.errors import InputError
 from abroad.io.scenario import list_variants, load_scenario, validate_scenario
 from abroad.model import ClosePolicyKind, SiteKind
 
-from scenario_factory import EXAMPLE, PLACES_CSV, SITES_CSV, write_scenario
+from scenario_factory import PLACES_CSV, SITES_CSV, write_scenario
+from tests_paths import EXAMPLE
 
 
 def test_tiny_scenario_loads_into_typed_values(tiny_scenario: Path) -> None:
