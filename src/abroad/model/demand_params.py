@@ -18,16 +18,22 @@ class _Frozen(BaseModel):
 
 
 class DistanceDecay(_Frozen):
-    """Share of the base turnout left after travelling ``d`` km to the station.
+    """Share of the base turnout left after travelling ``d`` km (or ``t`` hours) to the station.
 
     - ``exponential``: ``exp(-d / scale_km)``
     - ``logistic``: ``1 / (1 + exp((d - midpoint_km) / scale_km))``, normalised to 1 at d = 0
     - ``none``: 1 everywhere (distance does not matter)
+
+    With ``decay_on: travel_time`` the same families use ``scale_hours`` and ``midpoint_hours``.
+    Defaults: an exponential with 150 km scale keeps 51 % of turnout at 100 km and 14 % at 300 km,
+    in line with Finnish expatriates switching to postal votes beyond ~100 km (domain.md §4).
     """
 
     family: Literal["exponential", "logistic", "none"] = "exponential"
     scale_km: float = Field(default=150.0, gt=0)
     midpoint_km: float = Field(default=150.0, ge=0)
+    scale_hours: float = Field(default=2.0, gt=0)
+    midpoint_hours: float = Field(default=2.0, ge=0)
 
 
 class StationChoice(_Frozen):
@@ -36,7 +42,9 @@ class StationChoice(_Frozen):
     model: Literal["nearest", "logit"] = "nearest"
     k_nearest: int = Field(default=3, ge=1)
     beta_per_km: float = Field(default=0.02, ge=0)
+    """Logit utility lost per km of travel (0.02: 50 km costs as much as 50 minutes' wait)."""
     beta_per_wait_minute: float = Field(default=0.02, ge=0)
+    """Logit utility lost per minute of expected wait at the station."""
 
 
 class SignalWeights(_Frozen):
@@ -50,8 +58,12 @@ class SignalWeights(_Frozen):
     model: float = Field(default=1.0, gt=0)
     previous_votes: float = Field(default=1.0, ge=0)
     pre_registrations: float = Field(default=0.5, ge=0)
+    consular_estimate: float = Field(default=0.5, ge=0)
+    """Weight of eligible citizens re-estimated from the consular count (x base turnout)."""
     pre_registration_uplift: float = Field(default=1.5, gt=0)
     """Registered people are a lower bound: voters ≈ uplift x registrations, as a signal."""
+    pre_registered_turnout: float = Field(default=0.8, ge=0, le=1)
+    """Share of pre-registered people who vote; they go to the station they registered for."""
 
 
 class Surge(_Frozen):
