@@ -1,0 +1,176 @@
+"""Typed inputs of the station simulator: one station, its voting days, stages and policies.
+
+All clock times are minutes after local midnight of the voting day (``open_minutes=480`` is
+08:00). Every day is simulated on its own clock: the station opens empty (or with that day's
+early line) each morning; only the ballot stock carries over from one day to the next.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from abroad.model import ClosePolicy, Distribution
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SurgeSpec(_Frozen):
+    """Extra arrivals concentrated around a clock time: normal with sd ``width_minutes``.
+
+    ``extra_voters`` is the expected number of extra arrivals (Poisson); surge arrivals that
+    would fall before opening or after closing do not come.
+    """
+
+    at_minute: float = Field(ge=0, le=24 * 60)
+    extra_voters: float = Field(ge=0)
+    width_minutes: float = Field(default=30.0, gt=0)
+
+
+class DaySpec(_Frozen):
+    """One voting day: opening hours, arrival rate profile, surges, early line."""
+
+    open_minutes: float = Field(ge=0, lt=24 * 60)
+    close_minutes: float = Field(gt=0, le=48 * 60)
+    arrivals_per_hour: tuple[float, ...] = Field(min_length=1)
+    """Arrival rate (voters per hour) in consecutive bins of ``bin_minutes`` from opening.
+    Bins beyond closing are ignored; time not covered by a bin has rate 0."""
+    bin_minutes: float = Field(default=60.0, gt=0)
+    surges: tuple[SurgeSpec, ...] = ()
+    early_voters: int = Field(default=0, ge=0)
+    """People already waiting at opening (they arrive at ``open_minutes``, in order)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> DaySpec:
+        if self.close_minutes <= self.open_minutes:
+            raise ValueError("close_minutes must be after open_minutes")
+        if any(r < 0 or not math.isfinite(r) for r in self.arrivals_per_hour):
+            raise ValueError("arrivals_per_hour must be finite and non-negative")
+        return self
+
+    @property
+    def expected_arrivals(self) -> float:
+        """Expected number of arrivals of the day (profile, surges inside the hours, early)."""
+        total = float(self.early_voters)
+        for j, rate in enumerate(self.arrivals_per_hour):
+            start = self.open_minutes + j * self.bin_minutes
+            width = min(self.bin_minutes, self.close_minutes - start)
+            if width > 0:
+                total += rate * width / 60.0
+        for s in self.surges:
+            lo = (self.open_minutes - s.at_minute) / s.width_minutes
+            hi = (self.close_minutes - s.at_minute) / s.width_minutes
+            total += s.extra_voters * (_phi(hi) - _phi(lo))
+        return total
+
+    def rate_per_hour_at(self, minute: float) -> float:
+        """Profile rate (without surges) at a clock minute."""
+        j = math.floor((minute - self.open_minutes) / self.bin_minutes)
+        if minute < self.open_minutes or minute >= self.close_minutes:
+            return 0.0
+        if 0 <= j < len(self.arrivals_per_hour):
+            return self.arrivals_per_hour[j]
+        return 0.0
+
+
+def _phi(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+class StageSpec(_Frozen):
+    """One FIFO stage with identical parallel servers (desks, booths, screening lanes).
+
+    ``servers`` is the count all day, unless ``schedule`` gives ``(from_minute, servers)``
+    steps: the count from that clock minute on (the first step also applies before its
+    minute, the last one after closing). A server taken away finishes the voter it serves.
+    """
+
+    name: str = Field(min_length=1)
+    servers: int = Field(default=1, ge=0)
+    service: Distribution
+    schedule: tuple[tuple[float, int], ...] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> StageSpec:
+        if self.schedule is not None:
+            if not self.schedule:
+                raise ValueError("schedule needs at least one (from_minute, servers) step")
+            minutes = [m for m, _ in self.schedule]
+            if any(b <= a for a, b in zip(minutes, minutes[1:], strict=False)):
+                raise ValueError("schedule minutes must be strictly increasing")
+            if any(c < 0 for _, c in self.schedule):
+                raise ValueError("schedule server counts must be non-negative")
+            if max(c for _, c in self.schedule) < 1:
+                raise ValueError("schedule must have at least one server at some time")
+        elif self.servers < 1:
+            raise ValueError("a stage needs at least one server")
+        return self
+
+    @property
+    def steps(self) -> tuple[tuple[float, int], ...]:
+        """The server count as steps ``(from_minute, servers)``; one step when constant."""
+        if self.schedule is None:
+            return ((0.0, self.servers),)
+        return self.schedule
+
+    @property
+    def max_servers(self) -> int:
+        return max(c for _, c in self.steps)
+
+    def servers_at(self, minute: float) -> int:
+        current = self.steps[0][1]
+        for m, c in self.steps:
+            if m <= minute:
+                current = c
+        return current
+
+
+class StationSpec(_Frozen):
+    """Everything the simulator needs about one station.
+
+    - ``patience``: how long a voter is willing to wait in the line (the queue of the first
+      stage) before leaving (reneging); ``None`` = forever. Later stages are inside the
+      building: nobody leaves there.
+    - ``balk_queue_length``: an arrival who finds this many or more people waiting in the line
+      does not join (balks).
+    - ``max_queue_outside``: a security cap on the line; arrivals who find it full are turned
+      away.
+    - ``close_policy``: ``serve_all`` (everyone in line at closing is served), ``hard_close``
+      (people still waiting in the line at closing are turned away), or an extension of
+      ``extend_minutes`` then a hard close. Arrivals stop at closing in every case. Voters who
+      already passed the first stage are always served.
+    - ``ballots``: ballot stock for all days together; a ballot is taken when a voter leaves
+      the line (starts the first stage). When it runs out, those still in line and all later
+      arrivals are turned away.
+    """
+
+    name: str = "station"
+    days: tuple[DaySpec, ...] = Field(min_length=1)
+    stages: tuple[StageSpec, ...] = Field(min_length=1)
+    patience: Distribution | None = None
+    balk_queue_length: int | None = Field(default=None, ge=0)
+    max_queue_outside: int | None = Field(default=None, ge=0)
+    close_policy: ClosePolicy = ClosePolicy(kind="serve_all")  # type: ignore[arg-type]
+    ballots: int | None = Field(default=None, ge=0)
+    queue_step_minutes: float = Field(default=15.0, gt=0)
+    """Spacing of the queue-length-over-time samples."""
+
+    @property
+    def expected_arrivals(self) -> float:
+        return sum(d.expected_arrivals for d in self.days)
+
+    def with_servers(self, servers: dict[str, int | tuple[tuple[float, int], ...]]) -> StationSpec:
+        """A copy with other server counts (an int) or schedules, by stage name."""
+        stages = []
+        for st in self.stages:
+            if st.name in servers:
+                value = servers[st.name]
+                if isinstance(value, int):
+                    st = st.model_copy(update={"servers": value, "schedule": None})
+                else:
+                    st = st.model_copy(update={"schedule": value})
+            stages.append(st)
+        return self.model_copy(update={"stages": tuple(stages)})
