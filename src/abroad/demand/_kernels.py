@@ -30,3 +30,42 @@ def nearest_open(
                 voters[p] = voters_if_assigned[p, s]
                 break
     return assigned, dist, voters
+
+
+@numba.njit(cache=True, nogil=True)
+def nearest_among(open_idx: Any, distance_km: Any, voters_if_assigned: Any) -> tuple[Any, Any, Any]:
+    """Like ``nearest_open`` by scanning the open columns: faster when few sites are open."""
+    n_places = distance_km.shape[0]
+    assigned = np.empty(n_places, dtype=np.int64)
+    dist = np.empty(n_places)
+    voters = np.empty(n_places)
+    for p in range(n_places):
+        best = open_idx[0]
+        best_d = distance_km[p, best]
+        for j in range(1, open_idx.size):
+            s = open_idx[j]
+            d = distance_km[p, s]
+            if d < best_d or (d == best_d and s < best):
+                best = s
+                best_d = d
+        assigned[p] = best
+        dist[p] = best_d
+        voters[p] = voters_if_assigned[p, best]
+    return assigned, dist, voters
+
+
+@numba.njit(cache=True, nogil=True)
+def k_nearest_open(order: Any, open_mask: Any, k: int) -> Any:
+    """Indices of each place's k nearest open sites, nearest first (k <= number open)."""
+    n_places, n_sites = order.shape
+    out = np.empty((n_places, k), dtype=np.int64)
+    for p in range(n_places):
+        found = 0
+        for r in range(n_sites):
+            s = order[p, r]
+            if open_mask[s]:
+                out[p, found] = s
+                found += 1
+                if found == k:
+                    break
+    return out

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from abroad.demand._kernels import nearest_open
+from abroad.demand._kernels import k_nearest_open, nearest_among, nearest_open
 from abroad.demand.arrivals import (
     ArrivalProfile,
     day_profile,
@@ -155,7 +155,7 @@ class DemandModel:
             _order=np.argsort(dist, axis=1, kind="stable").astype(np.int32),
         )
 
-    @property
+    @cached_property
     def site_ids(self) -> tuple[SiteId, ...]:
         return tuple(s.site_id for s in self.scenario.sites)
 
@@ -223,9 +223,15 @@ class DemandModel:
         if self.scenario.demand.choice.model == "logit":
             fp, fs, fv, assigned, travel = self._logit(mask, expected_wait_minutes)
         else:
-            assigned, travel, voters = nearest_open(
-                self._order, mask, self.distance_km, self.voters_if_assigned
-            )
+            open_idx = np.flatnonzero(mask)
+            if open_idx.size * open_idx.size < n_sites:  # few open: scan their columns
+                assigned, travel, voters = nearest_among(
+                    open_idx, self.distance_km, self.voters_if_assigned
+                )
+            else:  # many open: walk each place's distance order to the first open site
+                assigned, travel, voters = nearest_open(
+                    self._order, mask, self.distance_km, self.voters_if_assigned
+                )
             fp = np.arange(assigned.size, dtype=np.int64)
             fs, fv = assigned, voters
         # Pre-registered voters go to the station they registered for, when it is open.
@@ -262,22 +268,16 @@ class DemandModel:
         self, mask: BoolArray, wait: FloatArray | None
     ) -> tuple[IntArray, IntArray, FloatArray, IntArray, FloatArray]:
         choice = self.scenario.demand.choice
-        open_idx = np.flatnonzero(mask)
-        d_open = self.distance_km[:, open_idx]
-        k = min(choice.k_nearest, open_idx.size)
-        if k < open_idx.size:
-            part = np.argpartition(d_open, k - 1, axis=1)[:, :k]
-        else:
-            part = np.broadcast_to(np.arange(open_idx.size), d_open.shape)
-        sites = open_idx[part]  # (P, k)
-        d_k = np.take_along_axis(d_open, part, axis=1)
+        k = min(choice.k_nearest, int(mask.sum()))
+        sites = k_nearest_open(self._order, mask, k)  # (P, k), nearest first
+        rows = np.arange(sites.shape[0])[:, None]
+        d_k = self.distance_km[rows, sites]
         utility = -choice.beta_per_km * d_k
         if wait is not None:
             utility = utility - choice.beta_per_wait_minute * np.asarray(wait, np.float64)[sites]
         utility -= utility.max(axis=1, keepdims=True)
         share = np.exp(utility)
         share /= share.sum(axis=1, keepdims=True)
-        rows = np.arange(d_open.shape[0])[:, None]
         voters = self.place_potential[:, None] * share * self.decay[rows, sites]
         assigned = sites[np.arange(sites.shape[0]), np.argmax(share, axis=1)]
         travel = (share * d_k).sum(axis=1)
