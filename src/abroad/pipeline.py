@@ -162,6 +162,10 @@ def run_demo(
     cs = catchments(scenario)
     summary = catchment_summary_dict(scenario, cs)
     summary["seed"] = seed
+    from abroad.demand import DemandModel, demand_summary
+
+    demand_model = DemandModel.from_scenario(scenario)
+    summary["demand"] = demand_summary(demand_model, demand_model.evaluate(cs.open_site_ids))
     advance("catchments")
     out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = out_dir / "summary.json"

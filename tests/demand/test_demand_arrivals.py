@@ -102,3 +102,18 @@ def test_scenario_surges_and_site_hours_are_applied() -> None:
     assert first.share_per_bin[12] < 0.2 < last.share_per_bin[12]
     assert first.voters + last.voters == pytest.approx(d.total_voters)
     assert last.voters > first.voters
+
+
+def test_demand_summary_for_the_report() -> None:
+    from abroad.demand import demand_summary
+
+    sites = [site("a", 50, 8), site("b", 52.5, 13.4)]
+    sc = scenario(sites, [place("p", 50, 8, 1000), place("q", 52.5, 13.4, 3000)], days=2)
+    model = DemandModel.from_scenario(sc)
+    s = demand_summary(model, model.evaluate())
+    assert [st["site_id"] for st in s["stations"]] == ["a", "b"]
+    for st in s["stations"]:
+        assert len(st["arrivals_per_local_hour"]) == 2
+        per_day = [sum(row) for row in st["arrivals_per_local_hour"]]
+        np.testing.assert_allclose(per_day, st["voters_per_day"], atol=0.2)
+        assert st["peak_local_hour"][0] == int(np.argmax(st["arrivals_per_local_hour"][0]))

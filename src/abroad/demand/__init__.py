@@ -18,6 +18,7 @@ from abroad.demand.arrivals import (
     utc_offset_minutes,
 )
 from abroad.demand.model import Demand, DemandModel
+from abroad.demand.summary import demand_summary
 from abroad.demand.turnout import combine_signals, decay_factor
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "day_profile",
     "decay_factor",
     "default_day_shares",
+    "demand_summary",
     "has_country_curve",
     "hourly_weights",
     "utc_offset_minutes",
