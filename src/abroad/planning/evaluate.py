@@ -1,0 +1,472 @@
+"""True value of a plan under voters' behaviour, and fast incremental moves.
+
+A plan is a set of open sites. Each place votes at its first open site in preference order
+(:mod:`abroad.planning.instance`); station ``s`` then has load ``L_s`` (expected voters after
+travel decay), delivers ``served_s(L_s)`` votes and needs ``staff_s(L_s)`` staff. The plan's value
+is the sum of served votes; it is feasible when every staff pool, the total staff, the cost
+budget and ``max_open`` hold and every must-open site is open.
+
+The kernels here are numba-compiled loops over a CSR "inverse" of the preference lists (for each
+site, the places that list it and at which position), so the effect of opening one site on every
+station can be computed in time proportional to the places that list it. One pass over all
+candidates costs about one full evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+
+from abroad.planning.instance import BoolArray, FloatArray, IntArray, PlanningInstance
+
+_FEAS_TOL = 1e-9
+
+
+@nb.njit(cache=True, inline="always")  # type: ignore[misc]
+def _served(si: FloatArray, ss: FloatArray, s: int, load: float) -> float:
+    best = np.inf
+    for m in range(si.shape[1]):
+        v = si[s, m] + ss[s, m] * load
+        if v < best:
+            best = v
+    return best
+
+
+@nb.njit(cache=True, inline="always")  # type: ignore[misc]
+def _staff(sb: FloatArray, sl: FloatArray, s: int, load: float) -> float:
+    j = 0
+    for b in range(sb.shape[1]):
+        if sb[s, b] < load:
+            j += 1
+        else:
+            break
+    return sl[s, j]
+
+
+@nb.njit(cache=True)  # type: ignore[misc]
+def _assign(
+    open_mask: BoolArray, pref_site: IntArray, wd: FloatArray, n_sites: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    n_places, k_pref = pref_site.shape
+    cur_site = np.full(n_places, -1, dtype=np.int64)
+    cur_pos = np.full(n_places, k_pref, dtype=np.int64)
+    load = np.zeros(n_sites)
+    for p in range(n_places):
+        for k in range(k_pref):
+            s = pref_site[p, k]
+            if s < 0:
+                break
+            if open_mask[s]:
+                cur_site[p] = s
+                cur_pos[p] = k
+                load[s] += wd[p, k]
+                break
+    return cur_site, cur_pos, load
+
+
+@nb.njit(cache=True)  # type: ignore[misc]
+def _drop(
+    s_drop: int,
+    open_mask: BoolArray,
+    pref_site: IntArray,
+    wd: FloatArray,
+    cur_site: IntArray,
+    cur_pos: IntArray,
+    load: FloatArray,
+    inv_ptr: IntArray,
+    inv_place: IntArray,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """State after closing ``s_drop`` (copies); ``open_mask[s_drop]`` must already be False."""
+    k_pref = pref_site.shape[1]
+    cs = cur_site.copy()
+    cp = cur_pos.copy()
+    ld = load.copy()
+    for i in range(inv_ptr[s_drop], inv_ptr[s_drop + 1]):
+        p = inv_place[i]
+        if cs[p] != s_drop:
+            continue
+        ld[s_drop] -= wd[p, cp[p]]
+        cs[p] = -1
+        k0 = cp[p] + 1
+        cp[p] = k_pref
+        for k in range(k0, k_pref):
+            s = pref_site[p, k]
+            if s < 0:
+                break
+            if open_mask[s]:
+                cs[p] = s
+                cp[p] = k
+                ld[s] += wd[p, k]
+                break
+    ld[s_drop] = 0.0
+    return cs, cp, ld
+
+
+@nb.njit(cache=True)  # type: ignore[misc]
+def _add_deltas(
+    candidate: BoolArray,
+    wd: FloatArray,
+    cur_site: IntArray,
+    cur_pos: IntArray,
+    load: FloatArray,
+    site_served: FloatArray,
+    site_staff: FloatArray,
+    pool_staff: FloatArray,
+    total_staff: float,
+    inv_ptr: IntArray,
+    inv_place: IntArray,
+    inv_pos: IntArray,
+    inv_wd: FloatArray,
+    si: FloatArray,
+    ss: FloatArray,
+    sb: FloatArray,
+    sl: FloatArray,
+    staff_pool: IntArray,
+    pool_budget: FloatArray,
+    total_budget: float,
+    open_cost: FloatArray,
+    cost_weight: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """For each candidate site: objective change, staff excess after, votes change if opened."""
+    n_sites = candidate.shape[0]
+    n_pools = pool_budget.shape[0]
+    d_obj = np.full(n_sites, -np.inf)
+    d_votes = np.zeros(n_sites)
+    excess_after = np.full(n_sites, np.inf)
+    dec = np.zeros(n_sites)
+    touched = np.empty(n_sites, dtype=np.int64)
+    pool_delta = np.zeros(n_pools)
+    pool_touched = np.empty(n_pools, dtype=np.int64)
+    pool_mark = np.zeros(n_pools, dtype=np.bool_)
+    base_pool_excess = 0.0
+    for g in range(n_pools):
+        ex = pool_staff[g] - pool_budget[g]
+        if ex > _FEAS_TOL:
+            base_pool_excess += ex
+    for t in range(n_sites):
+        if not candidate[t]:
+            continue
+        new_load = 0.0
+        n_touched = 0
+        for i in range(inv_ptr[t], inv_ptr[t + 1]):
+            p = inv_place[i]
+            if inv_pos[i] < cur_pos[p]:
+                new_load += inv_wd[i]
+                o = cur_site[p]
+                if o >= 0:
+                    if dec[o] == 0.0:
+                        touched[n_touched] = o
+                        n_touched += 1
+                    dec[o] += wd[p, cur_pos[p]]
+        served_t = _served(si, ss, t, new_load)
+        dv = served_t
+        st = _staff(sb, sl, t, new_load)
+        dtot = st
+        n_pt = 0
+        g = staff_pool[t]
+        pool_delta[g] += st
+        pool_mark[g] = True
+        pool_touched[n_pt] = g
+        n_pt += 1
+        for j in range(n_touched):
+            o = touched[j]
+            nl = load[o] - dec[o]
+            if nl < 0.0:
+                nl = 0.0
+            dv += _served(si, ss, o, nl) - site_served[o]
+            dst = _staff(sb, sl, o, nl) - site_staff[o]
+            dtot += dst
+            g = staff_pool[o]
+            pool_delta[g] += dst
+            if not pool_mark[g]:
+                pool_mark[g] = True
+                pool_touched[n_pt] = g
+                n_pt += 1
+            dec[o] = 0.0
+        ex_sum = base_pool_excess
+        for j in range(n_pt):
+            g = pool_touched[j]
+            old = pool_staff[g] - pool_budget[g]
+            new = old + pool_delta[g]
+            if old > _FEAS_TOL:
+                ex_sum -= old
+            if new > _FEAS_TOL:
+                ex_sum += new
+            pool_delta[g] = 0.0
+            pool_mark[g] = False
+        tot_ex = total_staff + dtot - total_budget
+        if tot_ex > _FEAS_TOL:
+            ex_sum += tot_ex
+        d_votes[t] = dv
+        d_obj[t] = dv - cost_weight * open_cost[t]
+        excess_after[t] = ex_sum
+    return d_obj, excess_after, d_votes
+
+
+@nb.njit(cache=True)  # type: ignore[misc]
+def _site_response(
+    load: FloatArray,
+    open_mask: BoolArray,
+    si: FloatArray,
+    ss: FloatArray,
+    sb: FloatArray,
+    sl: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    n = load.shape[0]
+    served = np.zeros(n)
+    staff = np.zeros(n)
+    for s in range(n):
+        if open_mask[s]:
+            served[s] = _served(si, ss, s, load[s])
+            staff[s] = _staff(sb, sl, s, load[s])
+    return served, staff
+
+
+@dataclass(frozen=True)
+class Inverse:
+    """For each site, the (place, preference position, weight x decay) entries that list it."""
+
+    ptr: IntArray
+    place: IntArray
+    pos: IntArray
+    wd: FloatArray
+
+
+def build_inverse(instance: PlanningInstance) -> tuple[FloatArray, Inverse]:
+    """Weight x decay matrix and the CSR inverse of the preference lists."""
+    wd = np.ascontiguousarray(instance.demand_weight[:, None] * instance.pref_decay)
+    ps = instance.pref_site
+    valid = ps >= 0
+    places, positions = np.nonzero(valid)
+    sites = ps[valid]
+    order = np.argsort(sites, kind="stable")
+    counts = np.bincount(sites, minlength=instance.n_sites)
+    ptr = np.zeros(instance.n_sites + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    inv = Inverse(
+        ptr=ptr,
+        place=places[order].astype(np.int64),
+        pos=positions[order].astype(np.int64),
+        wd=np.ascontiguousarray(wd[places[order], positions[order]]),
+    )
+    return wd, inv
+
+
+@dataclass(frozen=True)
+class PlanValue:
+    """A plan's true value and what it takes (per-site arrays have length ``n_sites``)."""
+
+    open_sites: tuple[int, ...]
+    votes: float
+    """Expected votes cast: sum of what stations serve."""
+    objective: float
+    """``votes - cost_weight * cost``: what the planner maximises."""
+    cost: float
+    load_voters: FloatArray
+    """Expected voters arriving at each station (after travel decay); 0 where closed."""
+    served_voters: FloatArray
+    lost_voters: FloatArray
+    """Voters lost to queues at each station: load - served."""
+    staff: FloatArray
+    pool_staff: FloatArray
+    total_staff: float
+    station_of_place: IntArray
+    """Station each place votes at (-1: none of its listed sites is open)."""
+    feasible: bool
+    violations: tuple[str, ...]
+
+    @property
+    def demand_voters(self) -> float:
+        """Voters who come after travel decay (before queue losses)."""
+        return float(self.load_voters.sum())
+
+
+class State:
+    """Mutable search state: open set, assignment, loads, and per-site/pool responses."""
+
+    def __init__(self, instance: PlanningInstance, open_mask: BoolArray, kernel: Kernel) -> None:
+        self.instance = instance
+        self.kernel = kernel
+        self.open_mask = open_mask.copy()
+        self.recompute()
+
+    def recompute(self) -> None:
+        k = self.kernel
+        inst = self.instance
+        self.cur_site, self.cur_pos, self.load = _assign(
+            self.open_mask, inst.pref_site, k.wd, inst.n_sites
+        )
+        self._responses()
+
+    def _responses(self) -> None:
+        inst = self.instance
+        self.site_served, self.site_staff = _site_response(
+            self.load,
+            self.open_mask,
+            inst.served_intercept,
+            inst.served_slope,
+            inst.staff_break_load,
+            inst.staff_level,
+        )
+        self.pool_staff = np.bincount(
+            inst.staff_pool, weights=self.site_staff, minlength=inst.n_pools
+        ).astype(np.float64)
+        self.total_staff = float(self.site_staff.sum())
+
+    @property
+    def votes(self) -> float:
+        return float(self.site_served.sum())
+
+    @property
+    def cost(self) -> float:
+        return float(self.instance.open_cost[self.open_mask].sum())
+
+    @property
+    def objective(self) -> float:
+        return self.votes - self.instance.cost_weight * self.cost
+
+    @property
+    def n_open(self) -> int:
+        return int(self.open_mask.sum())
+
+    def staff_excess(self) -> float:
+        inst = self.instance
+        ex = np.maximum(self.pool_staff - inst.pool_staff_budget, 0.0)
+        total = float(ex[ex > _FEAS_TOL].sum())
+        tot = self.total_staff - inst.total_staff_budget
+        return total + (tot if tot > _FEAS_TOL else 0.0)
+
+    def add_deltas(self, candidate: BoolArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(objective change, staff excess after, votes change) of opening each candidate."""
+        inst = self.instance
+        k = self.kernel
+        result: tuple[FloatArray, FloatArray, FloatArray] = _add_deltas(
+            candidate,
+            k.wd,
+            self.cur_site,
+            self.cur_pos,
+            self.load,
+            self.site_served,
+            self.site_staff,
+            self.pool_staff,
+            self.total_staff,
+            k.inv.ptr,
+            k.inv.place,
+            k.inv.pos,
+            k.inv.wd,
+            inst.served_intercept,
+            inst.served_slope,
+            inst.staff_break_load,
+            inst.staff_level,
+            inst.staff_pool,
+            inst.pool_staff_budget,
+            inst.total_staff_budget,
+            inst.open_cost,
+            inst.cost_weight,
+        )
+        return result
+
+    def without(self, site: int) -> State:
+        """A new state with ``site`` closed (incremental: only its places move)."""
+        new = State.__new__(State)
+        new.instance = self.instance
+        new.kernel = self.kernel
+        new.open_mask = self.open_mask.copy()
+        new.open_mask[site] = False
+        new.cur_site, new.cur_pos, new.load = _drop(
+            site,
+            new.open_mask,
+            self.instance.pref_site,
+            self.kernel.wd,
+            self.cur_site,
+            self.cur_pos,
+            self.load,
+            self.kernel.inv.ptr,
+            self.kernel.inv.place,
+        )
+        new._responses()
+        return new
+
+    def open_site(self, site: int) -> None:
+        self.open_mask[site] = True
+        self.recompute()
+
+    def close_site(self, site: int) -> None:
+        self.open_mask[site] = False
+        self.recompute()
+
+
+class Kernel:
+    """Precomputed arrays shared by every evaluation of one instance."""
+
+    def __init__(self, instance: PlanningInstance) -> None:
+        self.instance = instance
+        self.wd, self.inv = build_inverse(instance)
+
+    def state(self, open_sites: npt.ArrayLike) -> State:
+        return State(self.instance, open_mask_of(self.instance, open_sites), self)
+
+
+def open_mask_of(instance: PlanningInstance, open_sites: npt.ArrayLike) -> BoolArray:
+    """Boolean mask of length ``n_sites`` from a mask or a list of site indices."""
+    arr = np.asarray(open_sites)
+    if arr.dtype == np.bool_ and arr.shape == (instance.n_sites,):
+        return arr.copy()
+    idx = arr.astype(np.int64).ravel()
+    if idx.size and (idx.min() < 0 or idx.max() >= instance.n_sites):
+        raise ValueError(f"open site index out of range 0..{instance.n_sites - 1}: {idx}")
+    mask = np.zeros(instance.n_sites, dtype=np.bool_)
+    mask[idx] = True
+    return mask
+
+
+def value_of_state(state: State) -> PlanValue:
+    """Freeze a search state into a :class:`PlanValue` with its feasibility checked."""
+    inst = state.instance
+    mask = state.open_mask
+    violations: list[str] = []
+    missing = np.flatnonzero(inst.must_open & ~mask)
+    if missing.size:
+        violations.append(f"must-open sites closed: {missing.tolist()}")
+    if state.n_open > inst.max_open:
+        violations.append(f"{state.n_open} sites open, at most {inst.max_open} allowed")
+    if state.cost > inst.cost_budget * (1 + 1e-12) + _FEAS_TOL:
+        violations.append(f"cost {state.cost:.6g} over budget {inst.cost_budget:.6g}")
+    for g in np.flatnonzero(state.pool_staff > inst.pool_staff_budget + _FEAS_TOL):
+        violations.append(
+            f"staff pool {g}: {state.pool_staff[g]:.6g} needed, "
+            f"{inst.pool_staff_budget[g]:.6g} available"
+        )
+    if state.total_staff > inst.total_staff_budget + _FEAS_TOL:
+        violations.append(
+            f"total staff {state.total_staff:.6g} over budget {inst.total_staff_budget:.6g}"
+        )
+    load = np.where(mask, state.load, 0.0)
+    return PlanValue(
+        open_sites=tuple(int(s) for s in np.flatnonzero(mask)),
+        votes=state.votes,
+        objective=state.objective,
+        cost=state.cost,
+        load_voters=load,
+        served_voters=state.site_served.copy(),
+        lost_voters=np.maximum(load - state.site_served, 0.0),
+        staff=state.site_staff.copy(),
+        pool_staff=state.pool_staff.copy(),
+        total_staff=state.total_staff,
+        station_of_place=state.cur_site.copy(),
+        feasible=not violations,
+        violations=tuple(violations),
+    )
+
+
+def evaluate(
+    instance: PlanningInstance, open_sites: npt.ArrayLike, kernel: Kernel | None = None
+) -> PlanValue:
+    """True value of opening ``open_sites`` (indices or a boolean mask) under nearest-open choice.
+
+    Pass a :class:`Kernel` built once to evaluate many plans of the same instance quickly.
+    """
+    k = kernel if kernel is not None else Kernel(instance)
+    return value_of_state(k.state(open_sites))
