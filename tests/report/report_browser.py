@@ -13,12 +13,15 @@ Only the standard library; Chromium's flags keep its own background traffic off.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,6 +40,22 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+BROWSER_OWN_TRAFFIC = (
+    re.compile(r"^CONNECT accounts\.google\.com:443 "),
+    re.compile(r"^CONNECT update\.googleapis\.com:443 "),
+    re.compile(r"^POST http://update\.googleapis\.com/service/update2/json\?"),
+    re.compile(r"^GET http://clients2\.google\.com/time/1/current\?"),
+)
+"""Chromium's own background calls (sign-in probe, on-demand component update check, network
+time) that this build makes even for about:blank and with every background-networking switch
+off. They are not caused by the page; anything else reaching the proxy is."""
+
+
+def page_caused(proxy_requests: list[str]) -> list[str]:
+    """The proxy entries not explained by Chromium's own background traffic."""
+    return [r for r in proxy_requests if not any(p.match(r) for p in BROWSER_OWN_TRAFFIC)]
 
 
 class RecordingProxy:
@@ -186,6 +205,7 @@ def open_page(
         "--no-sandbox",
         "--disable-gpu",
         "--disable-quic",
+        "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter",
         "--no-first-run",
         "--no-default-browser-check",
         "--disable-background-networking",
@@ -203,14 +223,20 @@ def open_page(
         "--remote-debugging-pipe",
         "about:blank",
     ]
-    shell = f'exec "$0" "$@" 3<&{cmd_r} 4>&{res_w}'
-    proc = subprocess.Popen(
-        ["sh", "-c", shell, chromium, *args],
-        pass_fds=(cmd_r, res_w),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=open(work / "chromium.log", "wb"),  # noqa: SIM115
+    # Chromium expects the pipe on fds 3 and 4: a tiny Python trampoline puts them there
+    # (sh cannot: dash only redirects single-digit fds, and ours are higher under pytest)
+    trampoline = (
+        "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+        "os.execv(sys.argv[3], sys.argv[3:])"
     )
+    with open(work / "chromium.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", trampoline, str(cmd_r), str(res_w), chromium, *args],
+            pass_fds=(cmd_r, res_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     os.close(cmd_r)
     os.close(res_w)
     pipe = _Pipe(proc, cmd_w, res_r)
@@ -237,10 +263,8 @@ def open_page(
         shot = pipe.call("Page.captureScreenshot", {"format": "png"}, session=session)
         run.screenshot_png = base64.b64decode(shot["data"])
         pipe.drain(0.2)
-        try:
+        with contextlib.suppress(RuntimeError, queue.Empty):
             pipe.call("Browser.close", timeout_s=3)
-        except (RuntimeError, queue.Empty):
-            pass
     finally:
         try:
             proc.wait(timeout=5)
