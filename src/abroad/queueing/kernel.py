@@ -106,16 +106,48 @@ def _heap_pop(h: np.ndarray, size: int) -> int:
 
 
 @njit(cache=True)
-def _quantile_sorted(x: np.ndarray, n: int, q: float) -> float:
-    """Linear-interpolation quantile (numpy's default) of sorted x[:n]."""
-    if n == 0:
-        return np.nan
-    pos = q * (n - 1)
-    i = int(np.floor(pos))
-    if i >= n - 1:
-        return x[n - 1]
-    frac = pos - i
-    return x[i] + (x[i + 1] - x[i]) * frac
+def _select_ranks(w: np.ndarray, n: int, ranks: np.ndarray, wmax: float) -> np.ndarray:
+    """Order statistics ``sorted(w[:n])[ranks]`` without sorting everything: bucket the
+    values, then sort only the buckets that hold a wanted rank (exact)."""
+    nb = 512
+    out = np.empty(ranks.shape[0])
+    if wmax <= 0.0:
+        out[:] = 0.0
+        return out
+    scale = nb / wmax
+    counts = np.zeros(nb + 1, dtype=np.int64)
+    for i in range(n):
+        b = int(w[i] * scale)
+        if b >= nb:
+            b = nb - 1
+        counts[b + 1] += 1
+    for b in range(nb):
+        counts[b + 1] += counts[b]  # counts[b] = number of values in buckets < b
+    want = np.zeros(nb, dtype=np.bool_)
+    rank_bucket = np.empty(ranks.shape[0], dtype=np.int64)
+    for j in range(ranks.shape[0]):
+        r = ranks[j]
+        b = np.searchsorted(counts, r, side="right") - 1
+        rank_bucket[j] = b
+        want[b] = True
+    fill = np.zeros(nb, dtype=np.int64)
+    buf = np.empty(n)
+    for i in range(n):
+        b = int(w[i] * scale)
+        if b >= nb:
+            b = nb - 1
+        if want[b]:
+            buf[counts[b] + fill[b]] = w[i]
+            fill[b] += 1
+    for b in range(nb):
+        if want[b] and fill[b] > 1:
+            buf[counts[b] : counts[b] + fill[b]] = np.sort(buf[counts[b] : counts[b] + fill[b]])
+    for j in range(ranks.shape[0]):
+        out[j] = buf[ranks[j]]
+    return out
+
+
+_QUANTILES = (0.5, 0.9, 0.95, 0.99)
 
 
 @njit(cache=True)
@@ -125,60 +157,118 @@ def _wait_stats(w: np.ndarray, n: int, target: float, row: np.ndarray) -> None:
             row[c] = np.nan
         row[COL_SL_HITS] = 0.0
         return
-    ws = np.sort(w[:n])
-    row[COL_WAIT_MEAN] = ws.sum() / n
-    row[COL_WAIT_P50] = _quantile_sorted(ws, n, 0.5)
-    row[COL_WAIT_P90] = _quantile_sorted(ws, n, 0.9)
-    row[COL_WAIT_P95] = _quantile_sorted(ws, n, 0.95)
-    row[COL_WAIT_P99] = _quantile_sorted(ws, n, 0.99)
-    row[COL_WAIT_MAX] = ws[n - 1]
-    row[COL_SL_HITS] = np.searchsorted(ws, target, side="right")
+    total = 0.0
+    wmax = 0.0
+    hits = 0
+    for i in range(n):
+        total += w[i]
+        if w[i] > wmax:
+            wmax = w[i]
+        if w[i] <= target:
+            hits += 1
+    ranks = np.empty(2 * len(_QUANTILES), dtype=np.int64)
+    for j, q in enumerate(_QUANTILES):
+        pos = q * (n - 1)
+        lo = int(np.floor(pos))
+        ranks[2 * j] = lo
+        ranks[2 * j + 1] = min(lo + 1, n - 1)
+    vals = _select_ranks(w, n, ranks, wmax)
+    for j, q in enumerate(_QUANTILES):
+        pos = q * (n - 1)
+        frac = pos - np.floor(pos)
+        row[COL_WAIT_P50 + j] = vals[2 * j] + (vals[2 * j + 1] - vals[2 * j]) * frac
+    row[COL_WAIT_MEAN] = total / n
+    row[COL_WAIT_MAX] = wmax
+    row[COL_SL_HITS] = hits
 
 
 @njit(cache=True)
 def build_arrivals(
-    open_m: float,
-    close_m: float,
-    bin_minutes: float,
-    counts: np.ndarray,
-    u: np.ndarray,
-    surge_at: np.ndarray,
-    surge_sd: np.ndarray,
-    surge_counts: np.ndarray,
-    z: np.ndarray,
-    early: int,
-) -> np.ndarray:
-    """Sorted arrival times of one day from its Poisson counts and standard variates."""
-    n_prof = 0
-    for j in range(counts.shape[0]):
-        n_prof += counts[j]
-    n_surge = 0
-    for j in range(surge_counts.shape[0]):
-        n_surge += surge_counts[j]
-    out = np.empty(early + n_prof + n_surge)
+    bp_t: np.ndarray,
+    bp_cum: np.ndarray,
+    bp_off: np.ndarray,
+    early: np.ndarray,
+    day_open: np.ndarray,
+    e: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Sorted arrival times of all days by inverting the cumulative arrival intensity.
+
+    Day d's intensity is piecewise constant between breakpoints ``bp_t[bp_off[d]:bp_off[d+1]]``
+    with cumulative expected arrivals ``bp_cum`` (0 at the first breakpoint). ``e`` holds
+    standard exponential gaps, consumed in order (one overshoot per day is discarded).
+    Returns (arrivals, arr_off[D+1], used); ``used < 0`` means ``e`` was too short.
+    """
+    n_days = bp_off.shape[0] - 1
+    n_early = 0
+    for d in range(n_days):
+        n_early += early[d]
+    out = np.empty(e.shape[0] + n_early)
+    arr_off = np.zeros(n_days + 1, dtype=np.int64)
     n = 0
-    for _ in range(early):
-        out[n] = open_m
-        n += 1
     p = 0
-    for j in range(counts.shape[0]):
-        start = open_m + j * bin_minutes
-        width = min(bin_minutes, close_m - start)
-        for _ in range(counts[j]):
-            out[n] = start + u[p] * width
+    m = e.shape[0]
+    for d in range(n_days):
+        for _ in range(early[d]):
+            out[n] = day_open[d]
             n += 1
+        lo = bp_off[d]
+        hi = bp_off[d + 1]
+        total = bp_cum[hi - 1]
+        seg = lo
+        x = 0.0
+        while True:
+            if p >= m:
+                return out[:0], arr_off, -1
+            x += e[p]
             p += 1
-    p = 0
-    for j in range(surge_counts.shape[0]):
-        for _ in range(surge_counts[j]):
-            t = surge_at[j] + surge_sd[j] * z[p]
-            p += 1
-            if open_m <= t < close_m:
-                out[n] = t
-                n += 1
-    res = out[:n]
-    res.sort()
-    return res
+            if x >= total:
+                break
+            while bp_cum[seg + 1] <= x:
+                seg += 1
+            c0 = bp_cum[seg]
+            c1 = bp_cum[seg + 1]
+            t0 = bp_t[seg]
+            out[n] = t0 + (bp_t[seg + 1] - t0) * (x - c0) / (c1 - c0)
+            n += 1
+        arr_off[d + 1] = n
+    return out[:n], arr_off, p
+
+
+@njit(cache=True)
+def _max_line(joins: np.ndarray, leaves_a: np.ndarray, leaves_b: np.ndarray) -> int:
+    """Largest number of people in the line at once: joins and both leave lists sorted; a
+    leave at the same instant as a join counts first."""
+    ia = 0
+    ib = 0
+    best = 0
+    na = leaves_a.shape[0]
+    nb = leaves_b.shape[0]
+    for j in range(joins.shape[0]):
+        t = joins[j]
+        while ia < na and leaves_a[ia] <= t:
+            ia += 1
+        while ib < nb and leaves_b[ib] <= t:
+            ib += 1
+        cur = j + 1 - ia - ib
+        if cur > best:
+            best = cur
+    return best
+
+
+@njit(cache=True)
+def _order_by(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``idx`` stably sorted by ``keys[idx]``: insertion sort, fast on nearly sorted keys
+    (departures from a FIFO stage are out of order by at most a few places)."""
+    out = idx.copy()
+    for j in range(1, out.shape[0]):
+        v = out[j]
+        kv = keys[v]
+        i = j - 1
+        while i >= 0 and keys[out[i]] > kv:
+            out[i + 1] = out[i]
+            i -= 1
+        out[i + 1] = v
+    return out
 
 
 @njit(cache=True)
@@ -188,7 +278,6 @@ def run_replication(
     day_cutoff: np.ndarray,
     day_grid_n: np.ndarray,
     arr_off: np.ndarray,
-    raw_off: np.ndarray,
     arrivals: np.ndarray,
     patience: np.ndarray,
     service: np.ndarray,
@@ -205,8 +294,8 @@ def run_replication(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Simulate all days of one replication.
 
-    Day d's voters are ``arrivals[arr_off[d]:arr_off[d+1]]`` (sorted); their patience and
-    service times start at ``raw_off[d]`` in ``patience`` and ``service[s]``.
+    Day d's voters are ``arrivals[arr_off[d]:arr_off[d+1]]`` (sorted), with their patience and
+    service times at the same positions in ``patience`` and ``service[s]``.
 
     Returns (stats[D+1, cols], line_grid (flat, day_grid_n[d] samples per day),
     outcome[N], start[S, N], wait[N]); the last three are empty unless ``want_trace``.
@@ -230,19 +319,25 @@ def run_replication(
     for s in range(n_stages):
         c_max = max(c_max, max_servers[s])
     free = np.empty(c_max)
-    need_count = balk >= 0 or cap >= 0
     ballots_left = ballots  # < 0: unlimited
     exhausted_at = INF
-    all_waits = np.empty(n_total)
+    all_waits = np.empty(n_total if n_days > 1 else 0)
     n_all_waits = 0
     busy_total = np.zeros(n_stages)
     avail_total = np.zeros(n_stages)
     g0 = 0
+    outcome = np.empty(n_total, dtype=np.int8)
+    ready = np.empty(n_total)  # time the voter reaches the next stage
+    wait = np.zeros(n_total)
+    need_count = balk >= 0 or cap >= 0
+    heap = np.empty(n_total + 1 if need_count else 1)
+    line_join = np.empty(n_total)
+    leave_served = np.empty(n_total)
+    leave_other = np.empty(n_total)
 
     for d in range(n_days):
         a0 = arr_off[d]
         n = arr_off[d + 1] - a0
-        r0 = raw_off[d]
         open_m = day_open[d]
         close_m = day_close[d]
         cutoff = day_cutoff[d]
@@ -250,44 +345,43 @@ def run_replication(
         row[COL_ARRIVALS] = n
         if exhausted_at < INF:
             exhausted_at = -INF  # ran out on an earlier day: nobody gets a ballot today
-
-        outcome = np.empty(n, dtype=np.int8)
-        ready = np.empty(n)  # time the voter reaches the current stage
-        wait = np.zeros(n)
-        start0 = np.empty(n)
-        line_join = np.empty(n)
-        line_leave = np.empty(n)
-        n_line = 0
-        heap = np.empty(n if need_count else 1)
+        n_grid = day_grid_n[d]
+        diff = np.zeros(n_grid + 1)  # line samples as a difference array
         hsize = 0
+        n_line = 0
+        n_ls = 0
+        n_lo = 0
         last_leave = -INF
 
         # ---- stage 0: the line, with all the policies
         lo = sched_off[0]
         hi = sched_off[1]
         c0 = max_servers[0]
+        const0 = hi - lo == 1
         for k in range(c0):
             free[k] = open_m
         busy = 0.0
         end0 = close_m
-        for i in range(n):
-            t = arrivals[a0 + i]
-            pat = patience[r0 + i]
+        n_served = 0
+        for i in range(a0, a0 + n):
+            t = arrivals[i]
+            wait[i] = 0.0
+            if need_count:
+                while hsize > 0 and heap[0] <= t:
+                    hsize = _heap_pop(heap, hsize)
             if ballots_left == 0 and t >= exhausted_at:
                 outcome[i] = TURNED_AWAY_NO_BALLOTS
                 last_leave = max(last_leave, t)
                 continue
-            if need_count:
-                while hsize > 0 and heap[0] <= t:
-                    hsize = _heap_pop(heap, hsize)
-                if cap >= 0 and hsize >= cap:
-                    outcome[i] = TURNED_AWAY_CAP
-                    last_leave = max(last_leave, t)
-                    continue
-                if balk >= 0 and hsize >= balk:
-                    outcome[i] = BALKED
-                    last_leave = max(last_leave, t)
-                    continue
+            if cap >= 0 and hsize >= cap:
+                outcome[i] = TURNED_AWAY_CAP
+                last_leave = max(last_leave, t)
+                continue
+            if balk >= 0 and hsize >= balk:
+                outcome[i] = BALKED
+                last_leave = max(last_leave, t)
+                continue
+            pat = patience[i]
             if ballots_left == 0:
                 # in line when the ballots ran out (t < exhausted_at)
                 if t + pat < exhausted_at:
@@ -297,13 +391,22 @@ def run_replication(
                     outcome[i] = TURNED_AWAY_NO_BALLOTS
                     leave = exhausted_at
             else:
-                best = INF
-                bk = -1
-                for k in range(c0):
-                    s_k = _next_avail(sched_t, sched_c, lo, hi, k, max(t, free[k]))
-                    if s_k < best:
-                        best = s_k
-                        bk = k
+                if const0:
+                    bk = 0
+                    best = free[0]
+                    for k in range(1, c0):
+                        if free[k] < best:
+                            best = free[k]
+                            bk = k
+                    best = max(best, t)
+                else:
+                    best = INF
+                    bk = -1
+                    for k in range(c0):
+                        s_k = _next_avail(sched_t, sched_c, lo, hi, k, max(t, free[k]))
+                        if s_k < best:
+                            best = s_k
+                            bk = k
                 if best > cutoff:
                     if t + pat <= cutoff:
                         outcome[i] = RENEGED
@@ -316,68 +419,93 @@ def run_replication(
                     leave = t + pat
                 else:
                     outcome[i] = SERVED
+                    n_served += 1
                     leave = best
-                    sv = service[0, r0 + i]
+                    sv = service[0, i]
                     free[bk] = best + sv
                     busy += sv
-                    start0[i] = best
                     wait[i] = best - t
                     ready[i] = best + sv
+                    if ready[i] > end0:
+                        end0 = ready[i]
+                    if want_trace:
+                        t_start[0, i] = best
                     if ballots_left > 0:
                         ballots_left -= 1
                         if ballots_left == 0:
                             exhausted_at = best
-            line_join[n_line] = t
-            line_leave[n_line] = leave
-            n_line += 1
-            last_leave = max(last_leave, leave)
-            if need_count:
-                hsize = _heap_push(heap, hsize, leave)
+            if leave > last_leave:
+                last_leave = leave
+            if leave > t:
+                line_join[n_line] = t
+                if outcome[i] == SERVED:
+                    leave_served[n_ls] = leave
+                    n_ls += 1
+                else:
+                    leave_other[n_lo] = leave
+                    n_lo += 1
+                n_line += 1
+                if need_count:
+                    hsize = _heap_push(heap, hsize, leave)
+                # in the line at samples g with t <= open + g*step < leave
+                g_in = int(np.ceil((t - open_m) / grid_step))
+                g_out = n_grid if leave == INF else int(np.ceil((leave - open_m) / grid_step))
+                g_in = min(max(g_in, 0), n_grid)
+                g_out = min(max(g_out, 0), n_grid)
+                if g_out > g_in:
+                    diff[g_in] += 1.0
+                    diff[g_out] -= 1.0
+        row[COL_MAX_LINE] = _max_line(
+            line_join[:n_line], leave_served[:n_ls], np.sort(leave_other[:n_lo])
+        )
+        acc = 0.0
+        for g in range(n_grid):
+            acc += diff[g]
+            line_grid[g0 + g] = acc
+        g0 += n_grid
 
-        # served voters (those past the line), in arrival order
-        n_served = 0
-        for i in range(n):
-            if outcome[i] == SERVED:
-                n_served += 1
         idx = np.empty(n_served, dtype=np.int64)
         j = 0
-        for i in range(n):
+        for i in range(a0, a0 + n):
             if outcome[i] == SERVED:
                 idx[j] = i
                 j += 1
-                end0 = max(end0, ready[i])
         busy_total[0] += busy
         av = _server_minutes(sched_t, sched_c, lo, hi, open_m, end0)
         avail_total[0] += av
         row[N_FIXED_COLS] = busy / av if av > 0 else np.nan
-        if want_trace:
-            for j in range(n_served):
-                t_start[0, a0 + idx[j]] = start0[idx[j]]
 
         # ---- later stages: FIFO in order of reaching them
         for s in range(1, n_stages):
             lo = sched_off[s]
             hi = sched_off[s + 1]
             cs = max_servers[s]
+            const_s = hi - lo == 1
             for k in range(cs):
                 free[k] = open_m
-            keys = np.empty(n_served)
-            for j in range(n_served):
-                keys[j] = ready[idx[j]]
-            order = idx[np.argsort(keys, kind="mergesort")]
+            order = _order_by(ready, idx)
             busy = 0.0
             end_s = close_m
             for j in range(n_served):
                 i = order[j]
                 t = ready[i]
-                best = INF
-                bk = -1
-                for k in range(cs):
-                    s_k = _next_avail(sched_t, sched_c, lo, hi, k, max(t, free[k]))
-                    if s_k < best:
-                        best = s_k
-                        bk = k
-                sv = service[s, r0 + i]
+                if const_s:
+                    bk = 0
+                    best = free[0]
+                    for k in range(1, cs):
+                        if free[k] < best:
+                            best = free[k]
+                            bk = k
+                    best = max(best, t)
+                else:
+                    best = INF
+                    bk = -1
+                    for k in range(cs):
+                        s_k = _next_avail(sched_t, sched_c, lo, hi, k, max(t, free[k]))
+                        if s_k < best:
+                            best = s_k
+                            bk = k
+                sv = service[s, i]
                 free[bk] = best + sv
                 busy += sv
                 wait[i] += best - t
@@ -385,67 +513,43 @@ def run_replication(
                 if ready[i] > end_s:
                     end_s = ready[i]
                 if want_trace:
-                    t_start[s, a0 + i] = best
+                    t_start[s, i] = best
             busy_total[s] += busy
             av = _server_minutes(sched_t, sched_c, lo, hi, open_m, end_s)
             avail_total[s] += av
             row[N_FIXED_COLS + s] = busy / av if av > 0 else np.nan
 
         # ---- counts, waits
-        for i in range(n):
+        for i in range(a0, a0 + n):
             row[COL_COUNTS + outcome[i]] += 1.0
         w = np.empty(n_served)
         for j in range(n_served):
             i = idx[j]
             w[j] = wait[i]
-            all_waits[n_all_waits] = wait[i]
-            n_all_waits += 1
             if ready[i] > last_leave:
                 last_leave = ready[i]
+        if n_days > 1:
+            all_waits[n_all_waits : n_all_waits + n_served] = w
+            n_all_waits += n_served
         _wait_stats(w, n_served, target_wait, row)
         row[COL_LAST_LEAVE] = last_leave if last_leave > -INF else np.nan
         if want_trace:
-            for i in range(n):
-                t_outcome[a0 + i] = outcome[i]
+            for i in range(a0, a0 + n):
+                t_outcome[i] = outcome[i]
                 if outcome[i] == SERVED:
-                    t_wait[a0 + i] = wait[i]
-
-        # ---- the line over time: samples every grid_step from opening, and its maximum
-        joins = line_join[:n_line]  # already sorted (arrival order)
-        leaves = np.sort(line_leave[:n_line])
-        jj = 0
-        ll = 0
-        for g in range(day_grid_n[d]):
-            tg = open_m + g * grid_step
-            while jj < n_line and joins[jj] <= tg:
-                jj += 1
-            while ll < n_line and leaves[ll] <= tg:
-                ll += 1
-            line_grid[g0 + g] = jj - ll
-        g0 += day_grid_n[d]
-        jj = 0
-        ll = 0
-        cur = 0
-        best_line = 0
-        while jj < n_line:
-            if ll < n_line and leaves[ll] <= joins[jj]:
-                cur -= 1
-                ll += 1
-            else:
-                cur += 1
-                jj += 1
-                if cur > best_line:
-                    best_line = cur
-        row[COL_MAX_LINE] = best_line
+                    t_wait[i] = wait[i]
 
     # ---- whole run
     tot = stats[n_days]
-    for d in range(n_days):
-        for c in range(COL_COUNTS, COL_ARRIVALS + 1):
-            tot[c] += stats[d, c]
-        tot[COL_MAX_LINE] = max(tot[COL_MAX_LINE], stats[d, COL_MAX_LINE])
-    tot[COL_LAST_LEAVE] = stats[n_days - 1, COL_LAST_LEAVE]
-    _wait_stats(all_waits, n_all_waits, target_wait, tot)
-    for s in range(n_stages):
-        tot[N_FIXED_COLS + s] = busy_total[s] / avail_total[s] if avail_total[s] > 0 else np.nan
+    if n_days == 1:
+        tot[:] = stats[0]
+    else:
+        for d in range(n_days):
+            for c in range(COL_COUNTS, COL_ARRIVALS + 1):
+                tot[c] += stats[d, c]
+            tot[COL_MAX_LINE] = max(tot[COL_MAX_LINE], stats[d, COL_MAX_LINE])
+        tot[COL_LAST_LEAVE] = stats[n_days - 1, COL_LAST_LEAVE]
+        _wait_stats(all_waits, n_all_waits, target_wait, tot)
+        for s in range(n_stages):
+            tot[N_FIXED_COLS + s] = busy_total[s] / avail_total[s] if avail_total[s] > 0 else np.nan
     return stats, line_grid, t_outcome, t_start, t_wait

@@ -27,9 +27,9 @@ class Estimate:
 
 @lru_cache(maxsize=256)
 def _t975(dof: int) -> float:
-    from scipy.stats import t
+    from scipy.special import stdtrit
 
-    return float(t.ppf(0.975, dof))
+    return float(stdtrit(dof, 0.975))
 
 
 def estimate(values: FloatArray) -> Estimate:

@@ -16,7 +16,9 @@ FloatArray = npt.NDArray[np.float64]
 
 def replication_rng(seed: int, replication: int) -> np.random.Generator:
     """The generator of replication ``replication`` under ``seed``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(replication,))))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(replication,)))
+    )
 
 
 def draw(rng: np.random.Generator, dist: Distribution | None, n: int) -> FloatArray:

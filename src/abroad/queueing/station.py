@@ -20,7 +20,7 @@ from abroad.queueing.outcome import (
     estimate,
 )
 from abroad.queueing.sampling import draw, replication_rng
-from abroad.queueing.spec import StationSpec
+from abroad.queueing.spec import DaySpec, StationSpec, _phi
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -35,12 +35,11 @@ class _Prepared:
     day_close: FloatArray
     day_cutoff: FloatArray
     day_grid_n: IntArray
-    lam: FloatArray  # expected profile arrivals per bin, all days
-    lam_off: IntArray  # bins of day d: lam[lam_off[d]:lam_off[d+1]]
-    surge_mean: FloatArray
-    surge_at: FloatArray
-    surge_sd: FloatArray
-    surge_off: IntArray
+    bp_t: FloatArray  # intensity breakpoints of day d: bp_t[bp_off[d]:bp_off[d+1]]
+    bp_cum: FloatArray  # expected arrivals from opening to each breakpoint
+    bp_off: IntArray
+    early: IntArray
+    n_exp: int  # exponential gaps drawn per replication (enough with near certainty)
     sched_off: IntArray
     sched_t: FloatArray
     sched_c: IntArray
@@ -54,27 +53,16 @@ class _Prepared:
 def prepare(spec: StationSpec) -> _Prepared:
     """Precompute the kernel's arrays for a spec."""
     pol = spec.close_policy
-    lam: list[float] = []
-    lam_off = [0]
-    s_mean: list[float] = []
-    s_at: list[float] = []
-    s_sd: list[float] = []
-    s_off = [0]
+    bp_t: list[float] = []
+    bp_cum: list[float] = []
+    bp_off = [0]
     cutoff: list[float] = []
     grid_n: list[int] = []
     for d in spec.days:
-        for j, rate in enumerate(d.arrivals_per_hour):
-            start = d.open_minutes + j * d.bin_minutes
-            width = min(d.bin_minutes, d.close_minutes - start)
-            if width <= 0:
-                break
-            lam.append(rate * width / 60.0)
-        lam_off.append(len(lam))
-        for s in d.surges:
-            s_mean.append(s.extra_voters)
-            s_at.append(s.at_minute)
-            s_sd.append(s.width_minutes)
-        s_off.append(len(s_mean))
+        t, c = _cumulative_intensity(d)
+        bp_t.extend(t)
+        bp_cum.extend(c)
+        bp_off.append(len(bp_t))
         if pol.kind is ClosePolicyKind.SERVE_ALL:
             cut = math.inf
             end = d.close_minutes
@@ -98,12 +86,11 @@ def prepare(spec: StationSpec) -> _Prepared:
         day_close=np.array([d.close_minutes for d in spec.days], dtype=np.float64),
         day_cutoff=np.array(cutoff, dtype=np.float64),
         day_grid_n=np.array(grid_n, dtype=np.int64),
-        lam=np.array(lam, dtype=np.float64),
-        lam_off=np.array(lam_off, dtype=np.int64),
-        surge_mean=np.array(s_mean, dtype=np.float64),
-        surge_at=np.array(s_at, dtype=np.float64),
-        surge_sd=np.array(s_sd, dtype=np.float64),
-        surge_off=np.array(s_off, dtype=np.int64),
+        bp_t=np.array(bp_t, dtype=np.float64),
+        bp_cum=np.array(bp_cum, dtype=np.float64),
+        bp_off=np.array(bp_off, dtype=np.int64),
+        early=np.array([d.early_voters for d in spec.days], dtype=np.int64),
+        n_exp=_n_exp(spec),
         sched_off=np.array(sched_off, dtype=np.int64),
         sched_t=np.array(sched_t, dtype=np.float64),
         sched_c=np.array(sched_c, dtype=np.int64),
@@ -115,17 +102,52 @@ def prepare(spec: StationSpec) -> _Prepared:
     )
 
 
+def _n_exp(spec: StationSpec) -> int:
+    lam = sum(d.expected_arrivals - d.early_voters for d in spec.days)
+    return int(lam + 7.0 * math.sqrt(lam) + 16 * len(spec.days) + 16)
+
+
+def _cumulative_intensity(day: DaySpec) -> tuple[list[float], list[float]]:
+    """Breakpoints and cumulative expected arrivals of a day (profile + surges, no early line).
+
+    The profile is piecewise constant by construction; a surge (normal density) is cut into
+    pieces of 1/8 of its standard deviation within 5 of them, each with its exact mass, so the
+    intensity is piecewise constant on a fine grid.
+    """
+    o, c = day.open_minutes, day.close_minutes
+    pts = {o, c}
+    for j in range(len(day.arrivals_per_hour)):
+        x = o + j * day.bin_minutes
+        if o < x < c:
+            pts.add(x)
+    for sg in day.surges:
+        for k in range(-40, 41):
+            x = sg.at_minute + k * sg.width_minutes / 8.0
+            if o < x < c:
+                pts.add(x)
+    t = sorted(pts)
+    cum = [0.0]
+    for x0, x1 in zip(t, t[1:], strict=False):
+        mid = (x0 + x1) / 2.0
+        mass = day.rate_per_hour_at(mid) * (x1 - x0) / 60.0
+        for sg in day.surges:
+            z0 = (x0 - sg.at_minute) / sg.width_minutes
+            z1 = (x1 - sg.at_minute) / sg.width_minutes
+            mass += sg.extra_voters * (_phi(z1) - _phi(z0))
+        cum.append(cum[-1] + mass)
+    return t, cum
+
+
 @dataclass(frozen=True)
 class RandomInputs:
     """Every random input of one replication (all days), as drawn from its stream.
 
-    Voters of day d are ``arrival_minutes[arr_off[d]:arr_off[d+1]]``; their patience and
-    service times start at ``raw_off[d]`` (``service_minutes[s]`` for stage s).
+    Voters of day d are ``arrival_minutes[arr_off[d]:arr_off[d+1]]``, sorted; their patience
+    and service times (``service_minutes[s]`` for stage s) sit at the same positions.
     """
 
     arrival_minutes: FloatArray
     arr_off: IntArray
-    raw_off: IntArray
     patience_minutes: FloatArray
     service_minutes: FloatArray
 
@@ -134,50 +156,20 @@ def draw_inputs(prep: _Prepared, rng: np.random.Generator) -> RandomInputs:
     """Draw one replication's inputs. Nothing here depends on server counts or policies,
     so two specs differing only in those see the same voters (common random numbers)."""
     spec = prep.spec
-    counts = rng.poisson(prep.lam)
-    s_counts = rng.poisson(prep.surge_mean) if prep.surge_mean.shape[0] else prep.lam_off[:0]
-    u = rng.random(int(counts.sum()))
-    z = rng.standard_normal(int(s_counts.sum())) if s_counts.shape[0] else np.empty(0)
-    days = []
-    raw_off = [0]
-    arr_off = [0]
-    up = 0
-    zp = 0
-    for d, day in enumerate(spec.days):
-        c = counts[prep.lam_off[d] : prep.lam_off[d + 1]]
-        sc = s_counts[prep.surge_off[d] : prep.surge_off[d + 1]]
-        nu = int(c.sum())
-        nz = int(sc.sum())
-        a = K.build_arrivals(
-            day.open_minutes,
-            day.close_minutes,
-            day.bin_minutes,
-            c,
-            u[up : up + nu],
-            prep.surge_at[prep.surge_off[d] : prep.surge_off[d + 1]],
-            prep.surge_sd[prep.surge_off[d] : prep.surge_off[d + 1]],
-            sc,
-            z[zp : zp + nz],
-            day.early_voters,
+    e = rng.standard_exponential(prep.n_exp)
+    while True:
+        arrivals, arr_off, used = K.build_arrivals(
+            prep.bp_t, prep.bp_cum, prep.bp_off, prep.early, prep.day_open, e
         )
-        up += nu
-        zp += nz
-        days.append(a)
-        arr_off.append(arr_off[-1] + a.shape[0])
-        raw_off.append(raw_off[-1] + day.early_voters + nu + nz)
-    n_raw = raw_off[-1]
-    arrivals = days[0] if len(days) == 1 else np.concatenate(days)
-    patience = draw(rng, spec.patience, n_raw)
-    service = np.empty((len(spec.stages), n_raw))
+        if used >= 0:
+            break
+        e = np.concatenate([e, rng.standard_exponential(prep.n_exp)])  # rare
+    n = arrivals.shape[0]
+    patience = draw(rng, spec.patience, n)
+    service = np.empty((len(spec.stages), n))
     for s, st in enumerate(spec.stages):
-        service[s] = draw(rng, st.service, n_raw)
-    return RandomInputs(
-        arrival_minutes=arrivals,
-        arr_off=np.array(arr_off, dtype=np.int64),
-        raw_off=np.array(raw_off, dtype=np.int64),
-        patience_minutes=patience,
-        service_minutes=service,
-    )
+        service[s] = draw(rng, st.service, n)
+    return RandomInputs(arrivals, arr_off, patience, service)
 
 
 def _run(
@@ -190,7 +182,6 @@ def _run(
             prep.day_cutoff,
             prep.day_grid_n,
             inp.arr_off,
-            inp.raw_off,
             inp.arrival_minutes,
             inp.patience_minutes,
             inp.service_minutes,
@@ -225,7 +216,9 @@ class ReplicationTrace:
     stats: FloatArray
 
 
-def simulate_replication(spec: StationSpec, seed: int = 0, replication: int = 0) -> ReplicationTrace:
+def simulate_replication(
+    spec: StationSpec, seed: int = 0, replication: int = 0
+) -> ReplicationTrace:
     """Run replication ``replication`` of ``seed`` and return every voter's fate."""
     prep = prepare(spec)
     inp = draw_inputs(prep, replication_rng(seed, replication))
@@ -302,9 +295,7 @@ def _period(
         service_level=estimate(sl),
         max_line=e(K.COL_MAX_LINE),
         line_over_time=line_points,
-        utilisation={
-            st.name: e(K.N_FIXED_COLS + s) for s, st in enumerate(prep.spec.stages)
-        },
+        utilisation={st.name: e(K.N_FIXED_COLS + s) for s, st in enumerate(prep.spec.stages)},
         last_leave_minute=e(K.COL_LAST_LEAVE),
     )
 
