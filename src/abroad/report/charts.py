@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 
 import matplotlib
@@ -58,7 +59,7 @@ def _clean_svg(svg: str, prefix: str) -> str:
 def chart_svg(chart: Chart, prefix: str = "c0-") -> str:
     """Draw one chart; returns an ``<svg>`` element for inlining into HTML."""
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(7.2, 3.0), layout="constrained")
+        fig = Figure(figsize=(5.6, 3.2), layout="constrained")
         ax = fig.add_subplot()
         x = np.asarray(chart.x, dtype=np.float64)
         n = max(len(chart.series), 1)
@@ -87,7 +88,7 @@ def chart_svg(chart: Chart, prefix: str = "c0-") -> str:
                 fontsize=9,
             )
         if chart.x_tick_labels is not None:
-            step = max(1, len(chart.x) // 14)
+            step = max(1, math.ceil(len(chart.x) / 7))  # at most 7 labels: no overlap
             ax.set_xticks(x[::step], list(chart.x_tick_labels)[::step])
         ax.set_xlabel(chart.x_label)
         ax.set_ylabel(chart.y_label)
@@ -95,10 +96,10 @@ def chart_svg(chart: Chart, prefix: str = "c0-") -> str:
         if len(chart.series) > 1:
             ax.legend(
                 frameon=False,
-                fontsize=8,
-                loc="upper left",
-                bbox_to_anchor=(1.0, 1.0),
-                ncols=1 if len(chart.series) <= 12 else 2,
+                fontsize=9,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.2),
+                ncols=2,
             )
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})

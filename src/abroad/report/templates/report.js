@@ -91,6 +91,7 @@
   stations.forEach(function (s) { if (s.voters) maxVoters = Math.max(maxVoters, s.voters); });
   D.places.forEach(function (p) { maxCitizens = Math.max(maxCitizens, p[2]); });
 
+  var many = D.places.length > 300;
   var lines = L.layerGroup();
   var placesLayer = L.layerGroup();
   var stationsLayer = L.layerGroup();
@@ -105,7 +106,7 @@
     if (st) {
       L.polyline([[lat, lon], [st.lat, st.lon]], {
         pane: "lines", interactive: false, className: "abroad-line",
-        color: colour, weight: far ? 1.2 : 0.7, opacity: far ? 0.7 : 0.45,
+        color: colour, weight: far ? 1 : 0.7, opacity: many ? 0.25 : far ? 0.7 : 0.45,
         dashArray: far ? "4 3" : null,
       }).addTo(lines);
     }
@@ -115,7 +116,7 @@
       className: far ? "abroad-place abroad-far" : "abroad-place",
       radius: radius,
       color: far ? "#b00020" : "#ffffff",
-      weight: far ? 2 : 0.6,
+      weight: far ? (radius < 4 ? 1 : 1.6) : 0.6,
       fillColor: colour,
       fillOpacity: 0.78,
     });

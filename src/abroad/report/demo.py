@@ -1,0 +1,250 @@
+"""The report of ``abroad demo``: turns the pipeline's results into a ``ReportData``.
+
+An adapter only: it picks, labels and formats figures the pipeline already computed (the
+catchment summary and the JSON-ready ``summary`` dict, including ``summary["demand"]`` when
+present); the report itself stays free of pipeline logic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from abroad.report.data import (
+    Cell,
+    Chart,
+    KeyFigure,
+    ReportData,
+    Series,
+    Table,
+    Tone,
+    map_from_arrays,
+)
+from abroad.report.html import write_report
+
+if TYPE_CHECKING:
+    from abroad.model import Scenario, Site
+    from abroad.pipeline import CatchmentSummary
+
+DISTANCE_BANDS_KM = (0.0, 25.0, 100.0, 300.0, 800.0)
+MAX_ARRIVAL_SERIES = 6
+MAX_FAR_ROWS = 20
+
+
+def _site_status(site: Site, is_open: bool) -> str:
+    if is_open:
+        return ""
+    if not site.available:
+        return "not available"
+    if not site.host_permits:
+        return "host country does not permit voting here"
+    return "not opened in this plan"
+
+
+def _arrivals_chart(summary: dict[str, Any], names: dict[str, str]) -> Chart | None:
+    demand = summary.get("demand")
+    if not demand or not demand.get("stations"):
+        return None
+    stations = sorted(demand["stations"], key=lambda s: -float(s["voters"]))[:MAX_ARRIVAL_SERIES]
+    rows = np.array([s["arrivals_per_local_hour"][0] for s in stations], dtype=np.float64)
+    active = np.flatnonzero(rows.sum(axis=0) > 0)
+    if active.size == 0:
+        return None
+    hours = range(int(active[0]), int(active[-1]) + 1)
+    day = demand["days"][0] if demand.get("days") else "day 1"
+    more = len(demand["stations"]) - len(stations)
+    return Chart(
+        title=f"Expected arrivals per local clock hour, {day}",
+        x=tuple(float(h) for h in hours),
+        series=tuple(
+            Series(names.get(s["site_id"], s["site_id"]), tuple(float(r[h]) for h in hours))
+            for s, r in zip(stations, rows, strict=True)
+        ),
+        x_label="local time at the station (hour)",
+        y_label="voters per hour",
+        x_tick_labels=tuple(f"{h:02d}:00" for h in hours),
+        note=(f"The {len(stations)} busiest stations" + (f"; {more} more" if more else "") + "."),
+    )
+
+
+def _distance_chart(cs: CatchmentSummary, citizens: np.ndarray[Any, Any]) -> Chart:
+    d = cs.catchment.distance_km
+    edges = (*DISTANCE_BANDS_KM, np.inf)
+    totals = [float(citizens[(d >= lo) & (d < hi)].sum()) for lo, hi in itertools.pairwise(edges)]
+    labels = tuple(
+        f"{lo:.0f}–{hi:.0f} km" if np.isfinite(hi) else f"{lo:.0f} km +"
+        for lo, hi in itertools.pairwise(edges)
+    )
+    return Chart(
+        title="Citizens by distance to their nearest station",
+        x=tuple(float(i) for i in range(len(totals))),
+        series=(Series("citizens", tuple(totals)),),
+        kind="bar",
+        x_tick_labels=labels,
+        y_label="citizens",
+        reference=None,
+    )
+
+
+def demo_report_data(
+    scenario: Scenario,
+    cs: CatchmentSummary,
+    summary: dict[str, Any],
+    *,
+    generated_at: dt.datetime | None = None,
+) -> ReportData:
+    """The demo's report content from the scenario, its catchments and summary.json's dict."""
+    open_ids = set(cs.open_site_ids)
+    site_open = [s.site_id in open_ids for s in scenario.sites]
+    demand_by_site: dict[str, dict[str, Any]] = {
+        s["site_id"]: s for s in (summary.get("demand") or {}).get("stations", [])
+    }
+    voters = np.array(
+        [
+            float(demand_by_site[s.site_id]["voters"]) if s.site_id in demand_by_site else np.nan
+            for s in scenario.sites
+        ]
+    )
+    pa = scenario.place_arrays
+    map_data = map_from_arrays(
+        site_ids=[s.site_id for s in scenario.sites],
+        site_names=[s.name for s in scenario.sites],
+        site_kinds=[s.kind.value for s in scenario.sites],
+        site_lat_deg=scenario.site_lat_deg,
+        site_lon_deg=scenario.site_lon_deg,
+        site_open=site_open,
+        site_status=[_site_status(s, o) for s, o in zip(scenario.sites, site_open, strict=True)],
+        site_voters=voters,
+        place_names=[p.name for p in scenario.places],
+        place_lat_deg=pa.lat_deg,
+        place_lon_deg=pa.lon_deg,
+        place_citizens=pa.eligible_citizens,
+        place_site_index=cs.catchment.site_index,
+        place_distance_km=cs.catchment.distance_km,
+        far_km=cs.far_km,
+        wait_target_minutes=scenario.policies.wait_target.minutes,
+    )
+    total = cs.total_citizens
+    far_share = cs.citizens_beyond_far_km / total if total > 0 else 0.0
+    far_tone: Tone = "bad" if far_share > 0.10 else "warn" if far_share > 0 else "good"
+    figures = [
+        KeyFigure(
+            "citizens (eligible, estimated)",
+            f"{total:,.0f}",
+            f"in {len(scenario.places):,d} places",
+        ),
+        KeyFigure("open stations", f"{len(open_ids)}", f"of {len(scenario.sites)} sites"),
+    ]
+    demand = summary.get("demand")
+    if demand:
+        figures.append(
+            KeyFigure(
+                "expected voters",
+                f"{float(demand['total_voters']):,.0f}",
+                f"over {len(demand.get('days', []))} day(s)",
+            )
+        )
+    figures += [
+        KeyFigure(
+            "median distance to station",
+            f"{cs.distance_km_p50:,.0f} km",
+            "half the citizens live closer",
+        ),
+        KeyFigure(
+            "90th percentile distance",
+            f"{cs.distance_km_p90:,.0f} km",
+            tone="warn" if cs.distance_km_p90 > cs.far_km else "neutral",
+        ),
+        KeyFigure(
+            f"citizens farther than {cs.far_km:,.0f} km",
+            f"{cs.citizens_beyond_far_km:,.0f}",
+            f"{far_share:.1%} of all",
+            tone=far_tone,
+        ),
+    ]
+    names: dict[str, str] = {str(s.site_id): s.name for s in scenario.sites}
+    station_rows: list[tuple[Cell, ...]] = []
+    for st in cs.stations:
+        dem = demand_by_site.get(st.site_id)
+        station_rows.append(
+            (
+                st.name,
+                st.kind.replace("_", " "),
+                st.places,
+                round(st.citizens),
+                None if dem is None else round(float(dem["voters"])),
+                None if dem is None else f"{int(dem['peak_local_hour'][0]):02d}:00",
+                st.distance_km_p50,
+                st.distance_km_p90,
+                round(st.citizens_beyond_far_km),
+            )
+        )
+    stations_table = Table(
+        title="Stations and their catchments",
+        columns=(
+            "Station",
+            "Kind",
+            "Places",
+            "Citizens",
+            "Expected voters",
+            "Peak hour",
+            "Median km",
+            "90th pct km",
+            f"Citizens > {cs.far_km:,.0f} km",
+        ),
+        rows=tuple(station_rows),
+        decimals=0,
+        note="Each voter place goes to its nearest open station (great-circle distance).",
+    )
+    d = cs.catchment.distance_km
+    far_idx = [int(i) for i in np.flatnonzero(d > cs.far_km)]
+    far_idx.sort(key=lambda i: -float(pa.eligible_citizens[i]))
+    far_rows: list[tuple[Cell, ...]] = [
+        (
+            scenario.places[i].name,
+            scenario.places[i].country,
+            round(float(pa.eligible_citizens[i])),
+            names[scenario.sites[int(cs.catchment.site_index[i])].site_id],
+            round(float(d[i])),
+        )
+        for i in far_idx[:MAX_FAR_ROWS]
+    ]
+    tables = [stations_table]
+    if far_rows:
+        tables.append(
+            Table(
+                title=f"Largest places farther than {cs.far_km:,.0f} km from a station",
+                columns=("Place", "Country", "Citizens", "Nearest station", "Distance km"),
+                rows=tuple(far_rows),
+                note=f"{len(far_idx):,d} places in all; the {len(far_rows)} largest shown.",
+            )
+        )
+    charts = [c for c in (_arrivals_chart(summary, names),) if c is not None]
+    charts.append(_distance_chart(cs, pa.eligible_citizens))
+    variant = f" (variant {scenario.variant})" if scenario.variant else ""
+    return ReportData(
+        title=str(summary.get("title", scenario.name)),
+        scenario_name=scenario.name + variant,
+        generated_at=generated_at or dt.datetime.now(dt.UTC).replace(second=0, microsecond=0),
+        subtitle=scenario.description.strip().split("\n")[0] if scenario.description else "",
+        key_figures=tuple(figures),
+        map=map_data,
+        tables=tuple(tables),
+        charts=tuple(charts),
+        notes=(
+            "Distances are great-circle distances between a place's centre and the station.",
+            "Citizens per place are estimates; see the scenario's README for their sources.",
+            "Queue waits are not simulated in this report yet: station markers are grey.",
+        ),
+    )
+
+
+def write_demo_report(
+    scenario: Scenario, cs: CatchmentSummary, summary: dict[str, Any], path: Path
+) -> None:
+    """Write the demo's report.html (see ``demo_report_data``)."""
+    write_report(demo_report_data(scenario, cs, summary), path)
