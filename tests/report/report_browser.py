@@ -102,6 +102,8 @@ class PageRun:
     """URLs of every request the page made (from Network.requestWillBeSent)."""
     proxy_requests: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    extra: Any = None
+    """The value of ``extra_js`` (a JSON string, parsed), evaluated after the screenshot."""
     console_errors: list[str] = field(default_factory=list)
     screenshot_png: bytes = b""
     seconds: float = 0.0
@@ -194,6 +196,7 @@ def open_page(
     width: int = 1280,
     height: int = 2000,
     settle_s: float = 1.0,
+    extra_js: str = "",
 ) -> PageRun:
     """Open ``html`` via file:// in headless Chromium; record requests, counts, a screenshot."""
     t0 = time.monotonic()
@@ -262,6 +265,13 @@ def open_page(
         run.counts = {k: int(v) for k, v in json.loads(value).items()}
         shot = pipe.call("Page.captureScreenshot", {"format": "png"}, session=session)
         run.screenshot_png = base64.b64decode(shot["data"])
+        if extra_js:
+            extra = pipe.call(
+                "Runtime.evaluate",
+                {"expression": extra_js, "returnByValue": True},
+                session=session,
+            )["result"]["value"]
+            run.extra = json.loads(extra)
         pipe.drain(0.2)
         with contextlib.suppress(RuntimeError, queue.Empty):
             pipe.call("Browser.close", timeout_s=3)

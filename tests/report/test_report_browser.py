@@ -22,6 +22,21 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+SORT_JS = """(function () {
+  var table = document.querySelectorAll("table.sortable")[1];  // 'Stations' (after variants)
+  var th = table.querySelectorAll("th")[1];  // 'Voters'
+  function column() {
+    return Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+      return r.cells[1].textContent;
+    });
+  }
+  th.click();
+  var asc = column();
+  th.click();
+  return JSON.stringify([asc, column()]);
+})()"""
+
+
 def _png_size(png: bytes) -> tuple[int, int]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     width, height = struct.unpack(">II", png[16:24])
@@ -32,7 +47,7 @@ def test_report_makes_no_request_and_draws_the_map(sample_data: ReportData, tmp_
     assert CHROMIUM is not None and sample_data.map is not None
     report = tmp_path / "report.html"
     write_report(sample_data, report)
-    run = open_page(CHROMIUM, report, tmp_path, width=1280, height=2000)
+    run = open_page(CHROMIUM, report, tmp_path, width=1280, height=2000, extra_js=SORT_JS)
 
     # (a) nothing but the report file itself was requested, by any scheme, and nothing reached
     # the network (the proxy every connection would go through)
@@ -64,6 +79,11 @@ def test_report_makes_no_request_and_draws_the_map(sample_data: ReportData, tmp_
     if keep:
         shutil.copy(shot, Path(keep) / "report.png")
     assert run.seconds < 20
+
+    # (d) tables sort by a click on a header: numbers as numbers, empty cells last
+    ascending, descending = run.extra
+    assert ascending == ["900", "1,400", "2,600", "5,200", "–"]
+    assert descending == ["5,200", "2,600", "1,400", "900", "–"]
 
 
 def test_the_recorders_do_see_requests_a_page_makes(tmp_path: Path) -> None:
