@@ -52,10 +52,7 @@ def erlang_c_wait(arrivals_per_hour: float, mean_service_minutes: float, servers
     load = lam * mean_service_minutes
     c = erlang_c(servers, load)
     rho = load / servers
-    if rho >= 1:
-        wq = math.inf
-    else:
-        wq = c / (servers / mean_service_minutes - lam)
+    wq = math.inf if rho >= 1 else c / (servers / mean_service_minutes - lam)
     return ErlangC(servers, arrivals_per_hour, mean_service_minutes, rho, c, wq)
 
 

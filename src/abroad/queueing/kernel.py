@@ -54,7 +54,7 @@ def _next_avail(st: np.ndarray, sc: np.ndarray, lo: int, hi: int, k: int, t: flo
     m += 1
     while m < hi:
         if sc[m] > k:
-            return st[m]
+            return float(st[m])
         m += 1
     return INF
 

@@ -7,11 +7,12 @@ early line) each morning; only the ballot stock carries over from one day to the
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from abroad.model import ClosePolicy, Distribution
+from abroad.model import ClosePolicy, ClosePolicyKind, Distribution
 
 
 class _Frozen(BaseModel):
@@ -33,8 +34,8 @@ class SurgeSpec(_Frozen):
 class DaySpec(_Frozen):
     """One voting day: opening hours, arrival rate profile, surges, early line."""
 
-    open_minutes: float = Field(ge=0, lt=24 * 60)
-    close_minutes: float = Field(gt=0, le=48 * 60)
+    open_minutes: float = Field(ge=0)
+    close_minutes: float = Field(gt=0)
     arrivals_per_hour: tuple[float, ...] = Field(min_length=1)
     """Arrival rate (voters per hour) in consecutive bins of ``bin_minutes`` from opening.
     Bins beyond closing are ignored; time not covered by a bin has rate 0."""
@@ -99,7 +100,7 @@ class StageSpec(_Frozen):
             if not self.schedule:
                 raise ValueError("schedule needs at least one (from_minute, servers) step")
             minutes = [m for m, _ in self.schedule]
-            if any(b <= a for a, b in zip(minutes, minutes[1:], strict=False)):
+            if any(b <= a for a, b in itertools.pairwise(minutes)):
                 raise ValueError("schedule minutes must be strictly increasing")
             if any(c < 0 for _, c in self.schedule):
                 raise ValueError("schedule server counts must be non-negative")
@@ -153,7 +154,7 @@ class StationSpec(_Frozen):
     patience: Distribution | None = None
     balk_queue_length: int | None = Field(default=None, ge=0)
     max_queue_outside: int | None = Field(default=None, ge=0)
-    close_policy: ClosePolicy = ClosePolicy(kind="serve_all")  # type: ignore[arg-type]
+    close_policy: ClosePolicy = ClosePolicy(kind=ClosePolicyKind.SERVE_ALL)
     ballots: int | None = Field(default=None, ge=0)
     queue_step_minutes: float = Field(default=15.0, gt=0)
     """Spacing of the queue-length-over-time samples."""

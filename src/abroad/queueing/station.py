@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,14 +72,14 @@ def prepare(spec: StationSpec) -> _Prepared:
         else:
             cut = end = d.close_minutes + pol.extend_minutes
         cutoff.append(cut)
-        grid_n.append(int(math.floor((end - d.open_minutes) / spec.queue_step_minutes + 1e-9)) + 1)
+        grid_n.append(math.floor((end - d.open_minutes) / spec.queue_step_minutes + 1e-9) + 1)
     sched_t: list[float] = []
     sched_c: list[int] = []
     sched_off = [0]
     for st in spec.stages:
-        for m, c in st.steps:
-            sched_t.append(m)
-            sched_c.append(c)
+        for minute, count in st.steps:
+            sched_t.append(minute)
+            sched_c.append(count)
         sched_off.append(len(sched_t))
     return _Prepared(
         spec=spec,
@@ -127,7 +128,7 @@ def _cumulative_intensity(day: DaySpec) -> tuple[list[float], list[float]]:
                 pts.add(x)
     t = sorted(pts)
     cum = [0.0]
-    for x0, x1 in zip(t, t[1:], strict=False):
+    for x0, x1 in itertools.pairwise(t):
         mid = (x0 + x1) / 2.0
         mass = day.rate_per_hour_at(mid) * (x1 - x0) / 60.0
         for sg in day.surges:
