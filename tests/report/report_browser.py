@@ -197,6 +197,7 @@ def open_page(
     height: int = 2000,
     settle_s: float = 1.0,
     extra_js: str = "",
+    media: str = "screen",
 ) -> PageRun:
     """Open ``html`` via file:// in headless Chromium; record requests, counts, a screenshot."""
     t0 = time.monotonic()
@@ -256,6 +257,8 @@ def open_page(
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
             session=session,
         )
+        if media != "screen":
+            pipe.call("Emulation.setEmulatedMedia", {"media": media}, session=session)
         pipe.call("Page.navigate", {"url": html.resolve().as_uri()}, session=session)
         pipe.wait_event("Page.loadEventFired", timeout_s=15)
         pipe.drain(settle_s)  # anything the scripts would fetch after load
