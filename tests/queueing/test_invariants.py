@@ -42,8 +42,12 @@ def stations(draw: st.DrawFn) -> StationSpec:
             )
         )
     stages = [
-        StageSpec(name="checkin", servers=draw(st.integers(1, 4)), service=Exponential(mean_minutes=2)),
-        StageSpec(name="booth", servers=draw(st.integers(1, 6)), service=LogNormal(mean_minutes=4, cv=0.6)),
+        StageSpec(
+            name="checkin", servers=draw(st.integers(1, 4)), service=Exponential(mean_minutes=2)
+        ),
+        StageSpec(
+            name="booth", servers=draw(st.integers(1, 6)), service=LogNormal(mean_minutes=4, cv=0.6)
+        ),
     ]
     if draw(st.booleans()):
         stages[0] = StageSpec(

@@ -117,7 +117,7 @@ def _cumulative_intensity(day: DaySpec) -> tuple[list[float], list[float]]:
     """
     o, c = day.open_minutes, day.close_minutes
     pts = {o, c}
-    for j in range(len(day.arrivals_per_hour)):
+    for j in range(len(day.arrivals_per_hour) + 1):
         x = o + j * day.bin_minutes
         if o < x < c:
             pts.add(x)
