@@ -449,7 +449,9 @@ def run_replication(
                     hsize = _heap_push(heap, hsize, leave)
                 # in the line at samples g with t <= open + g*step < leave
                 g_in = int(np.ceil((t - open_m) / grid_step))
-                g_out = n_grid if leave == INF else int(np.ceil((leave - open_m) / grid_step))
+                # those turned away at closing still count in the sample taken at closing
+                g_leave = leave + 1e-9 if outcome[i] == TURNED_AWAY_CLOSE else leave
+                g_out = n_grid if leave == INF else int(np.ceil((g_leave - open_m) / grid_step))
                 g_in = min(max(g_in, 0), n_grid)
                 g_out = min(max(g_out, 0), n_grid)
                 if g_out > g_in:
