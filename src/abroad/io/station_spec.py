@@ -7,6 +7,7 @@ its YAML path (``days[0].arrivals_per_hour``), all at once.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,7 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
                 continue
             if any(math.isnan(m) for m, _ in steps):
                 continue
-            if any(b[0] <= a[0] for a, b in zip(steps, steps[1:], strict=False)):
+            if any(b[0] <= a[0] for a, b in itertools.pairwise(steps)):
                 problems.add(
                     file, "schedule times must be strictly increasing", path=f"{p}.schedule"
                 )
