@@ -183,6 +183,42 @@ def _wait_stats(w: np.ndarray, n: int, target: float, row: np.ndarray) -> None:
 
 
 @njit(cache=True)
+def transform_durations(
+    m: np.ndarray,
+    kinds: np.ndarray,
+    p1: np.ndarray,
+    p2: np.ndarray,
+    table: np.ndarray,
+    table_off: np.ndarray,
+) -> None:
+    """Turn rows of standard variates into durations in place (see ``sampling.KIND_*``)."""
+    for r in range(m.shape[0]):
+        kind = kinds[r]
+        a = p1[r]
+        b = p2[r]
+        row = m[r]
+        if kind == 0:
+            row[:] = INF
+        elif kind == 1:
+            for i in range(row.shape[0]):
+                row[i] = a * row[i]
+        elif kind == 2:
+            for i in range(row.shape[0]):
+                row[i] = np.exp(a + b * row[i])
+        elif kind == 3:
+            row[:] = a
+        elif kind == 4:
+            for i in range(row.shape[0]):
+                row[i] = a + b * row[i]
+        else:
+            lo = table_off[r]
+            k = table_off[r + 1] - lo
+            for i in range(row.shape[0]):
+                j = int(row[i] * k)
+                row[i] = table[lo + min(j, k - 1)]
+
+
+@njit(cache=True)
 def build_arrivals(
     bp_t: np.ndarray,
     bp_cum: np.ndarray,

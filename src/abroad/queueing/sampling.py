@@ -21,20 +21,38 @@ def replication_rng(seed: int, replication: int) -> np.random.Generator:
     )
 
 
-def draw(rng: np.random.Generator, dist: Distribution | None, n: int) -> FloatArray:
-    """``n`` durations in minutes; ``None`` (no limit) gives infinities without drawing."""
+# Kinds of standard variates and their transforms (see ``fill_durations``).
+KIND_INF = 0  # no variate: +inf (unlimited patience)
+KIND_EXP = 1  # standard exponential x: scale * x
+KIND_LOGNORMAL = 2  # standard normal z: exp(mu + sigma z)
+KIND_CONST = 3  # no variate: the constant
+KIND_UNIFORM = 4  # uniform u: low + (high - low) u
+KIND_EMPIRICAL = 5  # uniform u: values[floor(u * len)]
+
+
+def dist_code(dist: Distribution | None) -> tuple[int, float, float, tuple[float, ...]]:
+    """(kind, p1, p2, table) of a distribution for the compiled transform."""
     if dist is None:
-        return np.full(n, np.inf)
+        return KIND_INF, 0.0, 0.0, ()
     if isinstance(dist, Exponential):
-        return rng.standard_exponential(n) * dist.mean_minutes
+        return KIND_EXP, dist.mean_minutes, 0.0, ()
     if isinstance(dist, LogNormal):
         mu, sigma = dist.log_params()
-        return np.exp(rng.standard_normal(n) * sigma + mu)
+        return KIND_LOGNORMAL, mu, sigma, ()
     if isinstance(dist, Deterministic):
-        return np.full(n, dist.minutes)
+        return KIND_CONST, dist.minutes, 0.0, ()
     if isinstance(dist, Uniform):
-        return rng.uniform(dist.low_minutes, dist.high_minutes, n)
+        return KIND_UNIFORM, dist.low_minutes, dist.high_minutes - dist.low_minutes, ()
     if isinstance(dist, Empirical):
-        values = np.asarray(dist.values_minutes, dtype=np.float64)
-        return values[rng.integers(0, values.shape[0], n)]
+        return KIND_EMPIRICAL, 0.0, 0.0, tuple(dist.values_minutes)
     raise TypeError(f"unknown distribution {dist!r}")
+
+
+def fill_standard(rng: np.random.Generator, kind: int, out: FloatArray) -> None:
+    """Draw the standard variates a kind needs into ``out`` (in place, one bulk call)."""
+    if kind == KIND_EXP:
+        rng.standard_exponential(out=out)
+    elif kind == KIND_LOGNORMAL:
+        rng.standard_normal(out=out)
+    elif kind in (KIND_UNIFORM, KIND_EMPIRICAL):
+        rng.random(out=out)

@@ -20,7 +20,7 @@ from abroad.queueing.outcome import (
     WaitSummary,
     estimate,
 )
-from abroad.queueing.sampling import draw, replication_rng
+from abroad.queueing.sampling import dist_code, fill_standard, replication_rng
 from abroad.queueing.spec import DaySpec, StationSpec, _phi
 
 FloatArray = npt.NDArray[np.float64]
@@ -41,6 +41,11 @@ class _Prepared:
     bp_off: IntArray
     early: IntArray
     n_exp: int  # exponential gaps drawn per replication (enough with near certainty)
+    kinds: IntArray  # row 0 patience, row 1 + s stage s: how to draw and transform
+    p1: FloatArray
+    p2: FloatArray
+    table: FloatArray
+    table_off: IntArray
     sched_off: IntArray
     sched_t: FloatArray
     sched_c: IntArray
@@ -81,6 +86,7 @@ def prepare(spec: StationSpec) -> _Prepared:
             sched_t.append(minute)
             sched_c.append(count)
         sched_off.append(len(sched_t))
+    codes = [dist_code(spec.patience), *(dist_code(st.service) for st in spec.stages)]
     return _Prepared(
         spec=spec,
         day_open=np.array([d.open_minutes for d in spec.days], dtype=np.float64),
@@ -92,6 +98,11 @@ def prepare(spec: StationSpec) -> _Prepared:
         bp_off=np.array(bp_off, dtype=np.int64),
         early=np.array([d.early_voters for d in spec.days], dtype=np.int64),
         n_exp=_n_exp(spec),
+        kinds=np.array([c[0] for c in codes], dtype=np.int64),
+        p1=np.array([c[1] for c in codes], dtype=np.float64),
+        p2=np.array([c[2] for c in codes], dtype=np.float64),
+        table=np.array([v for c in codes for v in c[3]], dtype=np.float64),
+        table_off=np.cumsum([0, *(len(c[3]) for c in codes)]).astype(np.int64),
         sched_off=np.array(sched_off, dtype=np.int64),
         sched_t=np.array(sched_t, dtype=np.float64),
         sched_c=np.array(sched_c, dtype=np.int64),
@@ -166,11 +177,11 @@ def draw_inputs(prep: _Prepared, rng: np.random.Generator) -> RandomInputs:
             break
         e = np.concatenate([e, rng.standard_exponential(prep.n_exp)])  # rare
     n = arrivals.shape[0]
-    patience = draw(rng, spec.patience, n)
-    service = np.empty((len(spec.stages), n))
-    for s, st in enumerate(spec.stages):
-        service[s] = draw(rng, st.service, n)
-    return RandomInputs(arrivals, arr_off, patience, service)
+    m = np.empty((len(spec.stages) + 1, n))
+    for r, kind in enumerate(prep.kinds):
+        fill_standard(rng, int(kind), m[r])
+    K.transform_durations(m, prep.kinds, prep.p1, prep.p2, prep.table, prep.table_off)
+    return RandomInputs(arrivals, arr_off, m[0], m[1:])
 
 
 def _run(
