@@ -159,3 +159,19 @@ def test_close_policy_defaults_and_validation() -> None:
         days=(DaySpec(open_minutes=0, close_minutes=60, arrivals_per_hour=(1.0,)),),
         stages=(StageSpec(name="x", service=Deterministic(minutes=1)),),
     ).close_policy == ClosePolicy(kind="serve_all")  # type: ignore[arg-type]
+
+
+def _stats_in_child(args: tuple[int, int]) -> list[float]:
+    seed, rep = args
+    spec = two_stage(patience=PATIENCE, close="hard_close")
+    return [float(x) for x in run_replications(spec, 1, seed, first_replication=rep).stats[0, -1]]
+
+
+def test_replication_is_the_same_in_another_process() -> None:
+    import multiprocessing as mp
+
+    spec = two_stage(patience=PATIENCE, close="hard_close")
+    here = run_replications(spec, 3, seed=8).stats[2, -1]
+    with mp.get_context("spawn").Pool(1) as pool:
+        there = pool.map(_stats_in_child, [(8, 2)])[0]
+    np.testing.assert_array_equal(here, np.array(there))
