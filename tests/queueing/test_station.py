@@ -175,3 +175,30 @@ def test_replication_is_the_same_in_another_process() -> None:
     with mp.get_context("spawn").Pool(1) as pool:
         there = pool.map(_stats_in_child, [(8, 2)])[0]
     np.testing.assert_array_equal(here, np.array(there))
+
+
+def test_simulate_many_is_the_same_with_two_worker_processes() -> None:
+    specs = [two_stage(checkin=c) for c in (2, 3, 4)]
+    one = simulate_many(specs, replications=3, seed=1)
+    two = simulate_many(specs, replications=3, seed=1, workers=2)
+    assert [o.as_dict() for o in one] == [o.as_dict() for o in two]
+
+
+def test_station_from_scenario_service_model() -> None:
+    from abroad.model import Policies, SecurityScreening, ServiceModel
+    from abroad.queueing import station_from_model
+
+    service = ServiceModel(
+        checkin=Exponential(mean_minutes=2),
+        booth=Exponential(mean_minutes=3),
+        security=SecurityScreening(service=Deterministic(minutes=0.45), servers=2),
+        patience=PATIENCE,
+    )
+    policies = Policies(ballot_cap_per_station=5000)
+    day = DaySpec(open_minutes=480, close_minutes=1200, arrivals_per_hour=(100.0,) * 12)
+    spec = station_from_model(service, policies, (day,), desks=3, booths=((0.0, 6), (720.0, 8)))
+    assert [s.name for s in spec.stages] == ["security", "checkin", "booth"]
+    assert spec.stages[2].max_servers == 8
+    assert spec.ballots == 5000
+    assert spec.close_policy == policies.close_policy
+    assert simulate_station(spec, 2).total.arrivals.mean > 0

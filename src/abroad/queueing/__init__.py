@@ -1,11 +1,12 @@
 """The station simulator: one station's voting days, replicated, with analytic helpers.
 
 Public entry points: ``simulate_station``, ``simulate_many``, ``simulate_replication``
-(voter by voter), ``erlang_c_wait``, ``size_station``.
+(voter by voter), ``station_from_model`` (from a scenario's service model and policies);
+``abroad.queueing.erlang`` (Erlang C) and ``abroad.queueing.sizing.size_station``.
 """
 
 from abroad.queueing.outcome import Estimate, LinePoint, PeriodOutcome, StationOutcome, WaitSummary
-from abroad.queueing.spec import DaySpec, StageSpec, StationSpec, SurgeSpec
+from abroad.queueing.spec import DaySpec, StageSpec, StationSpec, SurgeSpec, station_from_model
 from abroad.queueing.station import (
     RandomInputs,
     ReplicationTrace,
@@ -13,6 +14,7 @@ from abroad.queueing.station import (
     simulate_many,
     simulate_replication,
     simulate_station,
+    station_seed,
 )
 
 __all__ = [
@@ -31,4 +33,6 @@ __all__ = [
     "simulate_many",
     "simulate_replication",
     "simulate_station",
+    "station_from_model",
+    "station_seed",
 ]

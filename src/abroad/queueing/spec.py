@@ -12,7 +12,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from abroad.model import ClosePolicy, ClosePolicyKind, Distribution
+from abroad.model import ClosePolicy, ClosePolicyKind, Distribution, Policies, ServiceModel
 
 
 class _Frozen(BaseModel):
@@ -175,3 +175,41 @@ class StationSpec(_Frozen):
                     st = st.model_copy(update={"schedule": value})
             stages.append(st)
         return self.model_copy(update={"stages": tuple(stages)})
+
+
+def station_from_model(
+    service: ServiceModel,
+    policies: Policies,
+    days: tuple[DaySpec, ...],
+    desks: int | tuple[tuple[float, int], ...],
+    booths: int | tuple[tuple[float, int], ...],
+    *,
+    name: str = "station",
+    max_queue_outside: int | None = None,
+) -> StationSpec:
+    """A station spec from a scenario's service model and policies: security screening (if
+    the service model has it), then ``checkin`` desks, then ``booth`` s; the close policy and
+    the ballot cap from ``policies``. Desks and booths are counts or schedules."""
+
+    def stage(
+        stage_name: str, servers: int | tuple[tuple[float, int], ...], dist: Distribution
+    ) -> StageSpec:
+        if isinstance(servers, int):
+            return StageSpec(name=stage_name, servers=servers, service=dist)
+        return StageSpec(name=stage_name, schedule=servers, service=dist)
+
+    stages = []
+    if service.security is not None:
+        stages.append(stage("security", service.security.servers, service.security.service))
+    stages.append(stage("checkin", desks, service.checkin))
+    stages.append(stage("booth", booths, service.booth))
+    return StationSpec(
+        name=name,
+        days=days,
+        stages=tuple(stages),
+        patience=service.patience,
+        balk_queue_length=service.balk_queue_length,
+        max_queue_outside=max_queue_outside,
+        close_policy=policies.close_policy,
+        ballots=policies.ballot_cap_per_station,
+    )

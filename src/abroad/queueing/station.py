@@ -361,17 +361,33 @@ def simulate_station(
     return summarise(prep, raw, seed, target_wait_minutes)
 
 
+def _simulate_one(args: tuple[StationSpec, int, int, float]) -> StationOutcome:
+    spec, replications, seed, target = args
+    return simulate_station(spec, replications, seed, target)
+
+
+def station_seed(seed: int, index: int) -> int:
+    """The seed of station ``index`` in a network run under ``seed``."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0])
+
+
 def simulate_many(
     specs: Sequence[StationSpec],
     replications: int = 40,
     seed: int = 0,
     target_wait_minutes: float = 30.0,
+    workers: int = 1,
 ) -> list[StationOutcome]:
-    """Simulate several stations (a network day). Station i uses seed ``(seed, i)`` mixed
-    into one integer, so each station has its own streams and results don't depend on the
-    order of the other stations' runs."""
-    out = []
-    for i, spec in enumerate(specs):
-        station_seed = int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint64)[0])
-        out.append(simulate_station(spec, replications, station_seed, target_wait_minutes))
-    return out
+    """Simulate several stations (a network day). Station i runs under
+    ``station_seed(seed, i)``, so each has its own streams and its results do not depend on
+    the other stations or on ``workers`` (processes; 1 = in this process)."""
+    jobs = [
+        (spec, replications, station_seed(seed, i), target_wait_minutes)
+        for i, spec in enumerate(specs)
+    ]
+    if workers <= 1 or len(jobs) < 2:
+        return [_simulate_one(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_simulate_one, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
