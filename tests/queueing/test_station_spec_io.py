@@ -102,3 +102,13 @@ def test_not_a_mapping_and_missing_file(tmp_path: Path) -> None:
 def test_bundled_examples_load(name: str) -> None:
     spec = load_station_spec(REPO / "examples" / "stations" / name)
     assert spec.expected_arrivals > 0
+
+
+def test_schedule_must_end_with_a_server() -> None:
+    bad = MINIMAL.replace(
+        "  - {name: checkin, servers: 3,",
+        "  - {name: checkin, schedule: [{from: '08:00', servers: 3}, {from: '20:00', servers: 0}],",
+    )
+    with pytest.raises(InputError) as err:
+        parse_station_spec(bad, "spec.yaml")
+    assert [p.path for p in err.value.problems] == ["stages[0].schedule[1].servers"]

@@ -178,8 +178,13 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
                     file, "schedule times must be strictly increasing", path=f"{p}.schedule"
                 )
                 continue
-            if max(n for _, n in steps) < 1:
-                problems.add(file, "a schedule needs a server at some time", path=f"{p}.schedule")
+            if steps[-1][1] < 1:
+                problems.add(
+                    file,
+                    "the last step needs at least one server (it applies after closing, so "
+                    "that everyone inside can finish)",
+                    path=f"{p}.schedule[{len(steps) - 1}].servers",
+                )
                 continue
             schedule = tuple(steps)
         stages.append(

@@ -104,8 +104,11 @@ class StageSpec(_Frozen):
                 raise ValueError("schedule minutes must be strictly increasing")
             if any(c < 0 for _, c in self.schedule):
                 raise ValueError("schedule server counts must be non-negative")
-            if max(c for _, c in self.schedule) < 1:
-                raise ValueError("schedule must have at least one server at some time")
+            if self.schedule[-1][1] < 1:
+                raise ValueError(
+                    "the last schedule step needs at least one server (it applies after "
+                    "closing, so that everyone inside can finish)"
+                )
         elif self.servers < 1:
             raise ValueError("a stage needs at least one server")
         return self
@@ -170,9 +173,9 @@ class StationSpec(_Frozen):
             if st.name in servers:
                 value = servers[st.name]
                 if isinstance(value, int):
-                    st = st.model_copy(update={"servers": value, "schedule": None})
+                    st = StageSpec(name=st.name, servers=value, service=st.service)
                 else:
-                    st = st.model_copy(update={"schedule": value})
+                    st = StageSpec(name=st.name, schedule=value, service=st.service)
             stages.append(st)
         return self.model_copy(update={"stages": tuple(stages)})
 
