@@ -323,11 +323,13 @@ def summarise(
         n_g = int(prep.day_grid_n[d])
         block = raw.line[:, g0 : g0 + n_g]
         g0 += n_g
+        means = block.mean(axis=0)
+        p95s = np.percentile(block, 95, axis=0)
         points = tuple(
             LinePoint(
                 minute=day.open_minutes + g * spec.queue_step_minutes,
-                mean=float(block[:, g].mean()),
-                p95=float(np.percentile(block[:, g], 95)),
+                mean=float(means[g]),
+                p95=float(p95s[g]),
             )
             for g in range(n_g)
         )
