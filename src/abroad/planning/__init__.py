@@ -1,0 +1,32 @@
+"""Network planning: which sites open, valued under voters' true behaviour, with proven bounds.
+
+Build a :class:`PlanningInstance`, then call :func:`plan_network` (or :func:`evaluate` for one
+plan, :func:`exhaustive_best` for small instances). See docs/background/planner.md.
+"""
+
+from abroad.planning.bounds import MilpResult, simple_bound, solve_milp
+from abroad.planning.evaluate import Kernel, PlanValue, evaluate
+from abroad.planning.instance import PlanningInstance, preferences_from_distance
+from abroad.planning.network import (
+    Phase,
+    PlanResult,
+    ProgressEvent,
+    exhaustive_best,
+    plan_network,
+)
+
+__all__ = [
+    "Kernel",
+    "MilpResult",
+    "Phase",
+    "PlanResult",
+    "PlanValue",
+    "PlanningInstance",
+    "ProgressEvent",
+    "evaluate",
+    "exhaustive_best",
+    "plan_network",
+    "preferences_from_distance",
+    "simple_bound",
+    "solve_milp",
+]

@@ -179,8 +179,6 @@ def iterated_local_search(
             best, best_key = cand, key
             if progress is not None:
                 progress("iterated local search", best.objective)
-        if best.n_open == 0 and not np.any(~best.open_mask):
-            break
     return best, rounds
 
 

@@ -1,0 +1,217 @@
+"""Public entry: choose which sites open, report the plan's true value and a proven bound.
+
+Pipeline of :func:`plan_network` (each phase logged with its value and time):
+
+1. ``exhaustive`` when the instance is small (at most ``exhaustive_max_free_sites`` free
+   candidates and at most ``exhaustive_max_plans`` plans): the result is optimal.
+2. ``greedy``: add the best site under true behaviour until nothing improves.
+3. ``local search``: add / drop / swap under true behaviour to a local optimum.
+4. ``bound``: a cheap valid bound, then the closest-assignment MILP (HiGHS) warm-started from the
+   plan, for a share of the time; its dual bound is the proven bound and its own plan, valued
+   in truth and polished by local search, competes with ours.
+5. ``iterated local search``: seeded random kicks + local search for the remaining time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from abroad.planning.bounds import simple_bound, solve_milp
+from abroad.planning.evaluate import _FEAS_TOL, Kernel, PlanValue, State, value_of_state
+from abroad.planning.instance import PlanningInstance
+from abroad.planning.search import (
+    EXHAUSTIVE_MAX_FREE_SITES,
+    exhaustive,
+    greedy,
+    iterated_local_search,
+    local_search,
+)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One logged phase of a planning run."""
+
+    name: str
+    objective: float
+    """Best true objective after the phase (``-inf`` if no feasible plan yet)."""
+    bound: float
+    """Best proven upper bound after the phase (``inf`` if none)."""
+    seconds: float
+    """Wall time since the start of the run."""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a progress callback receives."""
+
+    phase: str
+    best_objective: float
+    bound: float
+    elapsed_seconds: float
+    time_limit_seconds: float
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """The plan chosen, its true value, the proven bound and how the run went."""
+
+    plan: PlanValue
+    bound: float
+    """Proven upper bound on the objective of any feasible plan of the instance."""
+    seconds: float
+    phases: tuple[Phase, ...]
+    method: str
+
+    @property
+    def open_sites(self) -> tuple[int, ...]:
+        return self.plan.open_sites
+
+    @property
+    def votes(self) -> float:
+        return self.plan.votes
+
+    @property
+    def objective(self) -> float:
+        return self.plan.objective
+
+    @property
+    def gap(self) -> float:
+        """``(bound - objective) / objective``: how much better any plan could possibly be."""
+        if not math.isfinite(self.bound):
+            return math.inf
+        return (self.bound - self.objective) / max(abs(self.objective), 1e-9)
+
+    @property
+    def proven_optimal(self) -> bool:
+        return self.gap <= 1e-7
+
+
+def _key(state: State) -> tuple[bool, float]:
+    return (state.staff_excess() <= _FEAS_TOL, state.objective)
+
+
+def exhaustive_best(instance: PlanningInstance, kernel: Kernel | None = None) -> PlanResult:
+    """Best plan by enumerating every feasible subset (at most 15 free candidate sites)."""
+    t0 = time.perf_counter()
+    k = kernel if kernel is not None else Kernel(instance)
+    best, count = exhaustive(k)
+    seconds = time.perf_counter() - t0
+    if best is None:
+        raise ValueError("no feasible plan: the must-open sites alone break a staff or cost limit")
+    phase = Phase("exhaustive", best.objective, best.objective, seconds, f"{count} plans")
+    return PlanResult(best, best.objective, seconds, (phase,), "exhaustive")
+
+
+def _n_plans(n_free: int, max_extra: int) -> int:
+    return sum(math.comb(n_free, r) for r in range(0, min(n_free, max_extra) + 1))
+
+
+def plan_network(
+    instance: PlanningInstance,
+    time_limit_seconds: float = 60.0,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    *,
+    bound_share: float = 0.4,
+    k_bound: int | None = None,
+    milp_max_entries: int = 150_000,
+    exhaustive_max_free_sites: int = EXHAUSTIVE_MAX_FREE_SITES,
+    exhaustive_max_plans: int = 20_000,
+    threads: int = 1,
+) -> PlanResult:
+    """Choose the open sites: best true value found within the time limit, with a proven bound.
+
+    ``bound_share`` of the time goes to the MILP bound (skipped when the model would have more
+    than ``milp_max_entries`` assignment variables); ``k_bound`` preferences per place get
+    assignment variables (default: all if there are at most 30, else 20). Deterministic for a
+    given ``seed`` apart from the time limits.
+
+    Example::
+
+        result = plan_network(instance, time_limit_seconds=30, seed=1)
+        result.open_sites, result.votes, result.bound, result.gap
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_seconds)
+    kernel = Kernel(instance)
+    phases: list[Phase] = []
+    best_bound = math.inf
+
+    def log(name: str, objective: float, detail: str = "") -> None:
+        phases.append(Phase(name, objective, best_bound, time.perf_counter() - t0, detail))
+        if progress is not None:
+            progress(
+                ProgressEvent(
+                    name, objective, best_bound, time.perf_counter() - t0, time_limit_seconds
+                )
+            )
+
+    n_free = int((~instance.must_open).sum())
+    max_extra = instance.max_open - int(instance.must_open.sum())
+    if (
+        n_free <= exhaustive_max_free_sites
+        and _n_plans(n_free, max_extra) <= exhaustive_max_plans
+    ):
+        result = exhaustive_best(instance, kernel)
+        if progress is not None:
+            progress(
+                ProgressEvent(
+                    "exhaustive", result.objective, result.bound, result.seconds,
+                    time_limit_seconds,
+                )
+            )
+        return result
+
+    rng = np.random.default_rng(seed)
+    state = greedy(kernel, deadline)
+    log("greedy", state.objective, f"{state.n_open} sites open")
+    state = local_search(state, deadline, rng)
+    log("local search", state.objective, f"{state.n_open} sites open")
+
+    best_bound = simple_bound(kernel)
+    log("simple bound", state.objective)
+
+    kb = k_bound if k_bound is not None else (instance.n_pref if instance.n_pref <= 30 else 20)
+    n_entries = int((instance.pref_site[:, :kb] >= 0).sum())
+    remaining = deadline - time.perf_counter()
+    if n_entries <= milp_max_entries and remaining > 0.5:
+        milp = solve_milp(
+            kernel,
+            model="closest",
+            time_limit_seconds=remaining * bound_share,
+            k_bound=kb,
+            warm_start=value_of_state(state) if _key(state)[0] else None,
+            threads=threads,
+        )
+        best_bound = min(best_bound, milp.dual_bound)
+        detail = f"HiGHS {milp.status}, {milp.n_cols} cols, {milp.n_rows} rows"
+        if milp.open_mask is not None:
+            cand = local_search(kernel.state(milp.open_mask), deadline, rng)
+            if _key(cand) > _key(state):
+                state = cand
+                detail += "; its plan improved ours"
+        log("MILP bound", state.objective, detail)
+    else:
+        log("MILP bound", state.objective, f"skipped ({n_entries} assignment variables)")
+
+    if time.perf_counter() < deadline and best_bound - state.objective > 1e-7 * max(
+        1.0, abs(state.objective)
+    ):
+        state, rounds = iterated_local_search(kernel, state, deadline, rng)
+        log("iterated local search", state.objective, f"{rounds} kicks")
+
+    plan = value_of_state(state)
+    seconds = time.perf_counter() - t0
+    if plan.feasible and plan.objective - 1e-6 * max(1.0, abs(plan.objective)) <= best_bound:
+        best_bound = max(best_bound, plan.objective)  # solver round-off only
+    return PlanResult(plan, best_bound, seconds, tuple(phases), "greedy + local search + MILP")
