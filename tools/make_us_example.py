@@ -64,11 +64,21 @@ def main(out: Path) -> None:
     rows = sorted(zip(cities, citizens, strict=True), key=lambda r: (-r[1], r[0].geoname_id))
     with out.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["place_id", "name", "country", "admin1", "lat", "lon", "timezone", "eligible_citizens"])
+        w.writerow(
+            ["place_id", "name", "country", "admin1", "lat", "lon", "timezone", "eligible_citizens"]
+        )
         for city, n in rows:
             w.writerow(
-                [f"g{city.geoname_id}", city.name, "US", city.admin1, f"{city.lat:.5f}",
-                 f"{city.lon:.5f}", city.timezone, f"{n:.1f}"]
+                [
+                    f"g{city.geoname_id}",
+                    city.name,
+                    "US",
+                    city.admin1,
+                    f"{city.lat:.5f}",
+                    f"{city.lon:.5f}",
+                    city.timezone,
+                    f"{n:.1f}",
+                ]
             )
     print(f"{len(rows)} places, {citizens.sum():,.0f} citizens -> {out}")
 
