@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 from rich.progress import Progress
 
+from abroad.demand import DemandModel, demand_summary
 from abroad.geo.catchment import Catchment, nearest_open_site, weighted_quantile
 from abroad.io.outputs import write_json
 from abroad.model import Scenario, Site, SiteId
+from abroad.network_sim import StationSimulation, simulate_network, status_quo_resources
 
 FAR_KM = 300.0
 """Citizens farther than this from their station are reported as 'beyond reach'."""
@@ -118,7 +120,7 @@ class DemoResult:
 def catchment_summary_dict(scenario: Scenario, cs: CatchmentSummary) -> dict[str, Any]:
     """The catchment part of summary.json (schema: docs/reference/outputs.md)."""
     return {
-        "title": f"{scenario.name}: nearest-station catchments",
+        "title": f"{scenario.name}: stations, catchments and queues",
         "scenario": scenario.name,
         "variant": scenario.variant,
         "far_km": cs.far_km,
@@ -148,12 +150,50 @@ def catchment_summary_dict(scenario: Scenario, cs: CatchmentSummary) -> dict[str
     }
 
 
+def simulation_summary_dict(sims: tuple[StationSimulation, ...]) -> dict[str, Any]:
+    """The queue part of summary.json: per station, outcomes with 95 % intervals."""
+    stations = []
+    for sim in sims:
+        total = sim.outcome.total.as_dict()
+        total.pop("line_over_time", None)
+        stations.append(
+            {
+                "site_id": sim.site_id,
+                "desks": sim.resources.desks,
+                "booths": sim.resources.booths,
+                "stages": [st.name for st in sim.spec.stages],
+                "total": total,
+                "days": [d.as_dict() for d in sim.outcome.days],
+                "wait_by_local_hour": [
+                    {
+                        "day": h.day,
+                        "hour": h.hour,
+                        "arrivals": round(h.arrivals, 1),
+                        "wait_minutes_mean": h.wait_minutes_mean,
+                        "wait_minutes_p90": h.wait_minutes_p90,
+                        "not_served": round(h.not_served, 1),
+                    }
+                    for h in sim.wait_by_hour
+                ],
+            }
+        )
+    return {
+        "replications": sims[0].outcome.replications if sims else 0,
+        "stations": stations,
+    }
+
+
 def run_demo(
-    scenario: Scenario, out_dir: Path, *, seed: int = 0, progress: Progress | None = None
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    replications: int = 20,
+    progress: Progress | None = None,
 ) -> DemoResult:
-    """The main job: catchments of the status-quo network, summary.json and report.html."""
-    steps = ["catchments", "report"]
-    task = progress.add_task("demo", total=len(steps)) if progress is not None else None
+    """The main job on the status-quo network: catchments, demand, queues, summary, report."""
+    n_open = len(default_open_sites(scenario))
+    task = progress.add_task("demo", total=3 + n_open) if progress is not None else None
 
     def advance(label: str) -> None:
         if progress is not None and task is not None:
@@ -162,11 +202,22 @@ def run_demo(
     cs = catchments(scenario)
     summary = catchment_summary_dict(scenario, cs)
     summary["seed"] = seed
-    from abroad.demand import DemandModel, demand_summary
-
-    demand_model = DemandModel.from_scenario(scenario)
-    summary["demand"] = demand_summary(demand_model, demand_model.evaluate(cs.open_site_ids))
+    summary["wait_target_minutes"] = scenario.policies.wait_target.minutes
     advance("catchments")
+    demand_model = DemandModel.from_scenario(scenario)
+    demand = demand_model.evaluate(cs.open_site_ids)
+    summary["demand"] = demand_summary(demand_model, demand)
+    advance("demand")
+    sims = simulate_network(
+        scenario,
+        demand_model,
+        demand,
+        status_quo_resources(scenario, cs.open_site_ids),
+        replications=replications,
+        seed=seed,
+        on_station=lambda sid: advance(f"queues: {sid}"),
+    )
+    summary["simulation"] = simulation_summary_dict(sims)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = out_dir / "summary.json"
     report_path = out_dir / "report.html"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -96,37 +96,56 @@ def demo(
     stderr.print(f"wrote {result.summary_path} and {result.report_path}", highlight=False)
 
 
-def _print_stations(summary: dict[str, object]) -> None:
-    rows = summary["stations"]
-    assert isinstance(rows, list)
+_LOSSES = ("turned_away_at_close", "turned_away_no_ballots", "reneged", "balked", "turned_away_cap")
+
+
+def _print_stations(summary: dict[str, Any]) -> None:
+    sims = {s["site_id"]: s["total"] for s in summary.get("simulation", {}).get("stations", [])}
     table = Table(title=str(summary["title"]), title_justify="left")
-    for name, justify in [
-        ("station", "left"),
-        ("citizens", "right"),
-        ("places", "right"),
-        ("travel p50 km", "right"),
-        ("travel p90 km", "right"),
-        (f"beyond {summary['far_km']:g} km", "right"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for r in rows:
-        table.add_row(
+    columns = [
+        "station",
+        "citizens",
+        "travel p50 km",
+        "travel p90 km",
+        f"beyond {summary['far_km']:g} km",
+    ]
+    if sims:
+        columns += ["voters", "voted", "could not vote", "wait p95 min"]
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for r in summary["stations"]:
+        row = [
             r["name"],
             f"{r['citizens']:,.0f}",
-            f"{r['places']:,}",
             f"{r['distance_km_p50']:,.0f}",
             f"{r['distance_km_p90']:,.0f}",
             f"{r['citizens_beyond_far_km']:,.0f}",
-        )
+        ]
+        t = sims.get(r["site_id"])
+        if t is not None:
+            lost = sum(t[k]["mean"] for k in _LOSSES)
+            row += [
+                f"{t['arrivals']['mean']:,.0f}",
+                f"{t['served']['mean']:,.0f}",
+                f"{lost:,.0f}",
+                f"{t['wait_minutes']['p95']['mean']:,.0f}",
+            ]
+        table.add_row(*row)
     t = summary["totals"]
-    assert isinstance(t, dict)
     table.add_section()
-    table.add_row(
+    totals = [
         "all stations",
         f"{t['citizens']:,.0f}",
-        f"{t['places']:,}",
         f"{t['distance_km_p50']:,.0f}",
         f"{t['distance_km_p90']:,.0f}",
         f"{t['citizens_beyond_far_km']:,.0f}",
-    )
+    ]
+    if sims:
+        totals += [
+            f"{sum(v['arrivals']['mean'] for v in sims.values()):,.0f}",
+            f"{sum(v['served']['mean'] for v in sims.values()):,.0f}",
+            f"{sum(v[k]['mean'] for v in sims.values() for k in _LOSSES):,.0f}",
+            "",
+        ]
+    table.add_row(*totals)
     stdout.print(table)

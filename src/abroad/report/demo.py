@@ -71,6 +71,52 @@ def _arrivals_chart(summary: dict[str, Any], names: dict[str, str]) -> Chart | N
     )
 
 
+def _sim_by_site(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["site_id"]: s for s in (summary.get("simulation") or {}).get("stations", [])}
+
+
+def _lost(total: dict[str, Any]) -> float:
+    keys = (
+        "turned_away_at_close",
+        "turned_away_no_ballots",
+        "reneged",
+        "balked",
+        "turned_away_cap",
+    )
+    return float(sum(total[k]["mean"] for k in keys if k in total))
+
+
+def _wait_chart(summary: dict[str, Any], names: dict[str, str]) -> Chart | None:
+    sims = list(_sim_by_site(summary).values())
+    if not sims:
+        return None
+    hours = sorted({h["hour"] for s in sims for h in s["wait_by_local_hour"] if h["day"] == 0})
+    if not hours:
+        return None
+
+    def series(sim: dict[str, Any]) -> Series:
+        by_hour = {h["hour"]: h for h in sim["wait_by_local_hour"] if h["day"] == 0}
+        values = tuple(
+            float("nan")
+            if h not in by_hour or by_hour[h]["wait_minutes_mean"] is None
+            else float(by_hour[h]["wait_minutes_mean"])
+            for h in hours
+        )
+        return Series(names.get(sim["site_id"], sim["site_id"]), values)
+
+    target = float(summary.get("wait_target_minutes", 30.0))
+    return Chart(
+        title="Mean wait of voters by the hour they arrived (simulated), day 1",
+        x=tuple(float(h) for h in hours),
+        series=tuple(series(s) for s in sims[:MAX_ARRIVAL_SERIES]),
+        x_label="arrival hour, local time at the station",
+        y_label="wait in minutes (served voters)",
+        x_tick_labels=tuple(f"{h:02d}:00" for h in hours),
+        reference=(target, f"target {target:.0f} min"),
+        note="Hours with no voter served (all turned away or gave up) are left blank.",
+    )
+
+
 def _distance_chart(cs: CatchmentSummary, citizens: np.ndarray[Any, Any]) -> Chart:
     d = cs.catchment.distance_km
     edges = (*DISTANCE_BANDS_KM, np.inf)
@@ -109,8 +155,22 @@ def demo_report_data(
             for s in scenario.sites
         ]
     )
+    sims = _sim_by_site(summary)
+    wait_p95 = np.array(
+        [
+            float(sims[s.site_id]["total"]["wait_minutes"]["p95"]["mean"])
+            if s.site_id in sims
+            else np.nan
+            for s in scenario.sites
+        ]
+    )
+    lost = np.array(
+        [_lost(sims[s.site_id]["total"]) if s.site_id in sims else np.nan for s in scenario.sites]
+    )
     pa = scenario.place_arrays
     map_data = map_from_arrays(
+        site_wait_minutes=wait_p95,
+        site_turned_away=lost,
         site_ids=[s.site_id for s in scenario.sites],
         site_names=[s.name for s in scenario.sites],
         site_kinds=[s.kind.value for s in scenario.sites],
@@ -139,6 +199,27 @@ def demo_report_data(
         ),
         KeyFigure("open stations", f"{len(open_ids)}", f"of {len(scenario.sites)} sites"),
     ]
+    if sims:
+        served = sum(float(v["total"]["served"]["mean"]) for v in sims.values())
+        lost_total = sum(_lost(v["total"]) for v in sims.values())
+        worst = max(float(v["total"]["wait_minutes"]["p95"]["mean"]) for v in sims.values())
+        target_min = scenario.policies.wait_target.minutes
+        figures.append(
+            KeyFigure(
+                "voters who could not vote",
+                f"{lost_total:,.0f}",
+                f"turned away or gave up; {served:,.0f} voted (simulated)",
+                tone="bad" if lost_total > 0.01 * (served + lost_total) else "good",
+            )
+        )
+        figures.append(
+            KeyFigure(
+                "worst station's 95th percentile wait",
+                f"{worst:,.0f} min",
+                f"target {target_min:.0f} min",
+                tone="bad" if worst > 2 * target_min else "warn" if worst > target_min else "good",
+            )
+        )
     demand = summary.get("demand")
     if demand:
         figures.append(
@@ -214,6 +295,53 @@ def demo_report_data(
         for i in far_idx[:MAX_FAR_ROWS]
     ]
     tables = [stations_table]
+    if sims:
+        queue_rows: list[tuple[Cell, ...]] = []
+        for st in cs.stations:
+            sim = sims.get(st.site_id)
+            if sim is None:
+                continue
+            t = sim["total"]
+            queue_rows.append(
+                (
+                    st.name,
+                    sim["desks"],
+                    sim["booths"],
+                    round(float(t["arrivals"]["mean"])),
+                    round(float(t["served"]["mean"])),
+                    round(float(t["turned_away_at_close"]["mean"])),
+                    round(float(t["reneged"]["mean"]) + float(t["balked"]["mean"])),
+                    round(float(t["turned_away_cap"]["mean"])),
+                    round(float(t["wait_minutes"]["p50"]["mean"])),
+                    round(float(t["wait_minutes"]["p95"]["mean"])),
+                    round(float(t["max_line"]["mean"])),
+                )
+            )
+        tables.append(
+            Table(
+                title="Queues (simulated)",
+                columns=(
+                    "Station",
+                    "Desks",
+                    "Booths",
+                    "Arrivals",
+                    "Voted",
+                    "Turned away at close",
+                    "Gave up",
+                    "Turned away (line cap)",
+                    "Median wait min",
+                    "95th pct wait min",
+                    "Longest line",
+                ),
+                rows=tuple(queue_rows),
+                decimals=0,
+                note=(
+                    f"Means over {(summary.get('simulation') or {}).get('replications', 0)} "
+                    "replications; summary.json has 95 % intervals. Each station at the most "
+                    "desks and booths its premises allow."
+                ),
+            )
+        )
     if far_rows:
         tables.append(
             Table(
@@ -223,7 +351,9 @@ def demo_report_data(
                 note=f"{len(far_idx):,d} places in all; the {len(far_rows)} largest shown.",
             )
         )
-    charts = [c for c in (_arrivals_chart(summary, names),) if c is not None]
+    charts = [
+        c for c in (_arrivals_chart(summary, names), _wait_chart(summary, names)) if c is not None
+    ]
     charts.append(_distance_chart(cs, pa.eligible_citizens))
     variant = f" (variant {scenario.variant})" if scenario.variant else ""
     return ReportData(
@@ -238,7 +368,7 @@ def demo_report_data(
         notes=(
             "Distances are great-circle distances between a place's centre and the station.",
             "Citizens per place are estimates; see the scenario's README for their sources.",
-            "Queue waits are not simulated in this report yet: station markers are grey.",
+            "Station markers are coloured by the simulated 95th percentile wait.",
         ),
     )
 

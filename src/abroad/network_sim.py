@@ -1,0 +1,173 @@
+"""Simulating a network of stations from the demand model's arrival profiles.
+
+Bridges ``abroad.demand`` (expected arrivals per station by local clock time) and
+``abroad.queueing`` (the station simulator): one ``StationSpec`` per open station, with the
+scenario's service model and policies and the station's desks and booths. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from abroad.demand import Demand, DemandModel
+from abroad.model import Scenario, SiteId
+from abroad.queueing import StationOutcome, simulate_station, station_seed
+from abroad.queueing.kernel import SERVED
+from abroad.queueing.spec import DaySpec, StationSpec, station_from_model
+from abroad.queueing.station import simulate_replication
+
+BIN_MINUTES = 15
+"""Resolution of the arrival-rate profile handed to the simulator (keeps noon surges sharp)."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one station works with."""
+
+    desks: int
+    booths: int
+
+
+@dataclass(frozen=True)
+class HourlyWait:
+    """Wait of the voters who arrived in one local clock hour (served voters only)."""
+
+    day: int
+    hour: int
+    arrivals: float
+    """Mean arrivals in that hour per replication."""
+    wait_minutes_mean: float
+    wait_minutes_p90: float
+    not_served: float
+    """Mean number of that hour's arrivals who did not vote (turned away, reneged, balked)."""
+
+
+@dataclass(frozen=True)
+class StationSimulation:
+    """A simulated station: its resources, inputs and outcomes."""
+
+    site_id: SiteId
+    resources: Resources
+    spec: StationSpec
+    outcome: StationOutcome
+    wait_by_hour: tuple[HourlyWait, ...]
+
+
+def status_quo_resources(
+    scenario: Scenario, site_ids: tuple[SiteId, ...]
+) -> dict[SiteId, Resources]:
+    """Every station at the most desks and booths its premises allow."""
+    return {
+        sid: Resources(scenario.site(sid).max_desks, scenario.site(sid).max_booths)
+        for sid in site_ids
+    }
+
+
+def station_spec(
+    scenario: Scenario,
+    model: DemandModel,
+    demand: Demand,
+    site_id: SiteId,
+    resources: Resources,
+) -> StationSpec:
+    """The simulator's input for one open station under a demand."""
+    site = scenario.site(site_id)
+    days = []
+    for d in range(len(scenario.election.days)):
+        profile = model.arrival_profile(demand, site_id, d, bin_minutes=BIN_MINUTES)
+        rate = profile.rate_per_hour
+        starts = np.arange(profile.open_minutes, profile.close_minutes, BIN_MINUTES)
+        idx = np.minimum((starts // BIN_MINUTES).astype(np.int64), rate.size - 1)
+        days.append(
+            DaySpec(
+                open_minutes=profile.open_minutes,
+                close_minutes=profile.close_minutes,
+                arrivals_per_hour=tuple(float(rate[i]) for i in idx),
+                bin_minutes=float(BIN_MINUTES),
+            )
+        )
+    service = scenario.service
+    if not site.kind.is_mission and service.security is not None:
+        service = service.model_copy(update={"security": None})
+    return station_from_model(
+        service,
+        scenario.policies,
+        tuple(days),
+        resources.desks,
+        resources.booths,
+        name=site.name,
+        max_queue_outside=site.max_queue_outside,
+    )
+
+
+def wait_by_hour(spec: StationSpec, seed: int, replications: int) -> tuple[HourlyWait, ...]:
+    """Wait by local arrival hour, from per-voter traces of the first replications."""
+    rows: dict[tuple[int, int], list[npt.NDArray[np.float64]]] = {}
+    counts: dict[tuple[int, int], list[float]] = {}
+    for r in range(replications):
+        trace = simulate_replication(spec, seed, r)
+        off = trace.inputs.arr_off
+        for d in range(len(spec.days)):
+            arr = trace.inputs.arrival_minutes[off[d] : off[d + 1]]
+            wait = trace.wait_minutes[off[d] : off[d + 1]]
+            served = trace.outcome[off[d] : off[d + 1]] == SERVED
+            hours = (arr // 60).astype(int)
+            first_hour = int(spec.days[d].open_minutes // 60)
+            for h in range(first_hour, int(spec.days[d].close_minutes // 60) + 1):
+                mine = hours == h
+                rows.setdefault((d, h), []).append(wait[mine & served])
+                counts.setdefault((d, h), []).append(float(mine.sum()))
+                counts.setdefault((d, -h - 1), []).append(float((mine & ~served).sum()))
+    out = []
+    for (d, h), waits in sorted(rows.items()):
+        w = np.concatenate(waits) if waits else np.empty(0)
+        arrivals = float(np.mean(counts[(d, h)]))
+        if arrivals == 0:
+            continue
+        out.append(
+            HourlyWait(
+                day=d,
+                hour=h,
+                arrivals=arrivals,
+                wait_minutes_mean=float(w.mean()) if w.size else float("nan"),
+                wait_minutes_p90=float(np.quantile(w, 0.9)) if w.size else float("nan"),
+                not_served=float(np.mean(counts[(d, -h - 1)])),
+            )
+        )
+    return tuple(out)
+
+
+def simulate_network(
+    scenario: Scenario,
+    model: DemandModel,
+    demand: Demand,
+    resources: Mapping[SiteId, Resources],
+    *,
+    replications: int = 20,
+    trace_replications: int = 5,
+    seed: int = 0,
+    on_station: Callable[[SiteId], None] | None = None,
+) -> tuple[StationSimulation, ...]:
+    """Simulate every station in ``resources``; station i runs under its own derived seed."""
+    target = scenario.policies.wait_target.minutes
+    out = []
+    for i, (sid, res) in enumerate(resources.items()):
+        spec = station_spec(scenario, model, demand, sid, res)
+        own_seed = station_seed(seed, i)
+        outcome = simulate_station(spec, replications, own_seed, target_wait_minutes=target)
+        out.append(
+            StationSimulation(
+                site_id=sid,
+                resources=res,
+                spec=spec,
+                outcome=outcome,
+                wait_by_hour=wait_by_hour(spec, own_seed, trace_replications),
+            )
+        )
+        if on_station is not None:
+            on_station(sid)
+    return tuple(out)
