@@ -22,10 +22,12 @@ the optimiser may send voters wherever it likes; its plan is then valued under t
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
 import highspy
+import numba as nb
 import numpy as np
 import numpy.typing as npt
 
@@ -89,7 +91,7 @@ def staff_envelope(
 def itertools_pairwise(
     seq: list[tuple[float, float]],
 ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    return list(zip(seq[:-1], seq[1:], strict=True))
+    return list(itertools.pairwise(seq))
 
 
 class _Rows:
@@ -139,7 +141,7 @@ def _solution_vector(
     mask = np.zeros(inst.n_sites, dtype=np.bool_)
     mask[list(plan.open_sites)] = True
     sol[cols["y"] : cols["y"] + inst.n_sites] = mask
-    head = (inst.pref_site[:, :k_bound] >= 0)
+    head = inst.pref_site[:, :k_bound] >= 0
     x_index = np.full(head.shape, -1, dtype=np.int64)
     x_index[head] = np.arange(int(head.sum()))
     for p in range(inst.n_places):
@@ -384,7 +386,7 @@ def solve_milp(
             inst.cost_budget,
         )
 
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.1, float(time_limit_seconds) - (time.perf_counter() - t0)))
     h.setOptionValue("threads", int(threads))
@@ -499,3 +501,207 @@ __all__ = [
     "solve_milp",
     "staff_envelope",
 ]
+
+
+def resource_bound(
+    kernel: Kernel,
+    time_limit_seconds: float = 10.0,
+    threads: int = 1,
+    neighbourhood_sizes: tuple[int, ...] = (2, 3, 5, 8),
+) -> MilpResult:
+    """Site-level bound: stations compete for staff, each serves at most its whole catchment.
+
+    Binary ``y_s``, served votes ``v_s <= served_s(max_load_s) y_s``, and the staff that serving
+    ``v_s`` takes: a station that serves more than ``served_s(b)`` must have load above ``b``,
+    hence at least the staff of the next step (one binary per step). Staff pools, total staff,
+    cost budget, ``max_open`` and, for the set of all sites and for each site's neighbourhoods
+    (the sites sharing most voters with it), ``sum_{s in A} v_s <= sum_p max_{s in A}
+    (w_p d_ps rate_s)`` (every place votes at most once; ``rate`` is the largest marginal rate
+    of the served function, so ``served(L) <= rate L``) complete the model. Any feasible plan
+    maps to a feasible point with its true objective, so HiGHS's dual bound is valid. Small
+    (sites x steps binaries) and strong when staff, not geography, limits the plan.
+    """
+    t0 = time.perf_counter()
+    inst = kernel.instance
+    n_sites = inst.n_sites
+    site_of = np.repeat(np.arange(n_sites), np.diff(kernel.inv.ptr))
+    load_max = np.bincount(site_of, weights=kernel.inv.wd, minlength=n_sites)
+    si, ss = inst.served_intercept, inst.served_slope
+
+    def served(s: int, load: float) -> float:
+        return float(np.min(si[s] + ss[s] * load))
+
+    v_max = np.array([served(s, float(load_max[s])) for s in range(n_sites)])
+    rate = ss.max(axis=1)
+    valid = inst.pref_site >= 0
+    per_entry = np.where(valid, kernel.wd * rate[np.where(valid, inst.pref_site, 0)], 0.0)
+    demand_cap = float(per_entry.max(axis=1, initial=0.0).sum())
+
+    steps: list[tuple[int, float, float]] = []  # (site, served at break, staff rise)
+    for s in range(n_sites):
+        for j, b in enumerate(inst.staff_break_load[s]):
+            if not (np.isfinite(b) and b < load_max[s]):
+                break
+            rise = float(inst.staff_level[s, j + 1] - inst.staff_level[s, j])
+            if rise > 0:
+                steps.append((s, served(s, float(b)), rise))
+    n_d = len(steps)
+    col_y, col_v, col_z, col_d = 0, n_sites, 2 * n_sites, 3 * n_sites
+    n_cols = col_d + n_d
+    lb = np.zeros(n_cols)
+    ub = np.full(n_cols, np.inf)
+    lb[:n_sites] = inst.must_open
+    ub[:n_sites] = 1.0
+    ub[col_v : col_v + n_sites] = v_max
+    ub[col_d:] = 1.0
+    cost = np.zeros(n_cols)
+    cost[:n_sites] = -inst.cost_weight * inst.open_cost
+    cost[col_v : col_v + n_sites] = 1.0
+
+    rows = _Rows()
+
+    def row(idx: list[int], val: list[float], lo: float, hi: float) -> None:
+        rows.add(
+            np.array([len(idx)], dtype=np.int64),
+            np.array(idx, dtype=np.int64),
+            np.array(val, dtype=np.float64),
+            lo,
+            hi,
+        )
+
+    for s in range(n_sites):
+        row([col_v + s, col_y + s], [1.0, -float(v_max[s])], -np.inf, 0.0)
+    by_site: dict[int, list[int]] = {}
+    for i, (s, v_at_break, _rise) in enumerate(steps):
+        # v_s - (v_max - v_at_break) d <= v_at_break ; d <= y_s
+        row([col_v + s, col_d + i], [1.0, -(float(v_max[s]) - v_at_break)], -np.inf, v_at_break)
+        row([col_d + i, col_y + s], [1.0, -1.0], -np.inf, 0.0)
+        by_site.setdefault(s, []).append(i)
+    for s in range(n_sites):
+        mine = by_site.get(s, [])
+        row(
+            [col_z + s, col_y + s, *(col_d + i for i in mine)],
+            [1.0, -float(inst.staff_level[s, 0]), *(-steps[i][2] for i in mine)],
+            0.0,
+            np.inf,
+        )
+    for g in range(inst.n_pools):
+        if np.isfinite(inst.pool_staff_budget[g]):
+            members = np.flatnonzero(inst.staff_pool == g)
+            row(
+                [col_z + int(s) for s in members],
+                [1.0] * members.size,
+                -np.inf,
+                float(inst.pool_staff_budget[g]),
+            )
+    if np.isfinite(inst.total_staff_budget):
+        row([col_z + s for s in range(n_sites)], [1.0] * n_sites, -np.inf, inst.total_staff_budget)
+    row(list(range(n_sites)), [1.0] * n_sites, -np.inf, float(inst.max_open))
+    if np.isfinite(inst.cost_budget):
+        row(list(range(n_sites)), inst.open_cost.tolist(), -np.inf, inst.cost_budget)
+    row([col_v + s for s in range(n_sites)], [1.0] * n_sites, -np.inf, demand_cap)
+    # Neighbourhood caps: sites sharing voters cannot together serve more than those voters.
+    for members, cap in neighbourhood_caps(kernel, rate, sizes=neighbourhood_sizes):
+        row([col_v + int(t) for t in members], [1.0] * len(members), -np.inf, cap)
+
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(0.1, float(time_limit_seconds)))
+    h.setOptionValue("threads", int(threads))
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    h.setOptionValue("random_seed", 0)
+    h.addVars(n_cols, lb, ub)
+    h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+    h.addRows(
+        rows.n,
+        np.concatenate(rows.lower),
+        np.concatenate(rows.upper),
+        rows.nnz,
+        np.concatenate(rows.starts).astype(np.int32),
+        np.concatenate(rows.index).astype(np.int32),
+        np.concatenate(rows.value),
+    )
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    int_cols = np.concatenate([np.arange(n_sites), col_d + np.arange(n_d)]).astype(np.int32)
+    h.changeColsIntegrality(
+        int_cols.size, int_cols, np.full(int_cols.size, highspy.HighsVarType.kInteger)
+    )
+    h.run()
+    info = h.getInfo()
+    bound = float(info.mip_dual_bound)
+    if not np.isfinite(bound) or abs(bound) >= 1e30:
+        bound = float("inf")
+    has_sol = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    return MilpResult(
+        model="resource",
+        dual_bound=bound,
+        model_objective=float(info.objective_function_value) if has_sol else float("-inf"),
+        open_mask=None,
+        status=h.modelStatusToString(h.getModelStatus()),
+        seconds=time.perf_counter() - t0,
+        n_cols=n_cols,
+        n_rows=rows.n,
+    )
+
+
+@nb.njit(cache=True)
+def _set_cap(
+    members: IntArray,
+    inv_ptr: IntArray,
+    inv_place: IntArray,
+    inv_wd: FloatArray,
+    rate: FloatArray,
+    scratch: FloatArray,
+) -> float:
+    total = 0.0
+    for t in members:
+        for i in range(inv_ptr[t], inv_ptr[t + 1]):
+            p = inv_place[i]
+            v = inv_wd[i] * rate[t]
+            if v > scratch[p]:
+                total += v - scratch[p]
+                scratch[p] = v
+    for t in members:
+        for i in range(inv_ptr[t], inv_ptr[t + 1]):
+            scratch[inv_place[i]] = 0.0
+    return total
+
+
+def neighbourhood_caps(
+    kernel: Kernel, rate: FloatArray, sizes: tuple[int, ...] = (2, 3, 5, 8)
+) -> list[tuple[IntArray, float]]:
+    """For each site and size m: the site and its m-1 neighbours sharing most voters, and the
+    most those voters can give to the set (each place counted once, at its best member)."""
+    inst = kernel.instance
+    if not sizes or inst.n_sites < 2:
+        return []
+    # Shared demand between sites listed by the same place (pairs within the first 10 slots).
+    k_pair = min(10, inst.n_pref)
+    ps = inst.pref_site[:, :k_pair]
+    wd = kernel.wd[:, :k_pair]
+    a_idx, b_idx = np.triu_indices(k_pair, 1)
+    sa, sb = ps[:, a_idx].ravel(), ps[:, b_idx].ravel()
+    w = np.minimum(wd[:, a_idx], wd[:, b_idx]).ravel()
+    ok = (sa >= 0) & (sb >= 0)
+    n = inst.n_sites
+    shared = np.zeros((n, n)) if n <= 3000 else None
+    if shared is None:
+        return []
+    np.add.at(shared, (sa[ok], sb[ok]), w[ok])
+    shared = shared + shared.T
+    scratch = np.zeros(inst.n_places)
+    caps: list[tuple[IntArray, float]] = []
+    order = np.argsort(-shared, axis=1, kind="stable")
+    for s in range(n):
+        for m in sizes:
+            if m > n:
+                continue
+            neigh = [int(t) for t in order[s] if t != s and shared[s, t] > 0][: m - 1]
+            if len(neigh) < m - 1:
+                continue
+            members = np.array([s, *neigh], dtype=np.int64)
+            cap = float(
+                _set_cap(members, kernel.inv.ptr, kernel.inv.place, kernel.inv.wd, rate, scratch)
+            )
+            caps.append((members, cap))
+    return caps

@@ -15,6 +15,7 @@ candidates costs about one full evaluation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numba as nb
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ from abroad.planning.instance import BoolArray, FloatArray, IntArray, PlanningIn
 _FEAS_TOL = 1e-9
 
 
-@nb.njit(cache=True, inline="always")  # type: ignore[misc]
+@nb.njit(cache=True, inline="always")
 def _served(si: FloatArray, ss: FloatArray, s: int, load: float) -> float:
     best = np.inf
     for m in range(si.shape[1]):
@@ -34,7 +35,7 @@ def _served(si: FloatArray, ss: FloatArray, s: int, load: float) -> float:
     return best
 
 
-@nb.njit(cache=True, inline="always")  # type: ignore[misc]
+@nb.njit(cache=True, inline="always")
 def _staff(sb: FloatArray, sl: FloatArray, s: int, load: float) -> float:
     j = 0
     for b in range(sb.shape[1]):
@@ -42,10 +43,10 @@ def _staff(sb: FloatArray, sl: FloatArray, s: int, load: float) -> float:
             j += 1
         else:
             break
-    return sl[s, j]
+    return float(sl[s, j])
 
 
-@nb.njit(cache=True)  # type: ignore[misc]
+@nb.njit(cache=True)
 def _assign(
     open_mask: BoolArray, pref_site: IntArray, wd: FloatArray, n_sites: int
 ) -> tuple[IntArray, IntArray, FloatArray]:
@@ -66,7 +67,7 @@ def _assign(
     return cur_site, cur_pos, load
 
 
-@nb.njit(cache=True)  # type: ignore[misc]
+@nb.njit(cache=True)
 def _drop(
     s_drop: int,
     open_mask: BoolArray,
@@ -104,7 +105,7 @@ def _drop(
     return cs, cp, ld
 
 
-@nb.njit(cache=True)  # type: ignore[misc]
+@nb.njit(cache=True)
 def _add_deltas(
     candidate: BoolArray,
     wd: FloatArray,
@@ -205,7 +206,7 @@ def _add_deltas(
     return d_obj, excess_after, d_votes
 
 
-@nb.njit(cache=True)  # type: ignore[misc]
+@nb.njit(cache=True)
 def _site_response(
     load: FloatArray,
     open_mask: BoolArray,

@@ -89,9 +89,7 @@ class PlanningInstance:
 
     def served(self, site: int, load_voters: float) -> float:
         """Votes station ``site`` delivers at expected load ``load_voters``."""
-        return float(
-            np.min(self.served_intercept[site] + self.served_slope[site] * load_voters)
-        )
+        return float(np.min(self.served_intercept[site] + self.served_slope[site] * load_voters))
 
     def staff(self, site: int, load_voters: float) -> float:
         """Staff station ``site`` needs at expected load ``load_voters``."""
@@ -159,9 +157,7 @@ class PlanningInstance:
             if pool_staff_budget is None
             else np.array(pool_staff_budget, dtype=np.float64, ndmin=1)
         )
-        cost = (
-            np.zeros(n_sites) if open_cost is None else np.array(open_cost, np.float64, ndmin=1)
-        )
+        cost = np.zeros(n_sites) if open_cost is None else np.array(open_cost, np.float64, ndmin=1)
         must = (
             np.zeros(n_sites, dtype=np.bool_)
             if must_open is None
@@ -203,7 +199,9 @@ class PlanningInstance:
                 bad(f"pref_decay[{p}][{k}]", "expected a fraction in [0, 1]")
             pd = np.where(ps >= 0, pd, 0.0)
         if ss.shape != si.shape or si.ndim != 2 or si.shape[1] == 0:
-            bad("served_slope", f"expected the shape of served_intercept {si.shape}, got {ss.shape}")
+            bad(
+                "served_slope", f"expected the shape of served_intercept {si.shape}, got {ss.shape}"
+            )
         else:
             if not (np.all(np.isfinite(si)) and np.all(np.isfinite(ss))):
                 bad("served_intercept", "expected finite pieces")
@@ -279,7 +277,7 @@ def preferences_from_distance(
     Keeps the ``k_nearest`` closest sites per place (all if ``None``); ties are broken by site
     index so that the order is deterministic.
     """
-    n_places, n_sites = distance_km.shape
+    n_sites = distance_km.shape[1]
     k = n_sites if k_nearest is None else min(int(k_nearest), n_sites)
     if k < n_sites:
         part = np.argpartition(distance_km, k - 1, axis=1)[:, :k]

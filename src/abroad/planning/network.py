@@ -6,9 +6,10 @@ Pipeline of :func:`plan_network` (each phase logged with its value and time):
    candidates and at most ``exhaustive_max_plans`` plans): the result is optimal.
 2. ``greedy``: add the best site under true behaviour until nothing improves.
 3. ``local search``: add / drop / swap under true behaviour to a local optimum.
-4. ``bound``: a cheap valid bound, then the closest-assignment MILP (HiGHS) warm-started from the
-   plan, for a share of the time; its dual bound is the proven bound and its own plan, valued
-   in truth and polished by local search, competes with ours.
+4. ``bound``: a cheap valid bound, the site-level resource MILP (staff vs served votes), then,
+   on small models, the closest-assignment MILP (HiGHS) warm-started from the plan; the
+   smallest dual bound is the proven bound, and the MILP's own plan, valued in truth and
+   polished by local search, competes with ours.
 5. ``iterated local search``: seeded random kicks + local search for the remaining time.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from abroad.planning.bounds import simple_bound, solve_milp
+from abroad.planning.bounds import resource_bound, simple_bound, solve_milp
 from abroad.planning.evaluate import _FEAS_TOL, Kernel, PlanValue, State, value_of_state
 from abroad.planning.instance import PlanningInstance
 from abroad.planning.search import (
@@ -124,7 +125,7 @@ def plan_network(
     *,
     bound_share: float = 0.4,
     k_bound: int | None = None,
-    milp_max_entries: int = 150_000,
+    milp_max_entries: int = 20_000,
     exhaustive_max_free_sites: int = EXHAUSTIVE_MAX_FREE_SITES,
     exhaustive_max_plans: int = 20_000,
     threads: int = 1,
@@ -158,15 +159,15 @@ def plan_network(
 
     n_free = int((~instance.must_open).sum())
     max_extra = instance.max_open - int(instance.must_open.sum())
-    if (
-        n_free <= exhaustive_max_free_sites
-        and _n_plans(n_free, max_extra) <= exhaustive_max_plans
-    ):
+    if n_free <= exhaustive_max_free_sites and _n_plans(n_free, max_extra) <= exhaustive_max_plans:
         result = exhaustive_best(instance, kernel)
         if progress is not None:
             progress(
                 ProgressEvent(
-                    "exhaustive", result.objective, result.bound, result.seconds,
+                    "exhaustive",
+                    result.objective,
+                    result.bound,
+                    result.seconds,
                     time_limit_seconds,
                 )
             )
@@ -180,6 +181,12 @@ def plan_network(
 
     best_bound = simple_bound(kernel)
     log("simple bound", state.objective)
+
+    remaining = deadline - time.perf_counter()
+    if remaining > 0.2:
+        res = resource_bound(kernel, time_limit_seconds=remaining * bound_share, threads=threads)
+        best_bound = min(best_bound, res.dual_bound)
+        log("resource bound", state.objective, f"HiGHS {res.status}, {res.n_cols} cols")
 
     kb = k_bound if k_bound is not None else (instance.n_pref if instance.n_pref <= 30 else 20)
     n_entries = int((instance.pref_site[:, :kb] >= 0).sum())

@@ -119,8 +119,10 @@ def local_search(
             if np.any(cand):
                 d_obj, excess, _ = dropped.add_deltas(cand)
                 total = drop_gain + d_obj
-                ok = excess <= max(cur_ex - _FEAS_TOL, _FEAS_TOL) if cur_ex > _FEAS_TOL else (
-                    excess <= _FEAS_TOL
+                ok = (
+                    excess <= max(cur_ex - _FEAS_TOL, _FEAS_TOL)
+                    if cur_ex > _FEAS_TOL
+                    else (excess <= _FEAS_TOL)
                 )
                 if np.any(ok):
                     swap_to = int(np.argmax(np.where(ok, total, -np.inf)))

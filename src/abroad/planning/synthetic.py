@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from abroad.planning.instance import FloatArray, IntArray, PlanningInstance, preferences_from_distance
+from abroad.planning.instance import (
+    FloatArray,
+    IntArray,
+    PlanningInstance,
+    preferences_from_distance,
+)
 
 
 def station_response(
@@ -118,7 +123,9 @@ def country_instance(
     si, ss, sb, sl = station_response(desks, 600.0, 2.0, 1.0)
     missions = rng.uniform([0, 0], [1500, 1000], size=(20, 2))
     pool = np.argmin(
-        np.hypot(site_xy[:, None, 0] - missions[None, :, 0], site_xy[:, None, 1] - missions[None, :, 1]),
+        np.hypot(
+            site_xy[:, None, 0] - missions[None, :, 0], site_xy[:, None, 1] - missions[None, :, 1]
+        ),
         axis=1,
     )
     return PlanningInstance.build(
