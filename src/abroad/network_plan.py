@@ -9,9 +9,10 @@ the planner, and the true value of any plan.
 - The planner's value of a plan counts the voters who come after travel decay, under the demand
   model's behaviour (nearest open station), up to each station's capacity: voters beyond it are
   lost to queues (with a hard wait target, a station may not serve more than it can within it).
-- Staff: each mission's own staff (``staff_available``) is its own pool; venues draw on the rest
-  of the deployable budget (``policies.staff_budget`` minus the missions' own staff); the total
-  is capped by ``staff_budget``.
+- Staff: a mission's station works with the mission's own staff (``staff_available``), so it
+  has at most the desks and booths they can run; venues draw on the rest of the budget
+  (``policies.staff_budget`` minus the missions' own staff); the total is capped by
+  ``staff_budget``. (Mission staff do not travel to venues in this model.)
 
 Pure: no I/O.
 """
@@ -65,22 +66,57 @@ def _scaled(spec: StationSpec, factor: float) -> StationSpec:
 
 
 def _staff(scenario: Scenario, res: Resources, security_lanes: int) -> float:
+    """Staff a station needs: whole people, rounded up."""
     rules = scenario.policies.staff
-    return (
+    need = (
         rules.fixed_per_station
         + rules.per_desk * (res.desks + security_lanes)
         + rules.per_booths * res.booths
     )
+    return float(np.ceil(need - 1e-9))
+
+
+def affordable_resources(
+    scenario: Scenario, site: Site, security_lanes: int, staff_limit: float | None
+) -> Resources:
+    """The most desks and booths the premises allow within a staff limit (booths go first)."""
+    res = Resources(site.max_desks, site.max_booths)
+    if staff_limit is None:
+        return res
+    while _staff(scenario, res, security_lanes) > staff_limit + 1e-9:
+        if res.booths > 2 * res.desks and res.booths > 1:
+            res = Resources(res.desks, res.booths - 1)
+        elif res.desks > 1:
+            res = Resources(res.desks - 1, res.booths)
+        elif res.booths > 1:
+            res = Resources(res.desks, res.booths - 1)
+        else:
+            break
+    return res
 
 
 def station_response(
-    scenario: Scenario, model: DemandModel, site: Site, *, seed: int = 0, replications: int = 6
+    scenario: Scenario,
+    model: DemandModel,
+    site: Site,
+    *,
+    staff_limit: float | None = None,
+    seed: int = 0,
+    replications: int = 6,
 ) -> StationResponse:
-    """Capacity and staff steps of one candidate station, by simulation."""
+    """Capacity and staff steps of one candidate station, by simulation.
+
+    With ``staff_limit`` (a mission working with its own staff), the station has at most the
+    desks and booths that staff can run, and its capacity is what those serve.
+    """
     alone = model.evaluate((site.site_id,))
-    unit = station_spec(
-        scenario, model, alone, site.site_id, Resources(site.max_desks, site.max_booths)
+    security_lanes = (
+        scenario.service.security.servers
+        if scenario.service.security is not None and site.kind.is_mission
+        else 0
     )
+    top = affordable_resources(scenario, site, security_lanes, staff_limit)
+    unit = station_spec(scenario, model, alone, site.site_id, top)
     expected = max(float(alone.voters_per_site[scenario.site_index[site.site_id]]), 1.0)
     target = scenario.policies.wait_target
 
@@ -100,11 +136,10 @@ def station_response(
         else:
             hi = mid
     capacity = lo
-    security = next((st.servers for st in unit.stages if st.name == "security"), 0) or 0
     breaks: list[float] = []
     levels: list[float] = []
     resources: list[Resources] = []
-    caps = {"checkin": site.max_desks, "booth": site.max_booths}
+    caps = {"checkin": top.desks, "booth": top.booths}
     for k in range(1, LOAD_STEPS + 1):
         load = capacity * k / LOAD_STEPS
         sized = size_station(
@@ -115,12 +150,11 @@ def station_response(
             replications=replications,
             seed=seed,
         ).servers()
-        res = Resources(sized.get("checkin", site.max_desks), sized.get("booth", site.max_booths))
+        res = Resources(sized.get("checkin", top.desks), sized.get("booth", top.booths))
         breaks.append(load)
-        levels.append(_staff(scenario, res, int(security)))
+        levels.append(_staff(scenario, res, security_lanes))
         resources.append(res)
-    top = Resources(site.max_desks, site.max_booths)
-    levels.append(_staff(scenario, top, int(security)))
+    levels.append(_staff(scenario, top, security_lanes))
     resources.append(top)
     levels = list(np.maximum.accumulate(levels))
     return StationResponse(site.site_id, capacity, tuple(breaks), tuple(levels), tuple(resources))
@@ -164,7 +198,8 @@ def network_problem(
     sites = scenario.openable_sites
     responses = []
     for site in sites:
-        responses.append(station_response(scenario, model, site, seed=seed))
+        own = float(site.staff_available) if site.kind.is_mission and site.staff_available else None
+        responses.append(station_response(scenario, model, site, staff_limit=own, seed=seed))
         if on_site is not None:
             on_site(site.site_id)
     cols = np.array([scenario.site_index[s.site_id] for s in sites], dtype=np.int64)
