@@ -30,6 +30,7 @@ from abroad.network_sim import Resources, station_spec
 from abroad.planning import PlanningInstance, PlanResult, evaluate, plan_network
 from abroad.planning.evaluate import PlanValue
 from abroad.planning.instance import preferences_from_distance
+from abroad.planning.network import ProgressCallback
 from abroad.queueing import simulate_station
 from abroad.queueing.sizing import size_station
 from abroad.queueing.spec import StationSpec
@@ -253,14 +254,9 @@ def plan(
     *,
     time_limit_seconds: float = 30.0,
     seed: int = 0,
-    progress: Callable[[str, float], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> PlanResult:
-    """Run the planner on a prepared problem."""
-
-    def on_event(event: object) -> None:
-        if progress is not None:
-            progress(str(getattr(event, "phase", "")), float(getattr(event, "seconds", 0.0)))
-
+    """Run the planner on a prepared problem (see ``abroad.planning.plan_network``)."""
     return plan_network(
-        problem.instance, time_limit_seconds=time_limit_seconds, seed=seed, progress=on_event
+        problem.instance, time_limit_seconds=time_limit_seconds, seed=seed, progress=progress
     )

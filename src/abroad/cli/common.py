@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,24 @@ def load_scenario_or_exit(path: Path, variant: str | None = None) -> Scenario:
 def print_json(payload: Any) -> None:
     """Machine-readable output on stdout (NaN written as null)."""
     sys.stdout.write(json_text(payload))
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send whatever native libraries print on file descriptor 1 to stderr meanwhile.
+
+    HiGHS prints a banner from C++ when a solver object is created; stdout must carry only
+    the command's own output (JSON with --json).
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 @contextmanager

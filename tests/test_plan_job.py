@@ -1,0 +1,99 @@
+"""The planning job on scenarios: plan = best enumerated plan, valid bound, outputs, CLI."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from abroad.cli import app
+from abroad.io.scenario import load_scenario
+from abroad.model import SiteId
+from abroad.network_plan import network_problem
+from abroad.plan_job import compare_variants, run_plan
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def venue_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from scenario_factory import write_scenario
+
+    return write_scenario(tmp_path_factory.mktemp("plan") / "tiny")
+
+
+def test_plan_equals_the_best_enumerated_plan_and_bound_is_valid(venue_scenario: Path) -> None:
+    sc = load_scenario(venue_scenario, "open-venue")
+    problem = network_problem(sc, seed=1)
+    best = -1.0
+    for k in range(1, len(problem.site_ids) + 1):
+        for subset in itertools.combinations(problem.site_ids, k):
+            value = problem.evaluate(list(subset))
+            if value.feasible:
+                best = max(best, value.votes)
+    run = run_plan(sc, None, time_limit_seconds=5, seed=1, replications=3)
+    assert run.summary["expected_votes_cast"] == pytest.approx(best, abs=0.06)  # 1 decimal
+    assert run.summary["bound"] >= best - 0.06
+    assert run.summary["feasible"]
+    for st in run.summary["stations"]:
+        site = sc.site(SiteId(st["site_id"]))
+        assert 1 <= st["desks"] <= site.max_desks
+        assert 1 <= st["booths"] <= site.max_booths
+
+
+def test_plan_writes_summary_xlsx_geojson_and_report(venue_scenario: Path, tmp_path: Path) -> None:
+    sc = load_scenario(venue_scenario)
+    run = run_plan(sc, tmp_path, time_limit_seconds=3, seed=0, replications=3)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("open_sites", "expected_votes_cast", "bound", "gap", "solve_seconds", "stations"):
+        assert key in summary
+    for st in summary["stations"]:
+        assert {"site_id", "desks", "booths", "expected_voters", "wait_minutes_p95"} <= set(st)
+    book = openpyxl.load_workbook(tmp_path / "plan.xlsx")
+    assert {"Summary", "Stations", "Status quo", "Losses"} <= set(book.sheetnames)
+    geo = json.loads((tmp_path / "plan.geojson").read_text())
+    layers = {f["properties"]["layer"] for f in geo["features"]}
+    assert layers == {"site", "place"}
+    assert len(geo["features"]) == len(sc.sites) + len(sc.places)
+    assert "planned network" in (tmp_path / "report.html").read_text()
+    assert set(run.paths) == {"summary", "xlsx", "geojson", "report"}
+
+
+def test_more_staff_never_lowers_the_planned_value(venue_scenario: Path) -> None:
+    sc = load_scenario(venue_scenario, "open-venue")
+    values = []
+    for budget in (8, 20, 60):
+        scb = type(sc)(
+            **{**sc.__dict__, "policies": sc.policies.model_copy(update={"staff_budget": budget})}
+        )
+        values.append(
+            run_plan(scb, None, time_limit_seconds=3, replications=2).summary["expected_votes_cast"]
+        )
+    assert values == sorted(values)
+
+
+def test_evaluate_cli_json(venue_scenario: Path) -> None:
+    result = runner.invoke(app, ["evaluate", str(venue_scenario), "--open", "emb,cg", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["open_sites"] == ["emb", "cg"]
+    assert payload["expected_votes_cast"] > 0
+
+
+def test_evaluate_cli_rejects_a_site_that_cannot_open(venue_scenario: Path) -> None:
+    result = runner.invoke(app, ["evaluate", str(venue_scenario), "--open", "emb,hall"])
+    assert result.exit_code == 2
+    assert "hall" in result.stderr
+
+
+def test_compare_has_a_row_per_variant(venue_scenario: Path) -> None:
+    base = load_scenario(venue_scenario)
+    rows = compare_variants(
+        base, [load_scenario(venue_scenario, "open-venue")], time_limit_seconds=2, replications=2
+    )
+    assert [r["variant"] for r in rows] == ["base", "open-venue"]
+    assert rows[1]["planned_votes_cast"] >= rows[0]["planned_votes_cast"] - 1e-6
