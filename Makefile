@@ -41,8 +41,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found and not root: browser tests will be skipped"; fi; }
 
+# The main job on the bundled example: the status quo (catchments, demand, simulated queues),
+# the planned network under a permissive host, and the comparison of every variant.
 demo: install
 	$(VENV)/bin/abroad demo examples/us-2024 --out $(OUT)
+	$(VENV)/bin/abroad plan examples/us-2024 --variant permissive-host --time-limit 20 --out $(OUT)/plan
+	$(VENV)/bin/abroad compare examples/us-2024 --time-limit 10
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check src tests benchmarks tools
