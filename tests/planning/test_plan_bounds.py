@@ -24,6 +24,8 @@ def test_every_bound_is_at_least_the_enumerated_optimum(seed: int) -> None:
     tol = 1e-6 * max(1.0, abs(best))
     assert simple_bound(kernel) >= best - tol
     assert resource_bound(kernel, time_limit_seconds=5).dual_bound >= best - tol
+    with_leaving = resource_bound(kernel, time_limit_seconds=5, designations=(0, 1, 2))
+    assert with_leaving.dual_bound >= best - tol
     for k_bound in (2, 5, 20):
         milp = solve_milp(kernel, k_bound=k_bound, time_limit_seconds=5)
         assert milp.dual_bound >= best - tol, k_bound

@@ -508,6 +508,7 @@ def resource_bound(
     time_limit_seconds: float = 10.0,
     threads: int = 1,
     neighbourhood_sizes: tuple[int, ...] = (2, 3, 5, 8),
+    designations: tuple[int, ...] = (),
 ) -> MilpResult:
     """Site-level bound: stations compete for staff, each serves at most its whole catchment.
 
@@ -547,13 +548,15 @@ def resource_bound(
                 steps.append((s, served(s, float(b)), rise))
     n_d = len(steps)
     col_y, col_v, col_z, col_d = 0, n_sites, 2 * n_sites, 3 * n_sites
-    n_cols = col_d + n_d
+    col_l = col_d + n_d
+    n_cols = col_l + n_sites
     lb = np.zeros(n_cols)
     ub = np.full(n_cols, np.inf)
     lb[:n_sites] = inst.must_open
     ub[:n_sites] = 1.0
     ub[col_v : col_v + n_sites] = v_max
-    ub[col_d:] = 1.0
+    ub[col_d:col_l] = 1.0
+    ub[col_l:] = load_max
     cost = np.zeros(n_cols)
     cost[:n_sites] = -inst.cost_weight * inst.open_cost
     cost[col_v : col_v + n_sites] = 1.0
@@ -571,6 +574,28 @@ def resource_bound(
 
     for s in range(n_sites):
         row([col_v + s, col_y + s], [1.0, -float(v_max[s])], -np.inf, 0.0)
+        # served pieces on the load variable: v_s <= a_m y_s + b_m L_s
+        for m in range(si.shape[1]):
+            row(
+                [col_v + s, col_y + s, col_l + s],
+                [1.0, -float(si[s, m]), -float(ss[s, m])],
+                -np.inf,
+                0.0,
+            )
+    # Load upper bounds: a place listing s leaves it when a site it prefers is open. Each place
+    # is designated to one preferred site (a partition), so
+    # L_s + sum_t C_st y_t <= Lmax_s is valid for every designation rule.
+    for rule in designations:
+        c_mat = _leave_matrix(kernel, rule)
+        for s in range(n_sites):
+            nz = np.flatnonzero(c_mat[s] > 0)
+            if nz.size:
+                row(
+                    [col_l + s, *(int(t) for t in nz)],
+                    [1.0, *c_mat[s, nz].tolist()],
+                    -np.inf,
+                    float(load_max[s]),
+                )
     by_site: dict[int, list[int]] = {}
     for i, (s, v_at_break, _rise) in enumerate(steps):
         # v_s - (v_max - v_at_break) d <= v_at_break ; d <= y_s
@@ -632,11 +657,14 @@ def resource_bound(
     if not np.isfinite(bound) or abs(bound) >= 1e30:
         bound = float("inf")
     has_sol = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    mask: npt.NDArray[np.bool_] | None = None
+    if has_sol:
+        mask = np.asarray(h.getSolution().col_value[:n_sites]) > 0.5
     return MilpResult(
         model="resource",
         dual_bound=bound,
         model_objective=float(info.objective_function_value) if has_sol else float("-inf"),
-        open_mask=None,
+        open_mask=mask,
         status=h.modelStatusToString(h.getModelStatus()),
         seconds=time.perf_counter() - t0,
         n_cols=n_cols,
@@ -705,3 +733,23 @@ def neighbourhood_caps(
             )
             caps.append((members, cap))
     return caps
+
+
+def _leave_matrix(kernel: Kernel, rule: int) -> FloatArray:
+    """``C[s, t]``: load that site ``s`` loses for sure when ``t`` opens, under one designation.
+
+    Every entry (place ``p``, position ``k > 0``, site ``s``) is designated to the site at
+    position ``min(rule, k - 1)`` of ``p``'s list, which ``p`` prefers to ``s``; each entry is
+    designated once, so summing over open designated sites never subtracts a voter twice.
+    """
+    inst = kernel.instance
+    ps = inst.pref_site
+    n_places, k_pref = ps.shape
+    pos = np.broadcast_to(np.arange(k_pref), ps.shape)
+    ok = (ps >= 0) & (pos > 0)
+    target_pos = np.minimum(rule, pos - 1)
+    p_idx = np.broadcast_to(np.arange(n_places)[:, None], ps.shape)
+    t = ps[p_idx[ok], target_pos[ok]]
+    c = np.zeros((inst.n_sites, inst.n_sites))
+    np.add.at(c, (ps[ok], t), kernel.wd[ok])
+    return c

@@ -2,8 +2,8 @@
 
 Pipeline of :func:`plan_network` (each phase logged with its value and time):
 
-1. ``exhaustive`` when the instance is small (at most ``exhaustive_max_free_sites`` free
-   candidates and at most ``exhaustive_max_plans`` plans): the result is optimal.
+1. ``exhaustive`` when there are at most ``exhaustive_max_plans`` plans within ``max_open``
+   (with ``exhaustive_max_free_sites = 0`` never): the result is optimal.
 2. ``greedy``: add the best site under true behaviour until nothing improves.
 3. ``local search``: add / drop / swap under true behaviour to a local optimum.
 4. ``bound``: a cheap valid bound, the site-level resource MILP (staff vs served votes), then,
@@ -27,6 +27,7 @@ from abroad.planning.evaluate import _FEAS_TOL, Kernel, PlanValue, State, value_
 from abroad.planning.instance import PlanningInstance
 from abroad.planning.search import (
     EXHAUSTIVE_MAX_FREE_SITES,
+    count_plans,
     exhaustive,
     greedy,
     iterated_local_search,
@@ -101,20 +102,19 @@ def _key(state: State) -> tuple[bool, float]:
     return (state.staff_excess() <= _FEAS_TOL, state.objective)
 
 
-def exhaustive_best(instance: PlanningInstance, kernel: Kernel | None = None) -> PlanResult:
-    """Best plan by enumerating every feasible subset (at most 15 free candidate sites)."""
+def exhaustive_best(
+    instance: PlanningInstance, kernel: Kernel | None = None, max_plans: int = 50_000
+) -> PlanResult:
+    """Best plan by enumerating every feasible subset (at most 15 free candidate sites, or at
+    most ``max_plans`` plans within ``max_open``)."""
     t0 = time.perf_counter()
     k = kernel if kernel is not None else Kernel(instance)
-    best, count = exhaustive(k)
+    best, count = exhaustive(k, max_plans=max_plans)
     seconds = time.perf_counter() - t0
     if best is None:
         raise ValueError("no feasible plan: the must-open sites alone break a staff or cost limit")
     phase = Phase("exhaustive", best.objective, best.objective, seconds, f"{count} plans")
     return PlanResult(best, best.objective, seconds, (phase,), "exhaustive")
-
-
-def _n_plans(n_free: int, max_extra: int) -> int:
-    return sum(math.comb(n_free, r) for r in range(0, min(n_free, max_extra) + 1))
 
 
 def plan_network(
@@ -125,9 +125,9 @@ def plan_network(
     *,
     bound_share: float = 0.4,
     k_bound: int | None = None,
-    milp_max_entries: int = 20_000,
+    milp_max_entries: int = 40_000,
     exhaustive_max_free_sites: int = EXHAUSTIVE_MAX_FREE_SITES,
-    exhaustive_max_plans: int = 20_000,
+    exhaustive_max_plans: int = 30_000,
     threads: int = 1,
 ) -> PlanResult:
     """Choose the open sites: best true value found within the time limit, with a proven bound.
@@ -159,8 +159,13 @@ def plan_network(
 
     n_free = int((~instance.must_open).sum())
     max_extra = instance.max_open - int(instance.must_open.sum())
-    if n_free <= exhaustive_max_free_sites and _n_plans(n_free, max_extra) <= exhaustive_max_plans:
-        result = exhaustive_best(instance, kernel)
+    n_plans = count_plans(n_free, max_extra)
+    if (
+        exhaustive_max_free_sites > 0
+        and (n_free <= exhaustive_max_free_sites or n_plans <= exhaustive_max_plans)
+        and n_plans <= max(exhaustive_max_plans, 2**exhaustive_max_free_sites)
+    ):
+        result = exhaustive_best(instance, kernel, max_plans=exhaustive_max_plans)
         if progress is not None:
             progress(
                 ProgressEvent(
@@ -184,14 +189,19 @@ def plan_network(
 
     remaining = deadline - time.perf_counter()
     if remaining > 0.2:
-        res = resource_bound(kernel, time_limit_seconds=remaining * bound_share, threads=threads)
+        res = resource_bound(
+            kernel, time_limit_seconds=min(remaining * bound_share, 15.0), threads=threads
+        )
         best_bound = min(best_bound, res.dual_bound)
         log("resource bound", state.objective, f"HiGHS {res.status}, {res.n_cols} cols")
 
     kb = k_bound if k_bound is not None else (instance.n_pref if instance.n_pref <= 30 else 20)
     n_entries = int((instance.pref_site[:, :kb] >= 0).sum())
     remaining = deadline - time.perf_counter()
-    if n_entries <= milp_max_entries and remaining > 0.5:
+    closed = best_bound - state.objective <= 1e-7 * max(1.0, abs(state.objective))
+    if closed:
+        log("MILP bound", state.objective, "skipped (gap already closed)")
+    elif n_entries <= milp_max_entries and remaining > 0.5:
         milp = solve_milp(
             kernel,
             model="closest",

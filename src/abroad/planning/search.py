@@ -9,6 +9,7 @@ sites that already exceed a staff pool) the search first takes moves that reduce
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable
 
@@ -184,20 +185,27 @@ def iterated_local_search(
     return best, rounds
 
 
-def exhaustive(kernel: Kernel) -> tuple[PlanValue | None, int]:
+def count_plans(n_free: int, max_extra: int) -> int:
+    """Plans with at most ``max_extra`` of ``n_free`` free sites open."""
+    return sum(math.comb(n_free, r) for r in range(0, min(n_free, max(max_extra, 0)) + 1))
+
+
+def exhaustive(kernel: Kernel, max_plans: int = 50_000) -> tuple[PlanValue | None, int]:
     """Best feasible plan by enumerating every subset of free sites; (best, plans evaluated).
 
     Ties keep the first plan found (fewest sites, then lowest indices). ``None`` if no plan is
-    feasible. Refuses more than :data:`EXHAUSTIVE_MAX_FREE_SITES` free candidate sites.
+    feasible. Refuses more than :data:`EXHAUSTIVE_MAX_FREE_SITES` free candidate sites unless
+    ``max_open`` leaves at most ``max_plans`` plans.
     """
     inst = kernel.instance
     free = np.flatnonzero(~inst.must_open)
-    if free.size > EXHAUSTIVE_MAX_FREE_SITES:
-        raise ValueError(
-            f"exhaustive enumeration needs <= {EXHAUSTIVE_MAX_FREE_SITES} free sites, "
-            f"got {free.size}"
-        )
     n_must = int(inst.must_open.sum())
+    n_plans = count_plans(free.size, inst.max_open - n_must)
+    if free.size > EXHAUSTIVE_MAX_FREE_SITES and n_plans > max_plans:
+        raise ValueError(
+            f"exhaustive enumeration needs <= {EXHAUSTIVE_MAX_FREE_SITES} free sites or "
+            f"<= {max_plans} plans, got {free.size} free sites and {n_plans} plans"
+        )
     best_obj = -np.inf
     best_mask: BoolArray | None = None
     count = 0
