@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from abroad.demand import demand_summary
 from abroad.io.outputs import write_json
 from abroad.model import Scenario, SiteId
 from abroad.network_plan import NetworkProblem, network_problem, plan
@@ -138,6 +139,7 @@ def run_plan(
     tell("re-simulating the plan", 0.85)
     if open_ids:
         demand = problem.model.evaluate(open_ids)
+        summary["demand"] = demand_summary(problem.model, demand)
         loads = {sid: float(demand.voters_per_site[scenario.site_index[sid]]) for sid in open_ids}
         resources = {
             sid: problem.responses[problem.indices([sid])[0]].resources_at(loads[sid])

@@ -22,6 +22,7 @@ def plan_report_data(
     """Report content for a plan (``summary`` as written to the plan's summary.json)."""
     base = dict(summary.get("catchments") or {})
     base["simulation"] = summary.get("simulation")
+    base["demand"] = summary.get("demand")
     base["wait_target_minutes"] = scenario.policies.wait_target.minutes
     base["title"] = f"{scenario.name}: planned network"
     data = demo_report_data(scenario, cs, base)
