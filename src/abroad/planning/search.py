@@ -148,7 +148,8 @@ def local_search(
 
 
 def perturb(state: State, rng: np.random.Generator, n_moves: int) -> State:
-    """Random kick for iterated local search: close ``n_moves`` free sites, open as many."""
+    """Random kick for iterated local search: close ``n_moves`` free open sites and open, for
+    each, with even odds, a closed site its voters rank among their first four, or any."""
     inst = state.instance
     mask = state.open_mask.copy()
     free_open = np.flatnonzero(mask & ~inst.must_open)
@@ -156,10 +157,18 @@ def perturb(state: State, rng: np.random.Generator, n_moves: int) -> State:
     n = min(n_moves, free_open.size, closed.size)
     if n == 0:
         return state
-    mask[rng.choice(free_open, n, replace=False)] = False
-    mask[rng.choice(closed, n, replace=False)] = True
-    new = State(inst, mask, state.kernel)
-    return new
+    ps = inst.pref_site[:, :4]
+    for s in rng.choice(free_open, n, replace=False):
+        mask[s] = False
+        # Open instead a closed site that the voters of s rank among their first four.
+        near = np.unique(ps[state.cur_site == s])
+        near = near[near >= 0]
+        near = near[~mask[near] & (near != s)]
+        anywhere = np.flatnonzero(~mask & (np.arange(mask.size) != s))
+        pool = near if near.size and rng.random() < 0.5 else anywhere
+        if pool.size:
+            mask[int(rng.choice(pool))] = True
+    return State(inst, mask, state.kernel)
 
 
 def iterated_local_search(
