@@ -123,3 +123,32 @@ def test_bad_instance_reports_every_problem() -> None:
     ):
         assert where in text, where
     assert len(err.value.problems) >= 6
+
+
+def test_response_from_sizing_staffs_the_fewest_desks_that_cover_the_load() -> None:
+    from abroad.planning.instance import response_from_sizing
+
+    si, ss, sb, sl = response_from_sizing(
+        [np.array([300.0, 650.0, 900.0]), np.array([500.0])],
+        [np.array([3.0, 4.0, 5.0]), np.array([4.0])],
+    )
+    inst = PlanningInstance.build(
+        demand_weight=[1.0],
+        pref_site=[[0, 1]],
+        pref_decay=[[1.0, 1.0]],
+        served_intercept=si,
+        served_slope=ss,
+        staff_break_load=sb,
+        staff_level=sl,
+    )
+    assert [inst.staff(0, load) for load in (0.0, 300.0, 301.0, 650.0, 700.0, 5000.0)] == [
+        3.0,
+        3.0,
+        4.0,
+        4.0,
+        5.0,
+        5.0,
+    ]
+    assert inst.served(0, 500.0) == 500.0
+    assert inst.served(0, 2000.0) == 900.0
+    assert inst.staff(1, 10_000.0) == 4.0 and inst.served(1, 10_000.0) == 500.0

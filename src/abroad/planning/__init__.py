@@ -6,7 +6,11 @@ plan, :func:`exhaustive_best` for small instances). See docs/background/planner.
 
 from abroad.planning.bounds import MilpResult, simple_bound, solve_milp
 from abroad.planning.evaluate import Kernel, PlanValue, evaluate
-from abroad.planning.instance import PlanningInstance, preferences_from_distance
+from abroad.planning.instance import (
+    PlanningInstance,
+    preferences_from_distance,
+    response_from_sizing,
+)
 from abroad.planning.network import (
     Phase,
     PlanResult,
@@ -27,6 +31,7 @@ __all__ = [
     "exhaustive_best",
     "plan_network",
     "preferences_from_distance",
+    "response_from_sizing",
     "simple_bound",
     "solve_milp",
 ]

@@ -288,3 +288,47 @@ def preferences_from_distance(
         idx = np.lexsort((np.broadcast_to(np.arange(n_sites), distance_km.shape), distance_km))
     dec = np.take_along_axis(decay, idx, axis=1)
     return idx.astype(np.int64), dec.astype(np.float64)
+
+
+def response_from_sizing(
+    capacity_by_desks_voters: list[FloatArray],
+    staff_by_desks: list[FloatArray],
+    *,
+    overload_loss_fraction: float = 0.0,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Served pieces and staff steps from a station sizing, for :meth:`PlanningInstance.build`.
+
+    For site ``s``, ``capacity_by_desks_voters[s][d - 1]`` is the load (expected voters) that a
+    station with ``d`` desks (and the booths and hours the sizing pairs with them) serves within
+    the wait target, nondecreasing in ``d``; ``staff_by_desks[s][d - 1]`` the staff that takes.
+    The station is staffed with the fewest desks whose capacity covers its load (the most if
+    none does): staff steps at each capacity. It serves ``min(L, c_max)``, or with
+    ``overload_loss_fraction = f`` > 0 the concave ``min(L, (1 - f) L + f c_max, c_max)`` read
+    as: some voters already lost (reneging, surges) before the station saturates. Returns
+    ``served_intercept, served_slope, staff_break_load, staff_level`` padded to equal widths.
+    """
+    n = len(capacity_by_desks_voters)
+    if len(staff_by_desks) != n:
+        raise ValueError("capacity_by_desks_voters and staff_by_desks need one entry per site")
+    if not 0.0 <= overload_loss_fraction < 1.0:
+        raise ValueError("overload_loss_fraction must be in [0, 1)")
+    width = max((len(c) for c in capacity_by_desks_voters), default=1)
+    si = np.zeros((n, 3))
+    ss = np.zeros((n, 3))
+    sb = np.full((n, max(width - 1, 0)), np.inf)
+    sl = np.zeros((n, width))
+    f = overload_loss_fraction
+    for s in range(n):
+        cap = np.asarray(capacity_by_desks_voters[s], dtype=np.float64)
+        staff = np.asarray(staff_by_desks[s], dtype=np.float64)
+        if cap.size == 0 or cap.size != staff.size:
+            raise ValueError(f"site {s}: expected as many capacities as staff levels (>= 1)")
+        if np.any(np.diff(cap) < 0) or np.any(np.diff(staff) < 0):
+            raise ValueError(f"site {s}: capacity and staff must be nondecreasing in desks")
+        c_max = float(cap[-1])
+        si[s] = [0.0, f * c_max, c_max]
+        ss[s] = [1.0, 1.0 - f, 0.0]
+        sb[s, : cap.size - 1] = cap[:-1]
+        sl[s, : cap.size] = staff
+        sl[s, cap.size :] = staff[-1]
+    return si, ss, sb, sl
