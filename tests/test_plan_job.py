@@ -97,3 +97,16 @@ def test_compare_has_a_row_per_variant(venue_scenario: Path) -> None:
     )
     assert [r["variant"] for r in rows] == ["base", "open-venue"]
     assert rows[1]["planned_votes_cast"] >= rows[0]["planned_votes_cast"] - 1e-6
+
+
+def test_example_permissive_host_plan_beats_the_status_quo_with_the_same_staff() -> None:
+    from tests_paths import EXAMPLE
+
+    sc = load_scenario(EXAMPLE, "permissive-host")
+    run = run_plan(sc, None, time_limit_seconds=30, seed=0, replications=3)
+    s = run.summary
+    assert s["feasible"]
+    assert s["staff"] <= (sc.policies.staff_budget or 0)
+    assert s["expected_votes_cast"] > 1.5 * s["status_quo"]["expected_votes_cast"]
+    assert any(sid.startswith("venue-") for sid in s["open_sites"])
+    assert s["bound"] >= s["expected_votes_cast"] - 0.06
