@@ -259,6 +259,8 @@ def main() -> None:
     print("| instance | method | true votes | objective | bound | gap | seconds | note |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
+        if "INFEASIBLE" in r.note:  # an infeasible plan has no meaningful value or gap
+            r.votes = r.objective = r.gap = float("nan")
         print(
             f"| {r.instance} | {r.method} | {r.votes:,.0f} | {r.objective:,.0f} | "
             f"{r.bound:,.0f} | {100 * r.gap:.2f} % | {r.seconds:.1f} | {r.note} |"

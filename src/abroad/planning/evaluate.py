@@ -146,12 +146,20 @@ def _add_deltas(
         ex = pool_staff[g] - pool_budget[g]
         if ex > _FEAS_TOL:
             base_pool_excess += ex
+    # Entries of each site are sorted by position: none at or beyond the deepest current
+    # position can move a place, so the scan stops there.
+    max_pos = 0
+    for p in range(cur_pos.shape[0]):
+        if cur_pos[p] > max_pos:
+            max_pos = cur_pos[p]
     for t in range(n_sites):
         if not candidate[t]:
             continue
         new_load = 0.0
         n_touched = 0
         for i in range(inv_ptr[t], inv_ptr[t + 1]):
+            if inv_pos[i] >= max_pos:
+                break
             p = inv_place[i]
             if inv_pos[i] < cur_pos[p]:
                 new_load += inv_wd[i]
@@ -242,7 +250,7 @@ def build_inverse(instance: PlanningInstance) -> tuple[FloatArray, Inverse]:
     valid = ps >= 0
     places, positions = np.nonzero(valid)
     sites = ps[valid]
-    order = np.argsort(sites, kind="stable")
+    order = np.lexsort((positions, sites))  # by site, then by position in the lists
     counts = np.bincount(sites, minlength=instance.n_sites)
     ptr = np.zeros(instance.n_sites + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])

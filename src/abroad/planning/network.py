@@ -190,7 +190,7 @@ def plan_network(
     remaining = deadline - time.perf_counter()
     if remaining > 0.2:
         res = resource_bound(
-            kernel, time_limit_seconds=min(remaining * bound_share, 15.0), threads=threads
+            kernel, time_limit_seconds=min(remaining * bound_share, 10.0), threads=threads
         )
         best_bound = min(best_bound, res.dual_bound)
         log("resource bound", state.objective, f"HiGHS {res.status}, {res.n_cols} cols")
