@@ -88,3 +88,15 @@ def test_exhaustive_refuses_large_instances() -> None:
     inst = random_instance(0, 30, 20)
     with pytest.raises(ValueError, match="exhaustive"):
         exhaustive(Kernel(inst))
+
+
+def test_progress_callback_sees_every_phase() -> None:
+    from abroad.planning import ProgressEvent
+
+    inst = random_instance(11, 120, 30, k_nearest=8, max_open=5)
+    events: list[ProgressEvent] = []
+    result = plan_network(inst, time_limit_seconds=1.0, seed=0, progress=events.append)
+    assert [e.phase for e in events] == [ph.name for ph in result.phases]
+    assert all(e.time_limit_seconds == 1.0 for e in events)
+    assert events[-1].best_objective == pytest.approx(result.objective)
+    assert result.seconds < 3.0
