@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,6 +23,15 @@ if not stdout.is_terminal:
     stdout = Console(soft_wrap=True, width=160)  # tables in files and pipes are not cut at 80
 
 EXIT_BAD_INPUT = 2
+
+ScenarioArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Scenario folder (holding scenario.yaml and its tables), e.g. examples/us-2024.",
+        show_default=False,
+    ),
+]
+"""The scenario argument every scenario command takes."""
 
 
 def fail_input(error: InputError) -> NoReturn:

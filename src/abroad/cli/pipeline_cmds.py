@@ -11,6 +11,7 @@ from rich.table import Table
 from abroad.cli.app import app
 from abroad.cli.common import (
     EXIT_BAD_INPUT,
+    ScenarioArg,
     fail_input,
     load_scenario_or_exit,
     print_json,
@@ -19,14 +20,6 @@ from abroad.cli.common import (
     stdout,
 )
 from abroad.io.errors import InputError
-
-ScenarioArg = Annotated[
-    Path,
-    typer.Argument(
-        help="Scenario folder (holding scenario.yaml and its tables), e.g. examples/us-2024.",
-        show_default=False,
-    ),
-]
 
 
 @app.command()

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from abroad.cli.app import app
 from abroad.cli.common import (
+    ScenarioArg,
     fail,
     load_scenario_or_exit,
     print_json,
@@ -20,9 +21,6 @@ from abroad.cli.common import (
 )
 from abroad.model import SiteId
 
-ScenarioArg = Annotated[
-    Path, typer.Argument(help="Scenario folder, e.g. examples/us-2024.", show_default=False)
-]
 VariantOpt = Annotated[str | None, typer.Option(help="Use one of the scenario's named variants.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random stream.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -424,33 +424,46 @@ def _row_model(
         return None
 
 
+def _rows_to_models(
+    model: type[M],
+    label: str,
+    rows: Sequence[tuple[int, dict[str, Any]]],
+    id_column: str,
+    name_column: str,
+    col: ProblemCollector,
+) -> tuple[list[M], dict[str, int]]:
+    """Validate table rows into models; duplicate ids and located problems are collected."""
+    out: list[M] = []
+    seen: dict[str, int] = {}
+    for row, cells in rows:
+        key = str(cells.get(id_column, ""))
+        if key in seen:
+            col.add(
+                label,
+                f"duplicate {id_column} {key!r} (first at row {seen[key]})",
+                row=row,
+                column=id_column,
+            )
+            continue
+        seen[key] = row
+        loc = _locate({k: str(v) for k, v in cells.items()}, label, row, col, name_column)
+        if loc is None:
+            continue
+        item = _row_model(model, {**cells, **loc}, label, row, col)
+        if item is not None:
+            out.append(item)
+    if not rows:
+        col.add(label, "the table has no rows: expected at least one")
+    return out, seen
+
+
 def _read_sites(folder: Path, ref: Any, updates: list[Any], col: ProblemCollector) -> list[Site]:
     table = _table_ref(folder, ref, "sites", col)
     if table is None or not _check_columns(table, SITE_COLUMNS, col):
         return []
     rows: list[tuple[int, dict[str, Any]]] = [(r, dict(c)) for r, c in table.rows]
     _apply_site_updates(rows, updates, col)
-    sites: list[Site] = []
-    seen: dict[str, int] = {}
-    for row, cells in rows:
-        sid = cells.get("site_id", "")
-        if sid in seen:
-            col.add(
-                table.file_label,
-                f"duplicate site_id {sid!r} (first at row {seen[sid]})",
-                row=row,
-                column="site_id",
-            )
-            continue
-        seen[sid] = row
-        loc = _locate({k: str(v) for k, v in cells.items()}, table.file_label, row, col, "city")
-        if loc is None:
-            continue
-        site = _row_model(Site, {**cells, **loc}, table.file_label, row, col)
-        if site is not None:
-            sites.append(site)
-    if not table.rows:
-        col.add(table.file_label, "no sites: expected at least one row")
+    sites, _ = _rows_to_models(Site, table.file_label, rows, "site_id", "city", col)
     return sites
 
 
@@ -519,27 +532,8 @@ def _read_places(folder: Path, ref: Any, col: ProblemCollector) -> _Places:
     table = _table_ref(folder, ref, "voters", col)
     if table is None or not _check_columns(table, PLACE_COLUMNS, col):
         return _Places([], "voters", {})
-    places: list[VoterPlace] = []
-    seen: dict[str, int] = {}
-    for row, cells in table.rows:
-        pid = cells.get("place_id", "")
-        if pid in seen:
-            col.add(
-                table.file_label,
-                f"duplicate place_id {pid!r} (first at row {seen[pid]})",
-                row=row,
-                column="place_id",
-            )
-            continue
-        seen[pid] = row
-        loc = _locate(cells, table.file_label, row, col, "name")
-        if loc is None:
-            continue
-        place = _row_model(VoterPlace, {**cells, **loc}, table.file_label, row, col)
-        if place is not None:
-            places.append(place)
-    if not table.rows:
-        col.add(table.file_label, "no voter places: expected at least one row")
+    rows = [(r, dict[str, Any](c)) for r, c in table.rows]
+    places, seen = _rows_to_models(VoterPlace, table.file_label, rows, "place_id", "name", col)
     return _Places(places, table.file_label, seen)
 
 
