@@ -508,7 +508,7 @@ def resource_bound(
     time_limit_seconds: float = 10.0,
     threads: int = 1,
     neighbourhood_sizes: tuple[int, ...] = (2, 3, 5, 8),
-    designations: tuple[int, ...] = (),
+    designations: tuple[int, ...] = (0, 1),
 ) -> MilpResult:
     """Site-level bound: stations compete for staff, each serves at most its whole catchment.
 
