@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +19,7 @@ from abroad.model import Scenario, SiteId
 from abroad.queueing import StationOutcome, simulate_station, station_seed
 from abroad.queueing.kernel import SERVED
 from abroad.queueing.spec import DaySpec, StationSpec, station_from_model
-from abroad.queueing.station import simulate_replication
+from abroad.queueing.station import ReplicationTrace, simulate_replication
 
 BIN_MINUTES = 15
 """Resolution of the arrival-rate profile handed to the simulator (keeps noon surges sharp)."""
@@ -104,40 +105,35 @@ def station_spec(
     )
 
 
+def _of_day(values: npt.NDArray[Any], trace: ReplicationTrace, day: int) -> npt.NDArray[Any]:
+    """The part of a per-voter array that belongs to one voting day."""
+    off = trace.inputs.arr_off
+    return values[off[day] : off[day + 1]]
+
+
 def wait_by_hour(spec: StationSpec, seed: int, replications: int) -> tuple[HourlyWait, ...]:
-    """Wait by local arrival hour, from per-voter traces of the first replications."""
-    rows: dict[tuple[int, int], list[npt.NDArray[np.float64]]] = {}
-    counts: dict[tuple[int, int], list[float]] = {}
-    for r in range(replications):
-        trace = simulate_replication(spec, seed, r)
-        off = trace.inputs.arr_off
-        for d in range(len(spec.days)):
-            arr = trace.inputs.arrival_minutes[off[d] : off[d + 1]]
-            wait = trace.wait_minutes[off[d] : off[d + 1]]
-            served = trace.outcome[off[d] : off[d + 1]] == SERVED
-            hours = (arr // 60).astype(int)
-            first_hour = int(spec.days[d].open_minutes // 60)
-            for h in range(first_hour, int(spec.days[d].close_minutes // 60) + 1):
-                mine = hours == h
-                rows.setdefault((d, h), []).append(wait[mine & served])
-                counts.setdefault((d, h), []).append(float(mine.sum()))
-                counts.setdefault((d, -h - 1), []).append(float((mine & ~served).sum()))
+    """Wait by local arrival hour, pooled over per-voter traces of the first replications."""
+    traces = [simulate_replication(spec, seed, r) for r in range(replications)]
     out = []
-    for (d, h), waits in sorted(rows.items()):
-        w = np.concatenate(waits) if waits else np.empty(0)
-        arrivals = float(np.mean(counts[(d, h)]))
-        if arrivals == 0:
-            continue
-        out.append(
-            HourlyWait(
-                day=d,
-                hour=h,
-                arrivals=arrivals,
-                wait_minutes_mean=float(w.mean()) if w.size else float("nan"),
-                wait_minutes_p90=float(np.quantile(w, 0.9)) if w.size else float("nan"),
-                not_served=float(np.mean(counts[(d, -h - 1)])),
+    for d, day in enumerate(spec.days):
+        hours = np.concatenate([_of_day(t.inputs.arrival_minutes, t, d) // 60 for t in traces])
+        waits = np.concatenate([_of_day(t.wait_minutes, t, d) for t in traces])
+        served = np.concatenate([_of_day(t.outcome, t, d) == SERVED for t in traces])
+        for h in range(int(day.open_minutes // 60), int(day.close_minutes // 60) + 1):
+            mine = hours == h
+            if not mine.any():
+                continue
+            w = waits[mine & served]
+            out.append(
+                HourlyWait(
+                    day=d,
+                    hour=h,
+                    arrivals=float(mine.sum()) / replications,
+                    wait_minutes_mean=float(w.mean()) if w.size else float("nan"),
+                    wait_minutes_p90=float(np.quantile(w, 0.9)) if w.size else float("nan"),
+                    not_served=float((mine & ~served).sum()) / replications,
+                )
             )
-        )
     return tuple(out)
 
 

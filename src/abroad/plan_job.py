@@ -26,8 +26,7 @@ from abroad.pipeline import (
 )
 from abroad.planning.evaluate import PlanValue
 from abroad.planning.network import ProgressEvent
-
-LOSSES = ("turned_away_at_close", "turned_away_no_ballots", "reneged", "balked", "turned_away_cap")
+from abroad.queueing.outcome import LOSS_CAUSES
 
 Progress = Callable[[str, float], None]
 """progress(label, fraction done in [0, 1])"""
@@ -159,9 +158,9 @@ def run_plan(
             t = sim["total"]
             st["wait_minutes_p95"] = t["wait_minutes"]["p95"]["mean"]
             st["simulated_served"] = t["served"]["mean"]
-            st["simulated_lost"] = sum(t[k]["mean"] for k in LOSSES)
+            st["simulated_lost"] = sum(t[k]["mean"] for k in LOSS_CAUSES)
     summary["voters_lost_by_cause"] = {
-        k: sum(s["total"][k]["mean"] for s in sim_summary["stations"]) for k in LOSSES
+        k: sum(s["total"][k]["mean"] for s in sim_summary["stations"]) for k in LOSS_CAUSES
     }
     summary["total_seconds"] = round(time.perf_counter() - t0, 3)
     paths: dict[str, Path] = {}

@@ -18,9 +18,8 @@ from abroad.io.outputs import json_text
 from abroad.model import Scenario
 
 stderr = Console(stderr=True, soft_wrap=True)
-stdout = Console(soft_wrap=True)
-if not stdout.is_terminal:
-    stdout = Console(soft_wrap=True, width=160)  # tables in files and pipes are not cut at 80
+stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+"""Tables written to files and pipes are 160 columns wide, not cut at 80."""
 
 EXIT_BAD_INPUT = 2
 

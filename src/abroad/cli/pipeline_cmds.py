@@ -20,6 +20,7 @@ from abroad.cli.common import (
     stdout,
 )
 from abroad.io.errors import InputError
+from abroad.queueing.outcome import LOSS_CAUSES
 
 
 @app.command()
@@ -89,9 +90,6 @@ def demo(
     stderr.print(f"wrote {result.summary_path} and {result.report_path}", highlight=False)
 
 
-_LOSSES = ("turned_away_at_close", "turned_away_no_ballots", "reneged", "balked", "turned_away_cap")
-
-
 def _print_stations(summary: dict[str, Any]) -> None:
     sims = {s["site_id"]: s["total"] for s in summary.get("simulation", {}).get("stations", [])}
     table = Table(title=str(summary["title"]), title_justify="left")
@@ -116,7 +114,7 @@ def _print_stations(summary: dict[str, Any]) -> None:
         ]
         t = sims.get(r["site_id"])
         if t is not None:
-            lost = sum(t[k]["mean"] for k in _LOSSES)
+            lost = sum(t[k]["mean"] for k in LOSS_CAUSES)
             row += [
                 f"{t['arrivals']['mean']:,.0f}",
                 f"{t['served']['mean']:,.0f}",
@@ -137,7 +135,7 @@ def _print_stations(summary: dict[str, Any]) -> None:
         totals += [
             f"{sum(v['arrivals']['mean'] for v in sims.values()):,.0f}",
             f"{sum(v['served']['mean'] for v in sims.values()):,.0f}",
-            f"{sum(v[k]['mean'] for v in sims.values() for k in _LOSSES):,.0f}",
+            f"{sum(v[k]['mean'] for v in sims.values() for k in LOSS_CAUSES):,.0f}",
             "",
         ]
     table.add_row(*totals)

@@ -81,17 +81,11 @@ def staff_envelope(
             continue
         hull.append(p)
     pieces = [(float(levels[0]), 0.0)]
-    for (x1, y1), (x2, y2) in itertools_pairwise(hull):
+    for (x1, y1), (x2, y2) in itertools.pairwise(hull):
         e = (y2 - y1) / (x2 - x1)
         if e > 0:
             pieces.append((y1 - e * x1, e))
     return pieces
-
-
-def itertools_pairwise(
-    seq: list[tuple[float, float]],
-) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    return list(itertools.pairwise(seq))
 
 
 class _Rows:
@@ -126,6 +120,38 @@ class _Rows:
         self.upper.append(np.broadcast_to(np.asarray(upper, np.float64), (n,)).copy())
         self.n += n
         self.nnz += int(index.shape[0])
+
+    def maximising_model(
+        self,
+        lb: FloatArray,
+        ub: FloatArray,
+        cost: FloatArray,
+        *,
+        time_limit_seconds: float,
+        threads: int,
+        mip_rel_gap: float,
+    ) -> highspy.Highs:
+        """A quiet, seeded HiGHS model maximising ``cost @ x`` subject to these rows."""
+        n_cols = int(cost.shape[0])
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", max(0.1, time_limit_seconds))
+        h.setOptionValue("threads", int(threads))
+        h.setOptionValue("mip_rel_gap", mip_rel_gap)
+        h.setOptionValue("random_seed", 0)
+        h.addVars(n_cols, lb, ub)
+        h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+        h.addRows(
+            self.n,
+            np.concatenate(self.lower),
+            np.concatenate(self.upper),
+            self.nnz,
+            np.concatenate(self.starts).astype(np.int32),
+            np.concatenate(self.index).astype(np.int32),
+            np.concatenate(self.value),
+        )
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        return h
 
 
 def _solution_vector(
@@ -386,24 +412,14 @@ def solve_milp(
             inst.cost_budget,
         )
 
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", max(0.1, float(time_limit_seconds) - (time.perf_counter() - t0)))
-    h.setOptionValue("threads", int(threads))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    h.setOptionValue("random_seed", 0)
-    h.addVars(n_cols, lb, ub)
-    h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
-    h.addRows(
-        rows.n,
-        np.concatenate(rows.lower),
-        np.concatenate(rows.upper),
-        rows.nnz,
-        np.concatenate(rows.starts).astype(np.int32),
-        np.concatenate(rows.index).astype(np.int32),
-        np.concatenate(rows.value),
+    h = rows.maximising_model(
+        lb,
+        ub,
+        cost,
+        time_limit_seconds=float(time_limit_seconds) - (time.perf_counter() - t0),
+        threads=threads,
+        mip_rel_gap=float(mip_rel_gap),
     )
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     if not relax_integrality:
         int_cols = np.concatenate([np.arange(n_sites), cols["d"] + np.arange(n_d)])
         h.changeColsIntegrality(
@@ -629,24 +645,14 @@ def resource_bound(
     for members, cap in neighbourhood_caps(kernel, rate, sizes=neighbourhood_sizes):
         row([col_v + int(t) for t in members], [1.0] * len(members), -np.inf, cap)
 
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", max(0.1, float(time_limit_seconds)))
-    h.setOptionValue("threads", int(threads))
-    h.setOptionValue("mip_rel_gap", 1e-6)
-    h.setOptionValue("random_seed", 0)
-    h.addVars(n_cols, lb, ub)
-    h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
-    h.addRows(
-        rows.n,
-        np.concatenate(rows.lower),
-        np.concatenate(rows.upper),
-        rows.nnz,
-        np.concatenate(rows.starts).astype(np.int32),
-        np.concatenate(rows.index).astype(np.int32),
-        np.concatenate(rows.value),
+    h = rows.maximising_model(
+        lb,
+        ub,
+        cost,
+        time_limit_seconds=float(time_limit_seconds),
+        threads=threads,
+        mip_rel_gap=1e-6,
     )
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     int_cols = np.concatenate([np.arange(n_sites), col_d + np.arange(n_d)]).astype(np.int32)
     h.changeColsIntegrality(
         int_cols.size, int_cols, np.full(int_cols.size, highspy.HighsVarType.kInteger)

@@ -12,6 +12,15 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
+LOSS_CAUSES = (
+    "turned_away_at_close",
+    "turned_away_no_ballots",
+    "reneged",
+    "balked",
+    "turned_away_cap",
+)
+"""Outcome fields counting arrivals who did not vote, one per cause (see ``PeriodOutcome``)."""
+
 
 @dataclass(frozen=True)
 class Estimate:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from abroad.queueing.outcome import LOSS_CAUSES
 from abroad.report.data import (
     Cell,
     Chart,
@@ -76,14 +77,7 @@ def _sim_by_site(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _lost(total: dict[str, Any]) -> float:
-    keys = (
-        "turned_away_at_close",
-        "turned_away_no_ballots",
-        "reneged",
-        "balked",
-        "turned_away_cap",
-    )
-    return float(sum(total[k]["mean"] for k in keys if k in total))
+    return float(sum(total[k]["mean"] for k in LOSS_CAUSES if k in total))
 
 
 def _wait_chart(summary: dict[str, Any], names: dict[str, str]) -> Chart | None:
