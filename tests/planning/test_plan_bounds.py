@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import linprog
 
 from abroad.planning import Kernel, evaluate, exhaustive_best
 from abroad.planning.bounds import (
@@ -13,6 +14,7 @@ from abroad.planning.bounds import (
     solve_milp,
     staff_envelope,
 )
+from abroad.planning.lagrangian import _site_values, lagrangian_bound
 from abroad.planning.synthetic import random_instance
 
 
@@ -31,6 +33,57 @@ def test_every_bound_is_at_least_the_enumerated_optimum(seed: int) -> None:
         assert milp.dual_bound >= best - tol, k_bound
     lp = solve_milp(kernel, k_bound=3, relax_integrality=True, time_limit_seconds=5)
     assert lp.dual_bound >= best - tol
+    assert lagrangian_bound(kernel, time_limit_seconds=5).bound >= best - tol
+    # With the optimum as Polyak target it stops early, still above it.
+    assert lagrangian_bound(kernel, target_objective=best).bound >= best - tol
+
+
+def test_lagrangian_bound_is_as_strong_as_the_free_assignment_milp() -> None:
+    # The Lagrangian bound relaxes the free-assignment model, so it is never below that
+    # model's optimum; its strength is that it usually equals it (no duality gap).
+    close = 0
+    for seed in range(12):
+        inst = random_instance(seed, 50, 10, k_nearest=[None, 4, 7][seed % 3], n_must=seed % 2)
+        kernel = Kernel(inst)
+        free = solve_milp(kernel, model="free", k_bound=inst.n_pref, time_limit_seconds=10)
+        assert free.status == "Optimal"
+        lag = lagrangian_bound(kernel, time_limit_seconds=5)
+        assert lag.bound >= free.dual_bound - 1e-6 * max(1.0, abs(free.dual_bound))
+        close += lag.bound <= free.dual_bound * (1 + 1e-3) + 1e-6
+    assert close >= 10
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_site_subproblem_matches_a_linear_programme(seed: int) -> None:
+    # V = max served(L) - sum price_p x_p, L = sum wd_p x_p <= cap, x in [0, 1], solved by
+    # scipy's LP (v <= a_m + b_m L for every piece) against the breakpoint kernel.
+    rng = np.random.default_rng(seed)
+    n = 30
+    wd = rng.uniform(0.0, 50.0, n)
+    wd[:3] = 0.0
+    price = rng.uniform(0.0, 1.2, n) * wd * rng.choice([0.0, 1.0], n, p=[0.2, 0.8])
+    c_max = float(wd.sum()) * rng.uniform(0.2, 0.8)
+    si = np.array([[0.0, 0.15 * c_max, c_max]])
+    ss = np.array([[1.0, 0.8, 0.0]])
+    caps = np.array([[c_max * 0.3, c_max * 0.7, -1.0, float(wd.sum())]])
+    value = np.zeros(caps.shape)
+    load = np.zeros(caps.shape)
+    ptr = np.array([0, n], dtype=np.int64)
+    _site_values(ptr, np.arange(n, dtype=np.int64), wd, price, si, ss, caps, value, load)
+    assert value[0, 2] == -np.inf
+    for j in (0, 1, 3):
+        # variables x_0..x_{n-1}, v; maximise v - price x
+        c = np.concatenate([price, [-1.0]])
+        a_ub = [np.concatenate([wd, [0.0]])]
+        b_ub = [caps[0, j]]
+        for m in range(3):
+            a_ub.append(np.concatenate([-ss[0, m] * wd, [1.0]]))
+            b_ub.append(si[0, m])
+        bounds = [(0.0, 1.0)] * n + [(None, None)]
+        lp = linprog(c, A_ub=np.array(a_ub), b_ub=np.array(b_ub), bounds=bounds, method="highs")
+        assert lp.status == 0
+        assert value[0, j] == pytest.approx(-lp.fun, rel=1e-7, abs=1e-6)
+        assert 0.0 <= load[0, j] <= caps[0, j] + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(0, 20, 3))

@@ -68,7 +68,7 @@ def test_search_is_deterministic_for_a_seed() -> None:
     # The log records every phase, with nondecreasing best values.
     values = [ph.objective for ph in a.phases]
     assert values == sorted(values)
-    assert {ph.name for ph in a.phases} >= {"greedy", "local search", "resource bound"}
+    assert {ph.name for ph in a.phases} >= {"greedy", "local search", "Lagrangian bound"}
 
 
 def test_local_search_never_worsens_greedy_and_respects_limits() -> None:
@@ -85,9 +85,20 @@ def test_local_search_never_worsens_greedy_and_respects_limits() -> None:
 
 
 def test_exhaustive_refuses_large_instances() -> None:
-    inst = random_instance(0, 30, 20)
+    inst = random_instance(0, 30, 30, max_open=20)
     with pytest.raises(ValueError, match="exhaustive"):
         exhaustive(Kernel(inst))
+
+
+def test_planner_enumerates_only_what_fits_its_time_limit() -> None:
+    # 18 free sites (262,144 plans): enumerated given 60 s, searched given 1 s.
+    inst = random_instance(3, 400, 18, max_open=18, with_cost=False)
+    long = plan_network(inst, time_limit_seconds=60.0)
+    assert long.method == "exhaustive" and long.proven_optimal
+    assert long.phases[0].detail == "262144 plans"
+    short = plan_network(inst, time_limit_seconds=1.0)
+    assert short.method != "exhaustive"
+    assert short.objective <= long.objective + 1e-9 * abs(long.objective)
 
 
 def test_progress_callback_sees_every_phase() -> None:

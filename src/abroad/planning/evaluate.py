@@ -108,6 +108,8 @@ def _drop(
 @nb.njit(cache=True)
 def _add_deltas(
     candidate: BoolArray,
+    open_mask: BoolArray,
+    pref_site: IntArray,
     wd: FloatArray,
     cur_site: IntArray,
     cur_pos: IntArray,
@@ -116,10 +118,6 @@ def _add_deltas(
     site_staff: FloatArray,
     pool_staff: FloatArray,
     total_staff: float,
-    inv_ptr: IntArray,
-    inv_place: IntArray,
-    inv_pos: IntArray,
-    inv_wd: FloatArray,
     si: FloatArray,
     ss: FloatArray,
     sb: FloatArray,
@@ -130,81 +128,71 @@ def _add_deltas(
     open_cost: FloatArray,
     cost_weight: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """For each candidate site: objective change, staff excess after, votes change if opened."""
+    """For each candidate site: objective change, staff excess after, votes change if opened.
+
+    Place-major: only the sites a place ranks above its current station can take it, so one
+    pass over those (place, position) pairs gives every candidate's new load and the load it
+    takes from each open station (work = sum of current positions + candidates x open sites).
+    """
     n_sites = candidate.shape[0]
     n_pools = pool_budget.shape[0]
+    open_sites = np.flatnonzero(open_mask)
+    n_open = open_sites.shape[0]
+    col = np.full(n_sites, -1, dtype=np.int64)
+    for j in range(n_open):
+        col[open_sites[j]] = j
+    gain = np.zeros(n_sites)
+    take = np.zeros((n_sites, n_open))
+    for p in range(cur_pos.shape[0]):
+        o = cur_site[p]
+        w_o = wd[p, cur_pos[p]] if o >= 0 else 0.0
+        c = col[o] if o >= 0 else -1
+        for k in range(min(cur_pos[p], pref_site.shape[1])):
+            t = pref_site[p, k]
+            if t < 0:
+                break
+            gain[t] += wd[p, k]
+            if c >= 0:
+                take[t, c] += w_o
     d_obj = np.full(n_sites, -np.inf)
     d_votes = np.zeros(n_sites)
     excess_after = np.full(n_sites, np.inf)
-    dec = np.zeros(n_sites)
-    touched = np.empty(n_sites, dtype=np.int64)
     pool_delta = np.zeros(n_pools)
-    pool_touched = np.empty(n_pools, dtype=np.int64)
-    pool_mark = np.zeros(n_pools, dtype=np.bool_)
     base_pool_excess = 0.0
     for g in range(n_pools):
         ex = pool_staff[g] - pool_budget[g]
         if ex > _FEAS_TOL:
             base_pool_excess += ex
-    # Entries of each site are sorted by position: none at or beyond the deepest current
-    # position can move a place, so the scan stops there.
-    max_pos = 0
-    for p in range(cur_pos.shape[0]):
-        if cur_pos[p] > max_pos:
-            max_pos = cur_pos[p]
     for t in range(n_sites):
         if not candidate[t]:
             continue
-        new_load = 0.0
-        n_touched = 0
-        for i in range(inv_ptr[t], inv_ptr[t + 1]):
-            if inv_pos[i] >= max_pos:
-                break
-            p = inv_place[i]
-            if inv_pos[i] < cur_pos[p]:
-                new_load += inv_wd[i]
-                o = cur_site[p]
-                if o >= 0:
-                    if dec[o] == 0.0:
-                        touched[n_touched] = o
-                        n_touched += 1
-                    dec[o] += wd[p, cur_pos[p]]
-        served_t = _served(si, ss, t, new_load)
-        dv = served_t
-        st = _staff(sb, sl, t, new_load)
+        dv = _served(si, ss, t, gain[t])
+        st = _staff(sb, sl, t, gain[t])
         dtot = st
-        n_pt = 0
-        g = staff_pool[t]
-        pool_delta[g] += st
-        pool_mark[g] = True
-        pool_touched[n_pt] = g
-        n_pt += 1
-        for j in range(n_touched):
-            o = touched[j]
-            nl = load[o] - dec[o]
+        pool_delta[:] = 0.0
+        pool_delta[staff_pool[t]] += st
+        for j in range(n_open):
+            lost = take[t, j]
+            if lost <= 0.0:
+                continue
+            o = open_sites[j]
+            nl = load[o] - lost
             if nl < 0.0:
                 nl = 0.0
             dv += _served(si, ss, o, nl) - site_served[o]
             dst = _staff(sb, sl, o, nl) - site_staff[o]
             dtot += dst
-            g = staff_pool[o]
-            pool_delta[g] += dst
-            if not pool_mark[g]:
-                pool_mark[g] = True
-                pool_touched[n_pt] = g
-                n_pt += 1
-            dec[o] = 0.0
+            pool_delta[staff_pool[o]] += dst
         ex_sum = base_pool_excess
-        for j in range(n_pt):
-            g = pool_touched[j]
+        for g in range(n_pools):
+            if pool_delta[g] == 0.0:
+                continue
             old = pool_staff[g] - pool_budget[g]
             new = old + pool_delta[g]
             if old > _FEAS_TOL:
                 ex_sum -= old
             if new > _FEAS_TOL:
                 ex_sum += new
-            pool_delta[g] = 0.0
-            pool_mark[g] = False
         tot_ex = total_staff + dtot - total_budget
         if tot_ex > _FEAS_TOL:
             ex_sum += tot_ex
@@ -353,6 +341,8 @@ class State:
         k = self.kernel
         result: tuple[FloatArray, FloatArray, FloatArray] = _add_deltas(
             candidate,
+            self.open_mask,
+            inst.pref_site,
             k.wd,
             self.cur_site,
             self.cur_pos,
@@ -361,10 +351,6 @@ class State:
             self.site_staff,
             self.pool_staff,
             self.total_staff,
-            k.inv.ptr,
-            k.inv.place,
-            k.inv.pos,
-            k.inv.wd,
             inst.served_intercept,
             inst.served_slope,
             inst.staff_break_load,

@@ -2,15 +2,20 @@
 
 Pipeline of :func:`plan_network` (each phase logged with its value and time):
 
-1. ``exhaustive`` when there are at most ``exhaustive_max_plans`` plans within ``max_open``
-   (with ``exhaustive_max_free_sites = 0`` never): the result is optimal.
+1. ``exhaustive`` when few enough plans fit within ``max_open`` (at most
+   ``exhaustive_max_free_sites`` free sites or ``exhaustive_max_plans`` plans) and enumerating
+   them takes at most half the time limit (with ``exhaustive_max_free_sites = 0`` never): the
+   result is optimal.
 2. ``greedy``: add the best site under true behaviour until nothing improves.
 3. ``local search``: add / drop / swap under true behaviour to a local optimum.
-4. ``bound``: a cheap valid bound, the site-level resource MILP (staff vs served votes), then,
-   on small models, the closest-assignment MILP (HiGHS) warm-started from the plan; the
-   smallest dual bound is the proven bound, and the MILP's own plan, valued in truth and
-   polished by local search, competes with ours.
-5. ``iterated local search``: seeded random kicks + local search for the remaining time.
+4. ``bound``: a cheap valid bound, the Lagrangian bound (each place's "votes once" priced,
+   stations and staff levels chosen whole; :mod:`abroad.planning.lagrangian`), the site-level
+   resource MILP (staff vs served votes), then, on small models, the closest-assignment MILP
+   (HiGHS) warm-started from the plan; the smallest is the proven bound, and the plans the
+   Lagrangian master and the MILP pick, valued in truth and polished by local search, compete
+   with ours.
+5. ``iterated local search``: seeded random kicks + local search for the remaining time,
+   accepting slightly worse local optima to move between them.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 from abroad.planning.bounds import resource_bound, simple_bound, solve_milp
 from abroad.planning.evaluate import _FEAS_TOL, Kernel, PlanValue, State, value_of_state
 from abroad.planning.instance import PlanningInstance
+from abroad.planning.lagrangian import lagrangian_bound
 from abroad.planning.search import (
     EXHAUSTIVE_MAX_FREE_SITES,
     count_plans,
@@ -33,6 +39,9 @@ from abroad.planning.search import (
     iterated_local_search,
     local_search,
 )
+
+ENUMERATION_SCANS_PER_SECOND = 5e7
+"""Place scans per second assumed when deciding whether to enumerate every plan."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ def _key(state: State) -> tuple[bool, float]:
 def exhaustive_best(
     instance: PlanningInstance, kernel: Kernel | None = None, max_plans: int = 50_000
 ) -> PlanResult:
-    """Best plan by enumerating every feasible subset (at most 15 free candidate sites, or at
+    """Best plan by enumerating every feasible subset (at most 24 free candidate sites, or at
     most ``max_plans`` plans within ``max_open``)."""
     t0 = time.perf_counter()
     k = kernel if kernel is not None else Kernel(instance)
@@ -160,12 +169,15 @@ def plan_network(
     n_free = int((~instance.must_open).sum())
     max_extra = instance.max_open - int(instance.must_open.sum())
     n_plans = count_plans(n_free, max_extra)
+    # Enumeration costs about n_plans x n_places place scans; allow half the time limit at a
+    # conservative rate (about a third of what a 2-core laptop does), always for tiny cases.
+    work_seconds = n_plans * max(instance.n_places, 1) / ENUMERATION_SCANS_PER_SECOND
     if (
         exhaustive_max_free_sites > 0
         and (n_free <= exhaustive_max_free_sites or n_plans <= exhaustive_max_plans)
-        and n_plans <= max(exhaustive_max_plans, 2**exhaustive_max_free_sites)
+        and (n_plans <= 4096 or work_seconds <= 0.5 * time_limit_seconds)
     ):
-        result = exhaustive_best(instance, kernel, max_plans=exhaustive_max_plans)
+        result = exhaustive_best(instance, kernel, max_plans=n_plans)
         if progress is not None:
             progress(
                 ProgressEvent(
@@ -187,10 +199,30 @@ def plan_network(
     best_bound = simple_bound(kernel)
     log("simple bound", state.objective)
 
+    def gap_closed() -> bool:
+        return best_bound - state.objective <= 1e-7 * max(1.0, abs(state.objective))
+
     remaining = deadline - time.perf_counter()
-    if remaining > 0.2:
+    if remaining > 0.2 and not gap_closed():
+        lag = lagrangian_bound(
+            kernel,
+            time_limit_seconds=min(remaining * bound_share, 20.0),
+            target_objective=state.objective if _key(state)[0] else None,
+            threads=threads,
+        )
+        best_bound = min(best_bound, lag.bound)
+        detail = f"{lag.iterations} price updates"
+        if lag.open_mask is not None and time.perf_counter() < deadline:
+            cand = local_search(kernel.state(lag.open_mask | instance.must_open), deadline, rng)
+            if _key(cand) > _key(state):
+                state = cand
+                detail += "; its plan improved ours"
+        log("Lagrangian bound", state.objective, detail)
+
+    remaining = deadline - time.perf_counter()
+    if remaining > 0.2 and not gap_closed():
         res = resource_bound(
-            kernel, time_limit_seconds=min(remaining * bound_share, 10.0), threads=threads
+            kernel, time_limit_seconds=min(remaining * bound_share, 5.0), threads=threads
         )
         best_bound = min(best_bound, res.dual_bound)
         log("resource bound", state.objective, f"HiGHS {res.status}, {res.n_cols} cols")
@@ -198,8 +230,7 @@ def plan_network(
     kb = k_bound if k_bound is not None else (instance.n_pref if instance.n_pref <= 30 else 20)
     n_entries = int((instance.pref_site[:, :kb] >= 0).sum())
     remaining = deadline - time.perf_counter()
-    closed = best_bound - state.objective <= 1e-7 * max(1.0, abs(state.objective))
-    if closed:
+    if gap_closed():
         log("MILP bound", state.objective, "skipped (gap already closed)")
     elif n_entries <= milp_max_entries and remaining > 0.5:
         milp = solve_milp(

@@ -8,11 +8,11 @@ sites that already exceed a staff pool) the search first takes moves that reduce
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Callable
 
+import numba as nb
 import numpy as np
 
 from abroad.planning.evaluate import (
@@ -20,16 +20,19 @@ from abroad.planning.evaluate import (
     Kernel,
     PlanValue,
     State,
-    _assign,
+    _add_deltas,
+    _drop,
+    _served,
     _site_response,
+    _staff,
     value_of_state,
 )
-from abroad.planning.instance import BoolArray, FloatArray
+from abroad.planning.instance import BoolArray, FloatArray, IntArray
 
 ProgressFn = Callable[[str, float], None]
 """``progress(phase, best_objective)`` called after each improvement."""
 
-EXHAUSTIVE_MAX_FREE_SITES = 15
+EXHAUSTIVE_MAX_FREE_SITES = 24
 
 
 def _eps(value: float) -> float:
@@ -59,6 +62,118 @@ def _add_candidates(state: State, exclude: int = -1, cost_freed: float = 0.0) ->
     if exclude >= 0:
         cand[exclude] = False
     return cand
+
+
+@nb.njit(cache=True)
+def _staff_excess(
+    pool_staff: FloatArray, pool_budget: FloatArray, total: float, budget: float
+) -> float:
+    ex = 0.0
+    for g in range(pool_staff.shape[0]):
+        e = pool_staff[g] - pool_budget[g]
+        if e > _FEAS_TOL:
+            ex += e
+    e = total - budget
+    if e > _FEAS_TOL:
+        ex += e
+    return ex
+
+
+@nb.njit(cache=True)
+def _scan_drops(
+    order: IntArray,
+    open_mask: BoolArray,
+    pref_site: IntArray,
+    wd: FloatArray,
+    cur_site: IntArray,
+    cur_pos: IntArray,
+    load: FloatArray,
+    inv_ptr: IntArray,
+    inv_place: IntArray,
+    si: FloatArray,
+    ss: FloatArray,
+    sb: FloatArray,
+    sl: FloatArray,
+    staff_pool: IntArray,
+    pool_budget: FloatArray,
+    total_budget: float,
+    open_cost: FloatArray,
+    cost_weight: float,
+    cost_budget: float,
+    cur_cost: float,
+    cur_obj: float,
+    cur_ex: float,
+) -> tuple[int, int, int]:
+    """First improving drop or swap over ``order``: (0 none | 1 drop | 2 swap, drop, add).
+
+    For each site ``s`` in turn: close it, then find the best site to open instead (one
+    incremental pass over all candidates). A drop wins over the best swap when it gains at
+    least as much; from an infeasible plan, moves that reduce the staff excess are taken.
+    """
+    n_sites = open_mask.shape[0]
+    n_pools = pool_budget.shape[0]
+    eps = 1e-9 * max(1.0, abs(cur_obj))
+    for q in range(order.shape[0]):
+        s = order[q]
+        mask = open_mask.copy()
+        mask[s] = False
+        cs, cp, ld = _drop(s, mask, pref_site, wd, cur_site, cur_pos, load, inv_ptr, inv_place)
+        served, staff = _site_response(ld, mask, si, ss, sb, sl)
+        pool = np.zeros(n_pools)
+        for t in range(n_sites):
+            pool[staff_pool[t]] += staff[t]
+        total = staff.sum()
+        cost = cur_cost - open_cost[s]
+        drop_gain = served.sum() - cost_weight * cost - cur_obj
+        drop_ex = _staff_excess(pool, pool_budget, total, total_budget)
+        room = cost_budget - cost
+        room_eps = 1e-9 * max(1.0, abs(room))
+        cand = np.zeros(n_sites, dtype=np.bool_)
+        any_cand = False
+        for t in range(n_sites):
+            if not mask[t] and t != s and open_cost[t] <= room + room_eps:
+                cand[t] = True
+                any_cand = True
+        swap_gain = -np.inf
+        swap_to = -1
+        swap_ex = np.inf
+        if any_cand:
+            d_obj, excess, _ = _add_deltas(
+                cand,
+                mask,
+                pref_site,
+                wd,
+                cs,
+                cp,
+                ld,
+                served,
+                staff,
+                pool,
+                total,
+                si,
+                ss,
+                sb,
+                sl,
+                staff_pool,
+                pool_budget,
+                total_budget,
+                open_cost,
+                cost_weight,
+            )
+            limit = max(cur_ex - _FEAS_TOL, _FEAS_TOL) if cur_ex > _FEAS_TOL else _FEAS_TOL
+            for t in range(n_sites):
+                if cand[t] and excess[t] <= limit and drop_gain + d_obj[t] > swap_gain:
+                    swap_gain = drop_gain + d_obj[t]
+                    swap_to = t
+                    swap_ex = excess[t]
+        drop_ok = drop_ex <= _FEAS_TOL or drop_ex < cur_ex - _FEAS_TOL
+        if drop_ok and drop_gain > eps and drop_gain >= swap_gain:
+            return 1, s, -1
+        if swap_to >= 0 and (swap_gain > eps or swap_ex < cur_ex - _FEAS_TOL):
+            return 2, s, swap_to
+        if cur_ex > _FEAS_TOL and drop_ok:
+            return 1, s, -1
+    return 0, -1, -1
 
 
 def greedy(kernel: Kernel, deadline: float = np.inf, *, start: BoolArray | None = None) -> State:
@@ -105,45 +220,41 @@ def local_search(
                     if progress is not None:
                         progress(phase, state.objective)
                     continue
-        droppable = np.flatnonzero(state.open_mask & ~inst.must_open)
-        cur_obj = state.objective
-        cur_ex = state.staff_excess()
-        for s in rng.permutation(droppable):
-            if time.perf_counter() >= deadline:
-                break
-            s = int(s)
-            dropped = state.without(s)
-            drop_gain = dropped.objective - cur_obj
-            drop_ex = dropped.staff_excess()
-            cand = _add_candidates(dropped, exclude=s)
-            swap_gain, swap_to, swap_ex = -np.inf, -1, np.inf
-            if np.any(cand):
-                d_obj, excess, _ = dropped.add_deltas(cand)
-                total = drop_gain + d_obj
-                ok = (
-                    excess <= max(cur_ex - _FEAS_TOL, _FEAS_TOL)
-                    if cur_ex > _FEAS_TOL
-                    else (excess <= _FEAS_TOL)
-                )
-                if np.any(ok):
-                    swap_to = int(np.argmax(np.where(ok, total, -np.inf)))
-                    swap_gain = float(total[swap_to])
-                    swap_ex = float(excess[swap_to])
-            eps = _eps(cur_obj)
-            drop_ok = drop_ex <= _FEAS_TOL or drop_ex < cur_ex - _FEAS_TOL
-            if drop_ok and drop_gain > eps and drop_gain >= swap_gain:
-                state = dropped
-            elif swap_to >= 0 and (swap_gain > eps or swap_ex < cur_ex - _FEAS_TOL):
-                dropped.open_site(swap_to)
-                state = dropped
-            elif cur_ex > _FEAS_TOL and drop_ok:
-                state = dropped
-            else:
-                continue
-            improved = True
-            if progress is not None:
-                progress(phase, state.objective)
+        droppable = rng.permutation(np.flatnonzero(state.open_mask & ~inst.must_open))
+        if time.perf_counter() >= deadline or droppable.size == 0:
             break
+        kind, s, t = _scan_drops(
+            droppable.astype(np.int64),
+            state.open_mask,
+            inst.pref_site,
+            state.kernel.wd,
+            state.cur_site,
+            state.cur_pos,
+            state.load,
+            state.kernel.inv.ptr,
+            state.kernel.inv.place,
+            inst.served_intercept,
+            inst.served_slope,
+            inst.staff_break_load,
+            inst.staff_level,
+            inst.staff_pool,
+            inst.pool_staff_budget,
+            inst.total_staff_budget,
+            inst.open_cost,
+            inst.cost_weight,
+            inst.cost_budget,
+            state.cost,
+            state.objective,
+            state.staff_excess(),
+        )
+        if kind == 0:
+            break
+        state = state.without(s)
+        if kind == 2:
+            state.open_site(t)
+        improved = True
+        if progress is not None:
+            progress(phase, state.objective)
     return state
 
 
@@ -177,20 +288,37 @@ def iterated_local_search(
     deadline: float,
     rng: np.random.Generator,
     progress: ProgressFn | None = None,
+    *,
+    accept_worse: float = 0.002,
+    restart_probability: float = 0.02,
 ) -> tuple[State, int]:
-    """Local search, then random kicks + local search while time remains; returns best, rounds."""
+    """Local search, then random kicks + local search while time remains; returns best, rounds.
+
+    The walk moves on from a kicked local optimum when it is feasible and within
+    ``accept_worse`` (relative) of the current one, so that it can cross shallow ridges
+    between local optima; the best plan seen is kept, and the walk returns to it with
+    ``restart_probability`` after each round.
+    """
     best = local_search(start, deadline, rng, progress)
     best_key = (best.staff_excess() <= _FEAS_TOL, best.objective)
+    current = best
     rounds = 0
     while time.perf_counter() < deadline:
         rounds += 1
-        kick = int(rng.integers(2, 5))
-        cand = local_search(perturb(best, rng, kick), deadline, rng)
+        kick = int(rng.integers(1, 4))
+        cand = local_search(perturb(current, rng, kick), deadline, rng)
         key = (cand.staff_excess() <= _FEAS_TOL, cand.objective)
         if key[0] >= best_key[0] and key[1] > best_key[1] + _eps(best_key[1]):
             best, best_key = cand, key
             if progress is not None:
                 progress("iterated local search", best.objective)
+        cur_feasible = current.staff_excess() <= _FEAS_TOL
+        if key[0] >= cur_feasible and key[1] >= current.objective - accept_worse * abs(
+            current.objective
+        ):
+            current = cand
+        if rng.random() < restart_probability:
+            current = best
     return best, rounds
 
 
@@ -215,34 +343,111 @@ def exhaustive(kernel: Kernel, max_plans: int = 50_000) -> tuple[PlanValue | Non
             f"exhaustive enumeration needs <= {EXHAUSTIVE_MAX_FREE_SITES} free sites or "
             f"<= {max_plans} plans, got {free.size} free sites and {n_plans} plans"
         )
-    best_obj = -np.inf
-    best_mask: BoolArray | None = None
-    count = 0
-    for size in range(0, min(free.size, inst.max_open - n_must) + 1):
-        for combo in itertools.combinations(free.tolist(), size):
-            mask = inst.must_open.copy()
-            mask[list(combo)] = True
-            if inst.open_cost[mask].sum() > inst.cost_budget + _eps(inst.cost_budget):
-                continue
-            count += 1
-            _, _, load = _assign(mask, inst.pref_site, kernel.wd, inst.n_sites)
-            served, staff = _site_response(
-                load,
-                mask,
-                inst.served_intercept,
-                inst.served_slope,
-                inst.staff_break_load,
-                inst.staff_level,
-            )
-            pool = np.bincount(inst.staff_pool, weights=staff, minlength=inst.n_pools)
-            if np.any(pool > inst.pool_staff_budget + _FEAS_TOL):
-                continue
-            if staff.sum() > inst.total_staff_budget + _FEAS_TOL:
-                continue
-            obj = float(served.sum()) - inst.cost_weight * float(inst.open_cost[mask].sum())
-            if obj > best_obj + _eps(best_obj if np.isfinite(best_obj) else 0.0):
-                best_obj = obj
-                best_mask = mask
-    if best_mask is None:
-        return None, count
+    best_mask, count = _enumerate(
+        free.astype(np.int64),
+        inst.must_open,
+        min(free.size, inst.max_open - n_must),
+        inst.pref_site,
+        kernel.wd,
+        inst.served_intercept,
+        inst.served_slope,
+        inst.staff_break_load,
+        inst.staff_level,
+        inst.staff_pool,
+        inst.pool_staff_budget,
+        inst.total_staff_budget,
+        inst.open_cost,
+        inst.cost_weight,
+        inst.cost_budget,
+    )
+    if count < 0:
+        return None, -count
     return value_of_state(kernel.state(best_mask)), count
+
+
+@nb.njit(cache=True)
+def _enumerate(
+    free: IntArray,
+    must_open: BoolArray,
+    max_extra: int,
+    pref_site: IntArray,
+    wd: FloatArray,
+    si: FloatArray,
+    ss: FloatArray,
+    sb: FloatArray,
+    sl: FloatArray,
+    staff_pool: IntArray,
+    pool_budget: FloatArray,
+    total_budget: float,
+    open_cost: FloatArray,
+    cost_weight: float,
+    cost_budget: float,
+) -> tuple[BoolArray, int]:
+    """Best feasible plan over every subset of ``free`` with at most ``max_extra`` sites (by
+    size, then lexicographically; ties keep the first). Returns (mask, plans evaluated), the
+    count negated when no plan is feasible."""
+    n_sites = must_open.shape[0]
+    n_places, k_pref = pref_site.shape
+    n_pools = pool_budget.shape[0]
+    n_free = free.shape[0]
+    best_mask = must_open.copy()
+    best_obj = -np.inf
+    found = False
+    count = 0
+    mask = np.empty(n_sites, dtype=np.bool_)
+    load = np.empty(n_sites)
+    pool = np.empty(n_pools)
+    combo = np.empty(max(max_extra, 1), dtype=np.int64)
+    budget_eps = 1e-9 * max(1.0, abs(cost_budget))
+    for size in range(0, max_extra + 1):
+        for i in range(size):
+            combo[i] = i
+        while True:
+            mask[:] = must_open
+            for i in range(size):
+                mask[free[combo[i]]] = True
+            cost = 0.0
+            for t in range(n_sites):
+                if mask[t]:
+                    cost += open_cost[t]
+            if cost <= cost_budget + budget_eps:
+                count += 1
+                load[:] = 0.0
+                for p in range(n_places):
+                    for k in range(k_pref):
+                        t = pref_site[p, k]
+                        if t < 0:
+                            break
+                        if mask[t]:
+                            load[t] += wd[p, k]
+                            break
+                pool[:] = 0.0
+                served = 0.0
+                total = 0.0
+                for t in range(n_sites):
+                    if mask[t]:
+                        served += _served(si, ss, t, load[t])
+                        st = _staff(sb, sl, t, load[t])
+                        pool[staff_pool[t]] += st
+                        total += st
+                ok = total <= total_budget + _FEAS_TOL
+                for g in range(n_pools):
+                    if pool[g] > pool_budget[g] + _FEAS_TOL:
+                        ok = False
+                if ok:
+                    obj = served - cost_weight * cost
+                    eps = 1e-9 * max(1.0, abs(best_obj)) if found else 0.0
+                    if not found or obj > best_obj + eps:
+                        best_obj = obj
+                        best_mask[:] = mask
+                        found = True
+            # next combination of `size` out of n_free
+            i = size - 1
+            while i >= 0 and combo[i] == n_free - size + i:
+                i -= 1
+            if i < 0:
+                break
+            combo[i] += 1
+            for j in range(i + 1, size):
+                combo[j] = combo[j - 1] + 1
+    return best_mask, count if found else -count
