@@ -130,34 +130,47 @@ def _add_deltas(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """For each candidate site: objective change, staff excess after, votes change if opened.
 
-    Place-major: only the sites a place ranks above its current station can take it, so one
-    pass over those (place, position) pairs gives every candidate's new load and the load it
-    takes from each open station (work = sum of current positions + candidates x open sites).
+    Place-major: only the sites a place ranks above its current station can take it, so those
+    (place, position) pairs, grouped by site, give every candidate's new load and the stations
+    it takes voters from (work = sum of current positions + stations touched).
     """
     n_sites = candidate.shape[0]
     n_pools = pool_budget.shape[0]
-    open_sites = np.flatnonzero(open_mask)
-    n_open = open_sites.shape[0]
-    col = np.full(n_sites, -1, dtype=np.int64)
-    for j in range(n_open):
-        col[open_sites[j]] = j
-    gain = np.zeros(n_sites)
-    take = np.zeros((n_sites, n_open))
-    for p in range(cur_pos.shape[0]):
-        o = cur_site[p]
-        w_o = wd[p, cur_pos[p]] if o >= 0 else 0.0
-        c = col[o] if o >= 0 else -1
-        for k in range(min(cur_pos[p], pref_site.shape[1])):
+    n_places, k_pref = pref_site.shape
+    # (place, position) pairs ranked above the place's station, grouped by the site there.
+    count = np.zeros(n_sites + 1, dtype=np.int64)
+    for p in range(n_places):
+        for k in range(min(cur_pos[p], k_pref)):
             t = pref_site[p, k]
             if t < 0:
                 break
-            gain[t] += wd[p, k]
-            if c >= 0:
-                take[t, c] += w_o
+            count[t + 1] += 1
+    start = np.cumsum(count)
+    fill = start[:-1].copy()
+    n_pairs = start[-1]
+    pair_gain = np.empty(n_pairs)
+    pair_from = np.empty(n_pairs, dtype=np.int64)
+    pair_lost = np.empty(n_pairs)
+    for p in range(n_places):
+        o = cur_site[p]
+        w_o = wd[p, cur_pos[p]] if o >= 0 else 0.0
+        for k in range(min(cur_pos[p], k_pref)):
+            t = pref_site[p, k]
+            if t < 0:
+                break
+            i = fill[t]
+            fill[t] += 1
+            pair_gain[i] = wd[p, k]
+            pair_from[i] = o
+            pair_lost[i] = w_o
     d_obj = np.full(n_sites, -np.inf)
     d_votes = np.zeros(n_sites)
     excess_after = np.full(n_sites, np.inf)
+    dec = np.zeros(n_sites)
+    touched = np.empty(n_sites, dtype=np.int64)
     pool_delta = np.zeros(n_pools)
+    pool_touched = np.empty(n_pools, dtype=np.int64)
+    pool_mark = np.zeros(n_pools, dtype=np.bool_)
     base_pool_excess = 0.0
     for g in range(n_pools):
         ex = pool_staff[g] - pool_budget[g]
@@ -166,33 +179,50 @@ def _add_deltas(
     for t in range(n_sites):
         if not candidate[t]:
             continue
-        dv = _served(si, ss, t, gain[t])
-        st = _staff(sb, sl, t, gain[t])
+        new_load = 0.0
+        n_touched = 0
+        for i in range(start[t], start[t + 1]):
+            new_load += pair_gain[i]
+            o = pair_from[i]
+            if o >= 0:
+                if dec[o] == 0.0:
+                    touched[n_touched] = o
+                    n_touched += 1
+                dec[o] += pair_lost[i]
+        dv = _served(si, ss, t, new_load)
+        st = _staff(sb, sl, t, new_load)
         dtot = st
-        pool_delta[:] = 0.0
-        pool_delta[staff_pool[t]] += st
-        for j in range(n_open):
-            lost = take[t, j]
-            if lost <= 0.0:
-                continue
-            o = open_sites[j]
-            nl = load[o] - lost
+        g = staff_pool[t]
+        pool_delta[g] += st
+        pool_mark[g] = True
+        pool_touched[0] = g
+        n_pt = 1
+        for j in range(n_touched):
+            o = touched[j]
+            nl = load[o] - dec[o]
             if nl < 0.0:
                 nl = 0.0
             dv += _served(si, ss, o, nl) - site_served[o]
             dst = _staff(sb, sl, o, nl) - site_staff[o]
             dtot += dst
-            pool_delta[staff_pool[o]] += dst
+            g = staff_pool[o]
+            pool_delta[g] += dst
+            if not pool_mark[g]:
+                pool_mark[g] = True
+                pool_touched[n_pt] = g
+                n_pt += 1
+            dec[o] = 0.0
         ex_sum = base_pool_excess
-        for g in range(n_pools):
-            if pool_delta[g] == 0.0:
-                continue
+        for j in range(n_pt):
+            g = pool_touched[j]
             old = pool_staff[g] - pool_budget[g]
             new = old + pool_delta[g]
             if old > _FEAS_TOL:
                 ex_sum -= old
             if new > _FEAS_TOL:
                 ex_sum += new
+            pool_delta[g] = 0.0
+            pool_mark[g] = False
         tot_ex = total_staff + dtot - total_budget
         if tot_ex > _FEAS_TOL:
             ex_sum += tot_ex

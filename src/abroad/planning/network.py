@@ -171,7 +171,7 @@ def plan_network(
     n_plans = count_plans(n_free, max_extra)
     # Enumeration costs about n_plans x n_places place scans; allow half the time limit at a
     # conservative rate (about a third of what a 2-core laptop does), always for tiny cases.
-    work_seconds = n_plans * max(instance.n_places, 1) / ENUMERATION_SCANS_PER_SECOND
+    work_seconds = min(n_plans, 10**15) * max(instance.n_places, 1) / ENUMERATION_SCANS_PER_SECOND
     if (
         exhaustive_max_free_sites > 0
         and (n_free <= exhaustive_max_free_sites or n_plans <= exhaustive_max_plans)

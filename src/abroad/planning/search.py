@@ -198,13 +198,16 @@ def local_search(
     rng: np.random.Generator,
     progress: ProgressFn | None = None,
     phase: str = "local search",
+    focus: BoolArray | None = None,
 ) -> State:
     """Add / drop / swap moves under the true evaluation until a local optimum or the deadline.
 
     Drop sites are visited in a seeded random order; for each, the best site to open instead is
     found with one incremental pass over all candidates (first improvement over drops, best
-    improvement over adds).
+    improvement over adds). With ``focus``, only those sites are considered for dropping (the
+    neighbourhood of a kick; sites a move changes join it).
     """
+    focus = None if focus is None else focus.copy()
     inst = state.instance
     improved = True
     while improved and time.perf_counter() < deadline:
@@ -220,7 +223,8 @@ def local_search(
                     if progress is not None:
                         progress(phase, state.objective)
                     continue
-        droppable = rng.permutation(np.flatnonzero(state.open_mask & ~inst.must_open))
+        movable = state.open_mask & ~inst.must_open
+        droppable = rng.permutation(np.flatnonzero(movable if focus is None else movable & focus))
         if time.perf_counter() >= deadline or droppable.size == 0:
             break
         kind, s, t = _scan_drops(
@@ -249,9 +253,12 @@ def local_search(
         )
         if kind == 0:
             break
+        before = state.load
         state = state.without(s)
         if kind == 2:
             state.open_site(t)
+        if focus is not None:
+            focus |= np.abs(state.load - before) > 1e-9
         improved = True
         if progress is not None:
             progress(phase, state.objective)
@@ -306,9 +313,16 @@ def iterated_local_search(
     while time.perf_counter() < deadline:
         rounds += 1
         kick = int(rng.integers(1, 4))
-        cand = local_search(perturb(current, rng, kick), deadline, rng)
+        kicked = perturb(current, rng, kick)
+        # Search around the kick only: the sites whose load it changed.
+        focus = (np.abs(kicked.load - current.load) > 1e-9) | (
+            kicked.open_mask != current.open_mask
+        )
+        cand = local_search(kicked, deadline, rng, focus=focus)
         key = (cand.staff_excess() <= _FEAS_TOL, cand.objective)
         if key[0] >= best_key[0] and key[1] > best_key[1] + _eps(best_key[1]):
+            cand = local_search(cand, deadline, rng)  # a full local optimum
+            key = (cand.staff_excess() <= _FEAS_TOL, cand.objective)
             best, best_key = cand, key
             if progress is not None:
                 progress("iterated local search", best.objective)
