@@ -108,7 +108,6 @@ def _drop(
 @nb.njit(cache=True)
 def _add_deltas(
     candidate: BoolArray,
-    open_mask: BoolArray,
     pref_site: IntArray,
     wd: FloatArray,
     cur_site: IntArray,
@@ -371,7 +370,6 @@ class State:
         k = self.kernel
         result: tuple[FloatArray, FloatArray, FloatArray] = _add_deltas(
             candidate,
-            self.open_mask,
             inst.pref_site,
             k.wd,
             self.cur_site,

@@ -141,10 +141,12 @@ def plan_network(
 ) -> PlanResult:
     """Choose the open sites: best true value found within the time limit, with a proven bound.
 
-    ``bound_share`` of the time goes to the MILP bound (skipped when the model would have more
-    than ``milp_max_entries`` assignment variables); ``k_bound`` preferences per place get
-    assignment variables (default: all if there are at most 30, else 20). Deterministic for a
-    given ``seed`` apart from the time limits.
+    Each bound phase may take ``bound_share`` of the time that remains when it starts (the
+    Lagrangian bound at most 20 s, the resource bound 5 s; the closest-assignment MILP is
+    skipped when it would have more than ``milp_max_entries`` assignment variables, and
+    ``k_bound`` preferences per place get assignment variables: all if there are at most 30,
+    else 20). Bound phases stop as soon as the gap is closed. Deterministic for a given
+    ``seed`` apart from the time limits.
 
     Example::
 

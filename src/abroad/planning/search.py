@@ -140,7 +140,6 @@ def _scan_drops(
         if any_cand:
             d_obj, excess, _ = _add_deltas(
                 cand,
-                mask,
                 pref_site,
                 wd,
                 cs,
