@@ -110,3 +110,21 @@ def test_example_permissive_host_plan_beats_the_status_quo_with_the_same_staff()
     assert s["expected_votes_cast"] > 1.5 * s["status_quo"]["expected_votes_cast"]
     assert any(sid.startswith("venue-") for sid in s["open_sites"])
     assert s["bound"] >= s["expected_votes_cast"] - 0.06
+    # Proven: every one of the 2^17 plans is enumerated well within the time limit.
+    assert s["proven_optimal"] and s["gap"] <= 0.005
+    assert s["solve_seconds"] < 30
+
+
+def test_an_unstaffable_status_quo_is_flagged_not_passed_off_as_a_plan(tmp_path: Path) -> None:
+    from tests_paths import EXAMPLE
+
+    # staff-cut: Houston's mission keeps 4 of its staff, its station needs 5.
+    args = ["plan", str(EXAMPLE), "--variant", "staff-cut", "--time-limit", "5"]
+    result = runner.invoke(app, [*args, "--json", "--out", str(tmp_path / "json")])
+    assert result.exit_code == 0, result.output
+    s = json.loads(result.stdout)
+    assert s["status_quo"]["feasible"] is False
+    assert any("staff pool" in v for v in s["status_quo"]["violations"])
+    assert s["feasible"] and not s["violations"]
+    text = runner.invoke(app, ["plan", str(EXAMPLE), "--variant", "staff-cut", "--time-limit", "5"])
+    assert "not staffable: staff pool" in text.stdout

@@ -212,6 +212,8 @@ def compare_variants(
             {
                 "variant": sc.variant or "base",
                 "status_quo_votes_cast": sq["expected_votes_cast"],
+                "status_quo_feasible": sq["feasible"],
+                "status_quo_violations": sq["violations"],
                 "planned_open_sites": s["open_sites"],
                 "planned_votes_cast": s["expected_votes_cast"],
                 "bound": s["bound"],

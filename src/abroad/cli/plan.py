@@ -101,9 +101,10 @@ def _print_plan(s: dict[str, Any]) -> None:
     stdout.print(table)
     sq = s["status_quo"]
     gap = s["gap"]
+    sq_note = "" if sq["feasible"] else ", not staffable: " + "; ".join(sq["violations"])
     stdout.print(
         f"expected votes cast {s['expected_votes_cast']:,.0f} (status quo "
-        f"{sq['expected_votes_cast']:,.0f}); proven bound {s['bound']:,.0f}"
+        f"{sq['expected_votes_cast']:,.0f}{sq_note}); proven bound {s['bound']:,.0f}"
         + (f", gap {gap:.2%}" if gap is not None else "")
         + f"; solved in {s['solve_seconds']:.1f} s",
         highlight=False,
@@ -199,11 +200,14 @@ def compare(
     ]
     for i, c in enumerate(cols):
         table.add_column(c, justify="left" if i in (0, 8) else "right")
+    unstaffable = False
     for r in rows:
         wait = r["worst_wait_minutes_p95"]
+        mark = "" if r["status_quo_feasible"] else " *"
+        unstaffable |= not r["status_quo_feasible"]
         table.add_row(
             r["variant"],
-            f"{r['status_quo_votes_cast']:,.0f}",
+            f"{r['status_quo_votes_cast']:,.0f}{mark}",
             f"{r['planned_votes_cast']:,.0f}",
             f"{r['bound']:,.0f}",
             f"{r['planned_lost_to_queues']:,.0f}",
@@ -213,3 +217,9 @@ def compare(
             ", ".join(r["planned_open_sites"]),
         )
     stdout.print(table)
+    if unstaffable:
+        stdout.print(
+            "* the status quo needs more staff than this variant has "
+            "(its value assumes it could be staffed; the plan respects the staff limits)",
+            highlight=False,
+        )

@@ -33,7 +33,8 @@ def plan_report_data(
         KeyFigure(
             "expected votes cast (plan)",
             f"{summary['expected_votes_cast']:,.0f}",
-            f"status quo {sq['expected_votes_cast']:,.0f} ({gain:+,.0f})",
+            f"status quo {sq['expected_votes_cast']:,.0f} ({gain:+,.0f})"
+            + ("" if sq["feasible"] else "; the status quo needs more staff than available"),
             tone="good" if gain > 0 else "neutral",
         ),
         KeyFigure(
