@@ -1,6 +1,7 @@
 """A plain SimPy model of a station with the kernel's rules, fed the kernel's random inputs.
 
-Test-only reference: stage 0 is the line (patience, close policy), later stages FIFO.
+Test-only reference: the first ``line_stages`` stages are the line (patience on the total wait,
+close cutoff), later stages FIFO and always served.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def run_simpy_day(
     servers: list[int],
     open_minutes: float,
     cutoff_minutes: float,
+    line_stages: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(outcome codes, total wait of served voters (NaN otherwise)) of one day."""
     env = simpy.Environment(initial_time=open_minutes)
@@ -32,28 +34,28 @@ def run_simpy_day(
 
     def voter(i: int) -> Generator[Any, Any, None]:
         yield env.timeout(arrivals[i] - env.now)
-        t = env.now
-        req = stages[0].request()
-        events = [req]
-        if math.isfinite(patience[i]):
-            events.append(env.timeout(patience[i]))
-        if math.isfinite(cutoff_minutes):
-            events.append(env.timeout(max(cutoff_minutes - t, 0.0)))
-        result = yield env.any_of(events)
-        if req not in result:
-            req.cancel()
-            gave_up = t + patience[i]
-            outcome[i] = RENEGED if gave_up <= cutoff_minutes else CLOSE
-            return
-        total = env.now - t
-        yield env.timeout(service[0, i])
-        stages[0].release(req)
-        for s in range(1, len(stages)):
-            ready = env.now
-            with stages[s].request() as r:
-                yield r
-                total += env.now - ready
-                yield env.timeout(service[s, i])
+        total = 0.0
+        for s in range(len(stages)):
+            reached = env.now
+            req = stages[s].request()
+            if s < line_stages:
+                events = [req]
+                patience_left = patience[i] - total
+                if math.isfinite(patience_left):
+                    events.append(env.timeout(max(patience_left, 0.0)))
+                if math.isfinite(cutoff_minutes):
+                    events.append(env.timeout(max(cutoff_minutes - reached, 0.0)))
+                result = yield env.any_of(events)
+                if req not in result:
+                    req.cancel()
+                    gave_up = reached + patience_left
+                    outcome[i] = RENEGED if gave_up <= cutoff_minutes else CLOSE
+                    return
+            else:
+                yield req
+            total += env.now - reached
+            yield env.timeout(service[s, i])
+            stages[s].release(req)
         outcome[i] = SERVED
         wait[i] = total
 

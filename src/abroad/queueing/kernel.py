@@ -2,10 +2,12 @@
 
 Per-voter recursion for FIFO multi-server stages: a voter takes the server that can start
 them earliest (Kiefer-Wolfowitz), so the start time of every voter is known when the voter is
-processed, in arrival order. Reneging, balking, the outside cap, the close policy and the ballot
-stock all act on the first stage (the line); later stages are processed in the order voters
-reach them. Random variates are drawn by the caller (numpy Generator, in bulk) and passed in,
-so the same draws can be fed to a reference model.
+processed, in arrival order. Balking, the outside cap and the ballot stock act on the first
+stage (the queue outside); reneging (on the total wait so far) and the close cutoff act on every
+stage of the line (the first ``line_stages``, e.g. security then the desks: someone who reaches
+the desks after the cutoff is served only if a desk is free); later stages are processed in the
+order voters reach them and always serve. Random variates are drawn by the caller (numpy
+Generator, in bulk) and passed in, so the same draws can be fed to a reference model.
 
 Outcome codes per voter: see ``SERVED`` ... ``TURNED_AWAY_CAP``.
 """
@@ -324,6 +326,7 @@ def run_replication(
     balk: int,
     cap: int,
     ballots: int,
+    line_stages: int,
     grid_step: float,
     target_wait: float,
     want_trace: bool,
@@ -513,17 +516,20 @@ def run_replication(
         avail_total[0] += av
         row[N_FIXED_COLS] = busy / av if av > 0 else np.nan
 
-        # ---- later stages: FIFO in order of reaching them
+        # ---- later stages: FIFO in order of reaching them; stages of the line (s <
+        # line_stages) keep the patience (total wait so far) and the close cutoff
         for s in range(1, n_stages):
             lo = sched_off[s]
             hi = sched_off[s + 1]
             cs = max_servers[s]
             const_s = hi - lo == 1
+            in_line = s < line_stages
             for k in range(cs):
                 free[k] = open_m
             order = _order_by(ready, idx)
             busy = 0.0
             end_s = close_m
+            n_left = 0
             for j in range(n_served):
                 i = order[j]
                 t = ready[i]
@@ -543,6 +549,24 @@ def run_replication(
                         if s_k < best:
                             best = s_k
                             bk = k
+                if in_line:
+                    pat_left = patience[i] - wait[i]
+                    leave = -INF
+                    if best > cutoff and best > t:  # would still be waiting at the cutoff
+                        if t + pat_left <= cutoff:
+                            outcome[i] = RENEGED
+                            leave = t + pat_left
+                        else:
+                            outcome[i] = TURNED_AWAY_CLOSE
+                            leave = max(cutoff, t)
+                    elif best - t > pat_left:
+                        outcome[i] = RENEGED
+                        leave = t + pat_left
+                    if leave > -INF:
+                        n_left += 1
+                        if leave > last_leave:
+                            last_leave = leave
+                        continue
                 sv = service[s, i]
                 free[bk] = best + sv
                 busy += sv
@@ -556,6 +580,15 @@ def run_replication(
             av = _server_minutes(sched_t, sched_c, lo, hi, open_m, end_s)
             avail_total[s] += av
             row[N_FIXED_COLS + s] = busy / av if av > 0 else np.nan
+            if n_left > 0:
+                kept = np.empty(n_served - n_left, dtype=np.int64)
+                j = 0
+                for q in range(n_served):
+                    if outcome[idx[q]] == SERVED:
+                        kept[j] = idx[q]
+                        j += 1
+                idx = kept
+                n_served = n_served - n_left
 
         # ---- counts, waits
         for i in range(a0, a0 + n):

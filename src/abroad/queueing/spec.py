@@ -135,17 +135,19 @@ class StageSpec(_Frozen):
 class StationSpec(_Frozen):
     """Everything the simulator needs about one station.
 
-    - ``patience``: how long a voter is willing to wait in the line (the queue of the first
-      stage) before leaving (reneging); ``None`` = forever. Later stages are inside the
-      building: nobody leaves there.
+    - ``line_stages``: the first stages whose queues form the line (e.g. security screening
+      and the ID-check desks): policies act on them. Once a voter has passed them (has a
+      ballot), they are always served.
+    - ``patience``: how long a voter is willing to wait in the line in total (over the line
+      stages) before leaving (reneging); ``None`` = forever.
     - ``balk_queue_length``: an arrival who finds this many or more people waiting in the line
       does not join (balks).
-    - ``max_queue_outside``: a security cap on the line; arrivals who find it full are turned
-      away.
+    - ``max_queue_outside``: a security cap on the queue of the first stage (outside);
+      arrivals who find it full are turned away. Balking also looks at that queue.
     - ``close_policy``: ``serve_all`` (everyone in line at closing is served), ``hard_close``
       (people still waiting in the line at closing are turned away), or an extension of
-      ``extend_minutes`` then a hard close. Arrivals stop at closing in every case. Voters who
-      already passed the first stage are always served.
+      ``extend_minutes`` then a hard close: whoever is still waiting for a line stage at the
+      cutoff is turned away. Arrivals stop at closing in every case.
     - ``ballots``: ballot stock for all days together; a ballot is taken when a voter leaves
       the line (starts the first stage). When it runs out, those still in line and all later
       arrivals are turned away.
@@ -160,7 +162,17 @@ class StationSpec(_Frozen):
     close_policy: ClosePolicy = ClosePolicy(kind=ClosePolicyKind.SERVE_ALL)
     ballots: int | None = Field(default=None, ge=0)
     queue_step_minutes: float = Field(default=15.0, gt=0)
-    """Spacing of the queue-length-over-time samples."""
+    """Spacing of the queue-length-over-time samples (of the first stage's queue)."""
+    line_stages: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _check_line(self) -> StationSpec:
+        if self.line_stages > len(self.stages):
+            raise ValueError(
+                f"line_stages ({self.line_stages}) exceeds the number of stages "
+                f"({len(self.stages)})"
+            )
+        return self
 
     @property
     def expected_arrivals(self) -> float:
@@ -191,8 +203,9 @@ def station_from_model(
     max_queue_outside: int | None = None,
 ) -> StationSpec:
     """A station spec from a scenario's service model and policies: security screening (if
-    the service model has it), then ``checkin`` desks, then ``booth`` s; the close policy and
-    the ballot cap from ``policies``. Desks and booths are counts or schedules."""
+    the service model has it), then ``checkin`` desks, then ``booth`` s (the line is everything
+    before the booths); the close policy and the ballot cap from ``policies``. Desks and
+    booths are counts or schedules."""
 
     def stage(
         stage_name: str, servers: int | tuple[tuple[float, int], ...], dist: Distribution
@@ -205,6 +218,7 @@ def station_from_model(
     if service.security is not None:
         stages.append(stage("security", service.security.servers, service.security.service))
     stages.append(stage("checkin", desks, service.checkin))
+    line_stages = len(stages)  # security and the desks: voters wait for a ballot
     stages.append(stage("booth", booths, service.booth))
     return StationSpec(
         name=name,
@@ -215,4 +229,5 @@ def station_from_model(
         max_queue_outside=max_queue_outside,
         close_policy=policies.close_policy,
         ballots=policies.ballot_cap_per_station,
+        line_stages=line_stages,
     )

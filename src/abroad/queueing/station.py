@@ -54,6 +54,7 @@ class _Prepared:
     cap: int
     ballots: int
     grid_step: float
+    line_stages: int
 
 
 def prepare(spec: StationSpec) -> _Prepared:
@@ -111,6 +112,7 @@ def prepare(spec: StationSpec) -> _Prepared:
         cap=-1 if spec.max_queue_outside is None else spec.max_queue_outside,
         ballots=-1 if spec.ballots is None else spec.ballots,
         grid_step=spec.queue_step_minutes,
+        line_stages=spec.line_stages,
     )
 
 
@@ -204,6 +206,7 @@ def _run(
             prep.balk,
             prep.cap,
             prep.ballots,
+            prep.line_stages,
             prep.grid_step,
             target_wait,
             trace,
