@@ -232,6 +232,104 @@ def _add_deltas(
 
 
 @nb.njit(cache=True)
+def _add_deltas_of(
+    sites: IntArray,
+    wd: FloatArray,
+    cur_site: IntArray,
+    cur_pos: IntArray,
+    load: FloatArray,
+    site_served: FloatArray,
+    site_staff: FloatArray,
+    pool_staff: FloatArray,
+    total_staff: float,
+    inv_ptr: IntArray,
+    inv_place: IntArray,
+    inv_pos: IntArray,
+    inv_wd: FloatArray,
+    si: FloatArray,
+    ss: FloatArray,
+    sb: FloatArray,
+    sl: FloatArray,
+    staff_pool: IntArray,
+    pool_budget: FloatArray,
+    total_budget: float,
+    open_cost: FloatArray,
+    cost_weight: float,
+) -> tuple[FloatArray, FloatArray]:
+    """``_add_deltas`` for a short list of closed sites, site-major (their inverse lists):
+    (objective change, staff excess after) per listed site."""
+    n_sites = load.shape[0]
+    n_pools = pool_budget.shape[0]
+    m = sites.shape[0]
+    d_obj = np.full(m, -np.inf)
+    excess_after = np.full(m, np.inf)
+    dec = np.zeros(n_sites)
+    touched = np.empty(n_sites, dtype=np.int64)
+    pool_delta = np.zeros(n_pools)
+    pool_touched = np.empty(n_pools, dtype=np.int64)
+    pool_mark = np.zeros(n_pools, dtype=np.bool_)
+    base_pool_excess = 0.0
+    for g in range(n_pools):
+        ex = pool_staff[g] - pool_budget[g]
+        if ex > _FEAS_TOL:
+            base_pool_excess += ex
+    for q in range(m):
+        t = sites[q]
+        new_load = 0.0
+        n_touched = 0
+        for i in range(inv_ptr[t], inv_ptr[t + 1]):
+            p = inv_place[i]
+            if inv_pos[i] < cur_pos[p]:
+                new_load += inv_wd[i]
+                o = cur_site[p]
+                if o >= 0:
+                    if dec[o] == 0.0:
+                        touched[n_touched] = o
+                        n_touched += 1
+                    dec[o] += wd[p, cur_pos[p]]
+        dv = _served(si, ss, t, new_load)
+        st = _staff(sb, sl, t, new_load)
+        dtot = st
+        g = staff_pool[t]
+        pool_delta[g] += st
+        pool_mark[g] = True
+        pool_touched[0] = g
+        n_pt = 1
+        for j in range(n_touched):
+            o = touched[j]
+            nl = load[o] - dec[o]
+            if nl < 0.0:
+                nl = 0.0
+            dv += _served(si, ss, o, nl) - site_served[o]
+            dst = _staff(sb, sl, o, nl) - site_staff[o]
+            dtot += dst
+            g = staff_pool[o]
+            pool_delta[g] += dst
+            if not pool_mark[g]:
+                pool_mark[g] = True
+                pool_touched[n_pt] = g
+                n_pt += 1
+            dec[o] = 0.0
+        ex_sum = base_pool_excess
+        for j in range(n_pt):
+            g = pool_touched[j]
+            old = pool_staff[g] - pool_budget[g]
+            new = old + pool_delta[g]
+            if old > _FEAS_TOL:
+                ex_sum -= old
+            if new > _FEAS_TOL:
+                ex_sum += new
+            pool_delta[g] = 0.0
+            pool_mark[g] = False
+        tot_ex = total_staff + dtot - total_budget
+        if tot_ex > _FEAS_TOL:
+            ex_sum += tot_ex
+        d_obj[q] = dv - cost_weight * open_cost[t]
+        excess_after[q] = ex_sum
+    return d_obj, excess_after
+
+
+@nb.njit(cache=True)
 def _site_response(
     load: FloatArray,
     open_mask: BoolArray,

@@ -21,6 +21,7 @@ from abroad.planning.evaluate import (
     PlanValue,
     State,
     _add_deltas,
+    _add_deltas_of,
     _drop,
     _served,
     _site_response,
@@ -103,12 +104,16 @@ def _scan_drops(
     cur_cost: float,
     cur_obj: float,
     cur_ex: float,
+    local: bool,
+    inv_pos: IntArray,
+    inv_wd: FloatArray,
 ) -> tuple[int, int, int]:
     """First improving drop or swap over ``order``: (0 none | 1 drop | 2 swap, drop, add).
 
     For each site ``s`` in turn: close it, then find the best site to open instead (one
-    incremental pass over all candidates). A drop wins over the best swap when it gains at
-    least as much; from an infeasible plan, moves that reduce the staff excess are taken.
+    incremental pass over all candidates, or with ``local`` only over the sites its voters
+    prefer to their new station). A drop wins over the best swap when it gains at least as
+    much; from an infeasible plan, moves that reduce the staff excess are taken.
     """
     n_sites = open_mask.shape[0]
     n_pools = pool_budget.shape[0]
@@ -130,41 +135,87 @@ def _scan_drops(
         room_eps = 1e-9 * max(1.0, abs(room))
         cand = np.zeros(n_sites, dtype=np.bool_)
         any_cand = False
-        for t in range(n_sites):
-            if not mask[t] and t != s and open_cost[t] <= room + room_eps:
-                cand[t] = True
-                any_cand = True
+        if local:
+            # the sites the dropped station's voters prefer to where they went
+            for i in range(inv_ptr[s], inv_ptr[s + 1]):
+                p = inv_place[i]
+                if cur_site[p] != s:
+                    continue
+                for k in range(cp[p] if cp[p] < pref_site.shape[1] else pref_site.shape[1]):
+                    t = pref_site[p, k]
+                    if t < 0:
+                        break
+                    if not mask[t] and t != s and open_cost[t] <= room + room_eps:
+                        cand[t] = True
+                        any_cand = True
+        else:
+            for t in range(n_sites):
+                if not mask[t] and t != s and open_cost[t] <= room + room_eps:
+                    cand[t] = True
+                    any_cand = True
         swap_gain = -np.inf
         swap_to = -1
         swap_ex = np.inf
         if any_cand:
-            d_obj, excess, _ = _add_deltas(
-                cand,
-                pref_site,
-                wd,
-                cs,
-                cp,
-                ld,
-                served,
-                staff,
-                pool,
-                total,
-                si,
-                ss,
-                sb,
-                sl,
-                staff_pool,
-                pool_budget,
-                total_budget,
-                open_cost,
-                cost_weight,
-            )
             limit = max(cur_ex - _FEAS_TOL, _FEAS_TOL) if cur_ex > _FEAS_TOL else _FEAS_TOL
-            for t in range(n_sites):
-                if cand[t] and excess[t] <= limit and drop_gain + d_obj[t] > swap_gain:
-                    swap_gain = drop_gain + d_obj[t]
-                    swap_to = t
-                    swap_ex = excess[t]
+            if local:
+                listed = np.flatnonzero(cand)
+                d_loc, ex_loc = _add_deltas_of(
+                    listed,
+                    wd,
+                    cs,
+                    cp,
+                    ld,
+                    served,
+                    staff,
+                    pool,
+                    total,
+                    inv_ptr,
+                    inv_place,
+                    inv_pos,
+                    inv_wd,
+                    si,
+                    ss,
+                    sb,
+                    sl,
+                    staff_pool,
+                    pool_budget,
+                    total_budget,
+                    open_cost,
+                    cost_weight,
+                )
+                for q in range(listed.shape[0]):
+                    if ex_loc[q] <= limit and drop_gain + d_loc[q] > swap_gain:
+                        swap_gain = drop_gain + d_loc[q]
+                        swap_to = listed[q]
+                        swap_ex = ex_loc[q]
+            else:
+                d_obj, excess, _ = _add_deltas(
+                    cand,
+                    pref_site,
+                    wd,
+                    cs,
+                    cp,
+                    ld,
+                    served,
+                    staff,
+                    pool,
+                    total,
+                    si,
+                    ss,
+                    sb,
+                    sl,
+                    staff_pool,
+                    pool_budget,
+                    total_budget,
+                    open_cost,
+                    cost_weight,
+                )
+                for t in range(n_sites):
+                    if cand[t] and excess[t] <= limit and drop_gain + d_obj[t] > swap_gain:
+                        swap_gain = drop_gain + d_obj[t]
+                        swap_to = t
+                        swap_ex = excess[t]
         drop_ok = drop_ex <= _FEAS_TOL or drop_ex < cur_ex - _FEAS_TOL
         if drop_ok and drop_gain > eps and drop_gain >= swap_gain:
             return 1, s, -1
@@ -249,6 +300,9 @@ def local_search(
             state.cost,
             state.objective,
             state.staff_excess(),
+            focus is not None,
+            state.kernel.inv.pos,
+            state.kernel.inv.wd,
         )
         if kind == 0:
             break
