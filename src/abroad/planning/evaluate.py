@@ -106,12 +106,36 @@ def _drop(
 
 
 @nb.njit(cache=True)
-def _add_deltas(
-    candidate: BoolArray,
-    pref_site: IntArray,
-    wd: FloatArray,
-    cur_site: IntArray,
-    cur_pos: IntArray,
+def _pool_excess(pool_staff: FloatArray, pool_budget: FloatArray) -> float:
+    """Staff above budget, summed over the pools that exceed theirs."""
+    ex = 0.0
+    for g in range(pool_staff.shape[0]):
+        e = pool_staff[g] - pool_budget[g]
+        if e > _FEAS_TOL:
+            ex += e
+    return ex
+
+
+@nb.njit(cache=True)
+def _staff_excess(
+    pool_staff: FloatArray, pool_budget: FloatArray, total: float, budget: float
+) -> float:
+    """Pool excess plus total staff above the total budget (0 for a feasible plan)."""
+    ex = _pool_excess(pool_staff, pool_budget)
+    e = total - budget
+    if e > _FEAS_TOL:
+        ex += e
+    return ex
+
+
+@nb.njit(cache=True)
+def _deltas_from_pairs(
+    sites: IntArray,
+    rows: IntArray,
+    start: IntArray,
+    pair_gain: FloatArray,
+    pair_from: IntArray,
+    pair_lost: FloatArray,
     load: FloatArray,
     site_served: FloatArray,
     site_staff: FloatArray,
@@ -127,60 +151,30 @@ def _add_deltas(
     open_cost: FloatArray,
     cost_weight: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """For each candidate site: objective change, staff excess after, votes change if opened.
+    """(objective change, staff excess after, votes change) of opening each of ``sites``.
 
-    Place-major: only the sites a place ranks above its current station can take it, so those
-    (place, position) pairs, grouped by site, give every candidate's new load and the stations
-    it takes voters from (work = sum of current positions + stations touched).
+    Site ``sites[q]`` would take the (place, position) pairs ``start[r]:start[r + 1]`` with
+    ``r = rows[q]``: each brings ``pair_gain`` voters and takes ``pair_lost`` from station
+    ``pair_from`` (-1: the place did not vote).
     """
-    n_sites = candidate.shape[0]
+    n_sites = load.shape[0]
     n_pools = pool_budget.shape[0]
-    n_places, k_pref = pref_site.shape
-    # (place, position) pairs ranked above the place's station, grouped by the site there.
-    count = np.zeros(n_sites + 1, dtype=np.int64)
-    for p in range(n_places):
-        for k in range(min(cur_pos[p], k_pref)):
-            t = pref_site[p, k]
-            if t < 0:
-                break
-            count[t + 1] += 1
-    start = np.cumsum(count)
-    fill = start[:-1].copy()
-    n_pairs = start[-1]
-    pair_gain = np.empty(n_pairs)
-    pair_from = np.empty(n_pairs, dtype=np.int64)
-    pair_lost = np.empty(n_pairs)
-    for p in range(n_places):
-        o = cur_site[p]
-        w_o = wd[p, cur_pos[p]] if o >= 0 else 0.0
-        for k in range(min(cur_pos[p], k_pref)):
-            t = pref_site[p, k]
-            if t < 0:
-                break
-            i = fill[t]
-            fill[t] += 1
-            pair_gain[i] = wd[p, k]
-            pair_from[i] = o
-            pair_lost[i] = w_o
-    d_obj = np.full(n_sites, -np.inf)
-    d_votes = np.zeros(n_sites)
-    excess_after = np.full(n_sites, np.inf)
+    m = sites.shape[0]
+    d_obj = np.empty(m)
+    d_votes = np.empty(m)
+    excess_after = np.empty(m)
     dec = np.zeros(n_sites)
     touched = np.empty(n_sites, dtype=np.int64)
     pool_delta = np.zeros(n_pools)
     pool_touched = np.empty(n_pools, dtype=np.int64)
     pool_mark = np.zeros(n_pools, dtype=np.bool_)
-    base_pool_excess = 0.0
-    for g in range(n_pools):
-        ex = pool_staff[g] - pool_budget[g]
-        if ex > _FEAS_TOL:
-            base_pool_excess += ex
-    for t in range(n_sites):
-        if not candidate[t]:
-            continue
+    base_pool_excess = _pool_excess(pool_staff, pool_budget)
+    for q in range(m):
+        t = sites[q]
+        r = rows[q]
         new_load = 0.0
         n_touched = 0
-        for i in range(start[t], start[t + 1]):
+        for i in range(start[r], start[r + 1]):
             new_load += pair_gain[i]
             o = pair_from[i]
             if o >= 0:
@@ -225,9 +219,97 @@ def _add_deltas(
         tot_ex = total_staff + dtot - total_budget
         if tot_ex > _FEAS_TOL:
             ex_sum += tot_ex
-        d_votes[t] = dv
-        d_obj[t] = dv - cost_weight * open_cost[t]
-        excess_after[t] = ex_sum
+        d_votes[q] = dv
+        d_obj[q] = dv - cost_weight * open_cost[t]
+        excess_after[q] = ex_sum
+    return d_obj, excess_after, d_votes
+
+
+@nb.njit(cache=True)
+def _add_deltas(
+    candidate: BoolArray,
+    pref_site: IntArray,
+    wd: FloatArray,
+    cur_site: IntArray,
+    cur_pos: IntArray,
+    load: FloatArray,
+    site_served: FloatArray,
+    site_staff: FloatArray,
+    pool_staff: FloatArray,
+    total_staff: float,
+    si: FloatArray,
+    ss: FloatArray,
+    sb: FloatArray,
+    sl: FloatArray,
+    staff_pool: IntArray,
+    pool_budget: FloatArray,
+    total_budget: float,
+    open_cost: FloatArray,
+    cost_weight: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """For each candidate site: objective change, staff excess after, votes change if opened.
+
+    Place-major: only the sites a place ranks above its current station can take it, so those
+    (place, position) pairs, grouped by site, give every candidate's new load and the stations
+    it takes voters from (work = sum of current positions + stations touched).
+    """
+    n_sites = candidate.shape[0]
+    n_places, k_pref = pref_site.shape
+    # (place, position) pairs ranked above the place's station, grouped by the site there.
+    count = np.zeros(n_sites + 1, dtype=np.int64)
+    for p in range(n_places):
+        for k in range(min(cur_pos[p], k_pref)):
+            t = pref_site[p, k]
+            if t < 0:
+                break
+            count[t + 1] += 1
+    start = np.cumsum(count)
+    fill = start[:-1].copy()
+    n_pairs = start[-1]
+    pair_gain = np.empty(n_pairs)
+    pair_from = np.empty(n_pairs, dtype=np.int64)
+    pair_lost = np.empty(n_pairs)
+    for p in range(n_places):
+        o = cur_site[p]
+        w_o = wd[p, cur_pos[p]] if o >= 0 else 0.0
+        for k in range(min(cur_pos[p], k_pref)):
+            t = pref_site[p, k]
+            if t < 0:
+                break
+            i = fill[t]
+            fill[t] += 1
+            pair_gain[i] = wd[p, k]
+            pair_from[i] = o
+            pair_lost[i] = w_o
+    sites = np.flatnonzero(candidate)
+    d_c, ex_c, dv_c = _deltas_from_pairs(
+        sites,
+        sites,
+        start,
+        pair_gain,
+        pair_from,
+        pair_lost,
+        load,
+        site_served,
+        site_staff,
+        pool_staff,
+        total_staff,
+        si,
+        ss,
+        sb,
+        sl,
+        staff_pool,
+        pool_budget,
+        total_budget,
+        open_cost,
+        cost_weight,
+    )
+    d_obj = np.full(n_sites, -np.inf)
+    d_votes = np.zeros(n_sites)
+    excess_after = np.full(n_sites, np.inf)
+    d_obj[sites] = d_c
+    excess_after[sites] = ex_c
+    d_votes[sites] = dv_c
     return d_obj, excess_after, d_votes
 
 
@@ -258,74 +340,51 @@ def _add_deltas_of(
 ) -> tuple[FloatArray, FloatArray]:
     """``_add_deltas`` for a short list of closed sites, site-major (their inverse lists):
     (objective change, staff excess after) per listed site."""
-    n_sites = load.shape[0]
-    n_pools = pool_budget.shape[0]
     m = sites.shape[0]
-    d_obj = np.full(m, -np.inf)
-    excess_after = np.full(m, np.inf)
-    dec = np.zeros(n_sites)
-    touched = np.empty(n_sites, dtype=np.int64)
-    pool_delta = np.zeros(n_pools)
-    pool_touched = np.empty(n_pools, dtype=np.int64)
-    pool_mark = np.zeros(n_pools, dtype=np.bool_)
-    base_pool_excess = 0.0
-    for g in range(n_pools):
-        ex = pool_staff[g] - pool_budget[g]
-        if ex > _FEAS_TOL:
-            base_pool_excess += ex
+    start = np.zeros(m + 1, dtype=np.int64)
     for q in range(m):
         t = sites[q]
-        new_load = 0.0
-        n_touched = 0
+        n = 0
+        for i in range(inv_ptr[t], inv_ptr[t + 1]):
+            if inv_pos[i] < cur_pos[inv_place[i]]:
+                n += 1
+        start[q + 1] = start[q] + n
+    pair_gain = np.empty(start[m])
+    pair_from = np.empty(start[m], dtype=np.int64)
+    pair_lost = np.empty(start[m])
+    j = 0
+    for q in range(m):
+        t = sites[q]
         for i in range(inv_ptr[t], inv_ptr[t + 1]):
             p = inv_place[i]
             if inv_pos[i] < cur_pos[p]:
-                new_load += inv_wd[i]
                 o = cur_site[p]
-                if o >= 0:
-                    if dec[o] == 0.0:
-                        touched[n_touched] = o
-                        n_touched += 1
-                    dec[o] += wd[p, cur_pos[p]]
-        dv = _served(si, ss, t, new_load)
-        st = _staff(sb, sl, t, new_load)
-        dtot = st
-        g = staff_pool[t]
-        pool_delta[g] += st
-        pool_mark[g] = True
-        pool_touched[0] = g
-        n_pt = 1
-        for j in range(n_touched):
-            o = touched[j]
-            nl = load[o] - dec[o]
-            if nl < 0.0:
-                nl = 0.0
-            dv += _served(si, ss, o, nl) - site_served[o]
-            dst = _staff(sb, sl, o, nl) - site_staff[o]
-            dtot += dst
-            g = staff_pool[o]
-            pool_delta[g] += dst
-            if not pool_mark[g]:
-                pool_mark[g] = True
-                pool_touched[n_pt] = g
-                n_pt += 1
-            dec[o] = 0.0
-        ex_sum = base_pool_excess
-        for j in range(n_pt):
-            g = pool_touched[j]
-            old = pool_staff[g] - pool_budget[g]
-            new = old + pool_delta[g]
-            if old > _FEAS_TOL:
-                ex_sum -= old
-            if new > _FEAS_TOL:
-                ex_sum += new
-            pool_delta[g] = 0.0
-            pool_mark[g] = False
-        tot_ex = total_staff + dtot - total_budget
-        if tot_ex > _FEAS_TOL:
-            ex_sum += tot_ex
-        d_obj[q] = dv - cost_weight * open_cost[t]
-        excess_after[q] = ex_sum
+                pair_gain[j] = inv_wd[i]
+                pair_from[j] = o
+                pair_lost[j] = wd[p, cur_pos[p]] if o >= 0 else 0.0
+                j += 1
+    d_obj, excess_after, _ = _deltas_from_pairs(
+        sites,
+        np.arange(m),
+        start,
+        pair_gain,
+        pair_from,
+        pair_lost,
+        load,
+        site_served,
+        site_staff,
+        pool_staff,
+        total_staff,
+        si,
+        ss,
+        sb,
+        sl,
+        staff_pool,
+        pool_budget,
+        total_budget,
+        open_cost,
+        cost_weight,
+    )
     return d_obj, excess_after
 
 
@@ -457,10 +516,14 @@ class State:
 
     def staff_excess(self) -> float:
         inst = self.instance
-        ex = np.maximum(self.pool_staff - inst.pool_staff_budget, 0.0)
-        total = float(ex[ex > _FEAS_TOL].sum())
-        tot = self.total_staff - inst.total_staff_budget
-        return total + (tot if tot > _FEAS_TOL else 0.0)
+        return float(
+            _staff_excess(
+                self.pool_staff,
+                inst.pool_staff_budget,
+                self.total_staff,
+                inst.total_staff_budget,
+            )
+        )
 
     def add_deltas(self, candidate: BoolArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(objective change, staff excess after, votes change) of opening each candidate."""

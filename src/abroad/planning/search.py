@@ -26,6 +26,7 @@ from abroad.planning.evaluate import (
     _served,
     _site_response,
     _staff,
+    _staff_excess,
     value_of_state,
 )
 from abroad.planning.instance import BoolArray, FloatArray, IntArray
@@ -63,21 +64,6 @@ def _add_candidates(state: State, exclude: int = -1, cost_freed: float = 0.0) ->
     if exclude >= 0:
         cand[exclude] = False
     return cand
-
-
-@nb.njit(cache=True)
-def _staff_excess(
-    pool_staff: FloatArray, pool_budget: FloatArray, total: float, budget: float
-) -> float:
-    ex = 0.0
-    for g in range(pool_staff.shape[0]):
-        e = pool_staff[g] - pool_budget[g]
-        if e > _FEAS_TOL:
-            ex += e
-    e = total - budget
-    if e > _FEAS_TOL:
-        ex += e
-    return ex
 
 
 @nb.njit(cache=True)
