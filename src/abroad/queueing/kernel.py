@@ -61,6 +61,51 @@ def _next_avail(st: np.ndarray, sc: np.ndarray, lo: int, hi: int, k: int, t: flo
     return INF
 
 
+@njit(cache=True, inline="always")
+def _earliest_server(
+    free: np.ndarray,
+    c: int,
+    constant: bool,
+    sched_t: np.ndarray,
+    sched_c: np.ndarray,
+    lo: int,
+    hi: int,
+    t: float,
+) -> tuple[float, int]:
+    """(earliest start at or after ``t``, server) over a stage's ``c`` servers; with a
+    schedule, a server counts only when it is on duty."""
+    if constant:
+        bk = 0
+        best = free[0]
+        for k in range(1, c):
+            if free[k] < best:
+                best = free[k]
+                bk = k
+        return max(best, t), bk
+    best = INF
+    bk = -1
+    for k in range(c):
+        s_k = _next_avail(sched_t, sched_c, lo, hi, k, max(t, free[k]))
+        if s_k < best:
+            best = s_k
+            bk = k
+    return best, bk
+
+
+@njit(cache=True, inline="always")
+def _line_fate(t: float, best: float, patience_left: float, cutoff: float) -> tuple[int, float]:
+    """(outcome, time the voter leaves the queue) at a stage of the line reached at ``t`` whose
+    earliest start is ``best``: turned away if still waiting at the cutoff (unless they gave up
+    before it), reneged if the start comes after their patience, else served at ``best``."""
+    if best > cutoff and best > t:
+        if t + patience_left <= cutoff:
+            return RENEGED, t + patience_left
+        return TURNED_AWAY_CLOSE, max(cutoff, t)
+    if best - t > patience_left:
+        return RENEGED, t + patience_left
+    return SERVED, best
+
+
 @njit(cache=True)
 def _server_minutes(st: np.ndarray, sc: np.ndarray, lo: int, hi: int, a: float, b: float) -> float:
     """Integral of the server count over [a, b]."""
@@ -430,36 +475,11 @@ def run_replication(
                     outcome[i] = TURNED_AWAY_NO_BALLOTS
                     leave = exhausted_at
             else:
-                if const0:
-                    bk = 0
-                    best = free[0]
-                    for k in range(1, c0):
-                        if free[k] < best:
-                            best = free[k]
-                            bk = k
-                    best = max(best, t)
-                else:
-                    best = INF
-                    bk = -1
-                    for k in range(c0):
-                        s_k = _next_avail(sched_t, sched_c, lo, hi, k, max(t, free[k]))
-                        if s_k < best:
-                            best = s_k
-                            bk = k
-                if best > cutoff:
-                    if t + pat <= cutoff:
-                        outcome[i] = RENEGED
-                        leave = t + pat
-                    else:
-                        outcome[i] = TURNED_AWAY_CLOSE
-                        leave = cutoff if cutoff < INF else t
-                elif best - t > pat:
-                    outcome[i] = RENEGED
-                    leave = t + pat
-                else:
-                    outcome[i] = SERVED
+                best, bk = _earliest_server(free, c0, const0, sched_t, sched_c, lo, hi, t)
+                fate, leave = _line_fate(t, best, pat, cutoff)
+                outcome[i] = fate
+                if fate == SERVED:
                     n_served += 1
-                    leave = best
                     sv = service[0, i]
                     free[bk] = best + sv
                     busy += sv
@@ -533,36 +553,11 @@ def run_replication(
             for j in range(n_served):
                 i = order[j]
                 t = ready[i]
-                if const_s:
-                    bk = 0
-                    best = free[0]
-                    for k in range(1, cs):
-                        if free[k] < best:
-                            best = free[k]
-                            bk = k
-                    best = max(best, t)
-                else:
-                    best = INF
-                    bk = -1
-                    for k in range(cs):
-                        s_k = _next_avail(sched_t, sched_c, lo, hi, k, max(t, free[k]))
-                        if s_k < best:
-                            best = s_k
-                            bk = k
+                best, bk = _earliest_server(free, cs, const_s, sched_t, sched_c, lo, hi, t)
                 if in_line:
-                    pat_left = patience[i] - wait[i]
-                    leave = -INF
-                    if best > cutoff and best > t:  # would still be waiting at the cutoff
-                        if t + pat_left <= cutoff:
-                            outcome[i] = RENEGED
-                            leave = t + pat_left
-                        else:
-                            outcome[i] = TURNED_AWAY_CLOSE
-                            leave = max(cutoff, t)
-                    elif best - t > pat_left:
-                        outcome[i] = RENEGED
-                        leave = t + pat_left
-                    if leave > -INF:
+                    fate, leave = _line_fate(t, best, patience[i] - wait[i], cutoff)
+                    if fate != SERVED:
+                        outcome[i] = fate
                         n_left += 1
                         if leave > last_leave:
                             last_leave = leave
