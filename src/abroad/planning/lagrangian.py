@@ -198,9 +198,8 @@ def _coverage(
 class _Levels:
     cap: FloatArray
     """(S, J) capacity of each staff level, -1 where absent."""
-    staff: FloatArray
     site: IntArray
-    """Master column -> site."""
+    """Master column -> site (columns are the present levels, by site then level)."""
     level: IntArray
     """Master column -> level."""
 
@@ -209,26 +208,16 @@ def _levels(instance: PlanningInstance, load_max: FloatArray) -> _Levels:
     n_sites = instance.n_sites
     n_breaks = instance.staff_break_load.shape[1]
     cap = np.full((n_sites, n_breaks + 1), -1.0)
-    site: list[int] = []
-    level: list[int] = []
     for s in range(n_sites):
         for j in range(n_breaks + 1):
             b = float(instance.staff_break_load[s, j]) if j < n_breaks else math.inf
             if j > 0 and instance.staff_level[s, j] <= instance.staff_level[s, j - 1]:
                 cap[s, j - 1] = -1.0  # same staff, more room: the lower level is dominated
-                site.pop()
-                level.pop()
             cap[s, j] = min(b, float(load_max[s]))
-            site.append(s)
-            level.append(j)
             if not b < load_max[s]:
                 break
-    return _Levels(
-        cap=cap,
-        staff=np.asarray(instance.staff_level, dtype=np.float64),
-        site=np.array(site, dtype=np.int64),
-        level=np.array(level, dtype=np.int64),
-    )
+    site, level = np.nonzero(cap >= 0.0)
+    return _Levels(cap=cap, site=site.astype(np.int64), level=level.astype(np.int64))
 
 
 def _master(
@@ -236,7 +225,7 @@ def _master(
 ) -> highspy.Highs:
     """The master over level columns (costs are set per call); rows never change."""
     n = int(lv.site.shape[0])
-    staff = lv.staff[lv.site, lv.level]
+    staff = np.asarray(instance.staff_level, dtype=np.float64)[lv.site, lv.level]
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", int(threads))
