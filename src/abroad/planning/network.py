@@ -254,9 +254,7 @@ def plan_network(
     else:
         log("MILP bound", state.objective, f"skipped ({n_entries} assignment variables)")
 
-    if time.perf_counter() < deadline and best_bound - state.objective > 1e-7 * max(
-        1.0, abs(state.objective)
-    ):
+    if time.perf_counter() < deadline and not gap_closed():
         state, rounds = iterated_local_search(kernel, state, deadline, rng)
         log("iterated local search", state.objective, f"{rounds} kicks")
 
