@@ -69,7 +69,8 @@ def test_site_subproblem_matches_a_linear_programme(seed: int) -> None:
     value = np.zeros(caps.shape)
     load = np.zeros(caps.shape)
     ptr = np.array([0, n], dtype=np.int64)
-    _site_values(ptr, np.arange(n, dtype=np.int64), wd, price, si, ss, caps, value, load)
+    order = np.empty(n, dtype=np.int64)
+    _site_values(ptr, np.arange(n, dtype=np.int64), wd, price, si, ss, caps, value, load, order)
     assert value[0, 2] == -np.inf
     for j in (0, 1, 3):
         # variables x_0..x_{n-1}, v; maximise v - price x

@@ -106,6 +106,7 @@ def _site_values(
     level_cap: FloatArray,
     value: FloatArray,
     best_load: FloatArray,
+    entry_order: IntArray,
 ) -> None:
     """``value[s, j]`` = the site-level subproblem's optimum, ``best_load[s, j]`` its load.
 
@@ -118,6 +119,7 @@ def _site_values(
     for s in range(n_sites):
         order, ratio, cum_load, cum_price = _sorted_entries(ptr, place, wd, price, s)
         n = order.shape[0]
+        entry_order[ptr[s] : ptr[s + 1]] = ptr[s] + order
         ratio_sorted = np.empty(n)
         for k in range(n):
             ratio_sorted[k] = ratio[order[k]]
@@ -167,27 +169,24 @@ def _coverage(
     ptr: IntArray,
     place: IntArray,
     wd: FloatArray,
-    price: FloatArray,
+    entry_order: IntArray,
     sites: IntArray,
     loads: FloatArray,
     weights: FloatArray,
     n_places: int,
 ) -> FloatArray:
     """``sum_s x_ps`` for the chosen (site, load, master weight) triples: the subgradient's
-    ingredient (each site buys its load from its cheapest places, as in the subproblem)."""
+    ingredient (each site buys its load from its cheapest places, in the order
+    :func:`_site_values` sorted them into ``entry_order``)."""
     x = np.zeros(n_places)
     for q in range(sites.shape[0]):
         s = sites[q]
         target = loads[q]
-        if target <= 0.0:
-            continue
-        order, ratio, _cum_load, _cum_price = _sorted_entries(ptr, place, wd, price, s)
-        a = ptr[s]
         load = 0.0
-        for k in range(order.shape[0]):
-            if load >= target * (1.0 - 1e-12) or ratio[order[k]] == np.inf:
+        for k in range(ptr[s], ptr[s + 1]):
+            e = entry_order[k]
+            if load >= target * (1.0 - 1e-12) or wd[e] <= 0.0:
                 break
-            e = a + order[k]
             take = min(1.0, (target - load) / wd[e])
             x[place[e]] += take * weights[q]
             load += take * wd[e]
@@ -328,6 +327,7 @@ def lagrangian_bound(
     price = 0.5 * scale
     value = np.zeros(lv.cap.shape)
     best_load = np.zeros(lv.cap.shape)
+    entry_order = np.empty(inv.place.shape[0], dtype=np.int64)
     lp = _master(inst, lv, integral=False, threads=threads)
     deadline = t0 + float(time_limit_seconds)
     lp_deadline = t0 + 0.8 * float(time_limit_seconds)
@@ -345,6 +345,7 @@ def lagrangian_bound(
             lv.cap,
             value,
             best_load,
+            entry_order,
         )
         cost = value[lv.site, lv.level] - open_cost
         master, z = _solve_master(h, cost, integral=integral, time_limit_seconds=limit)
@@ -376,7 +377,7 @@ def lagrangian_bound(
             inv.ptr,
             inv.place,
             inv.wd,
-            price,
+            entry_order,
             lv.site[chosen],
             best_load[lv.site[chosen], lv.level[chosen]],
             z[chosen],
