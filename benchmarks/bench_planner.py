@@ -30,11 +30,11 @@ import numpy as np
 
 from abroad.geo.distance import haversine_km
 from abroad.geo.gazetteer import all_cities
-from abroad.planning import Kernel, PlanningInstance, evaluate, plan_network
+from abroad.planning import Kernel, PlanningInstance, plan_network, value_plan
 from abroad.planning.bounds import plain_milp_plan
-from abroad.planning.evaluate import value_of_state
 from abroad.planning.search import greedy, iterated_local_search
 from abroad.planning.synthetic import country_instance, station_response
+from abroad.planning.valuation import value_of_state
 
 
 @dataclass
@@ -181,7 +181,7 @@ def run_instance(
     milp = plain_milp_plan(kernel, time_limit_seconds=baseline_s, k_bound=min(20, inst.n_pref))
     secs = time.perf_counter() - t0
     if milp.open_mask is not None:
-        mv = evaluate(inst, milp.open_mask, kernel)
+        mv = value_plan(inst, milp.open_mask, kernel)
         rows.append(
             Row(
                 name,
@@ -218,7 +218,7 @@ def pruning_cost(planner_s: float, seed: int) -> list[Row]:
     for k in (10, 20):
         pruned = country_instance(seed, k_nearest=k)
         res = plan_network(pruned, time_limit_seconds=planner_s, seed=seed)
-        truth = evaluate(full, res.open_sites)
+        truth = value_plan(full, res.open_sites)
         rows.append(
             Row(
                 "country",

@@ -11,9 +11,14 @@ from typer.testing import CliRunner
 from abroad.cli import app
 from abroad.demand import DemandModel
 from abroad.io.scenario import load_scenario
+from abroad.jobs.demo import run_demo
 from abroad.model import SiteId
-from abroad.network_sim import Resources, simulate_network, station_spec, status_quo_resources
-from abroad.pipeline import run_demo
+from abroad.network.simulation import (
+    Resources,
+    simulate_network,
+    station_spec,
+    status_quo_resources,
+)
 
 from tests_paths import EXAMPLE
 
@@ -61,7 +66,7 @@ def test_demo_is_reproducible_for_a_seed(tiny_scenario: Path, tmp_path: Path) ->
 def test_security_screening_only_at_missions() -> None:
     sc = load_scenario(EXAMPLE, "permissive-host")
     model = DemandModel.from_scenario(sc)
-    demand = model.evaluate(None)
+    demand = model.expected_demand(None)
     embassy = station_spec(sc, model, demand, SiteId("us-washington-embassy"), Resources(4, 8))
     venue = station_spec(sc, model, demand, SiteId("venue-chicago"), Resources(4, 8))
     assert [s.name for s in embassy.stages] == ["security", "checkin", "booth"]
@@ -72,7 +77,7 @@ def test_simulated_arrivals_match_expected_demand() -> None:
     sc = load_scenario(EXAMPLE)
     model = DemandModel.from_scenario(sc)
     ids = tuple(s.site_id for s in sc.openable_sites)
-    demand = model.evaluate(ids)
+    demand = model.expected_demand(ids)
     sims = simulate_network(sc, model, demand, status_quo_resources(sc, ids), replications=10)
     for sim in sims:
         expected = float(demand.voters_per_site[sc.site_index[sim.site_id]])
@@ -84,7 +89,7 @@ def test_more_desks_never_lose_more_voters_in_the_example() -> None:
     sc = load_scenario(EXAMPLE)
     model = DemandModel.from_scenario(sc)
     ny = SiteId("us-new-york-cg")
-    demand = model.evaluate((ny,))
+    demand = model.expected_demand((ny,))
     few, many = (
         simulate_network(sc, model, demand, {ny: Resources(d, 12)}, replications=8)[0]
         for d in (2, 5)

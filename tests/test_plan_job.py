@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from abroad.cli import app
 from abroad.io.scenario import load_scenario
+from abroad.jobs.compare import compare_variants
+from abroad.jobs.plan import run_plan
 from abroad.model import SiteId
-from abroad.network_plan import network_problem
-from abroad.plan_job import compare_variants, run_plan
+from abroad.network.problem import build_network_problem
 
 runner = CliRunner()
 
@@ -28,21 +29,21 @@ def venue_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_plan_equals_the_best_enumerated_plan_and_bound_is_valid(venue_scenario: Path) -> None:
     sc = load_scenario(venue_scenario, "open-venue")
-    problem = network_problem(sc, seed=1)
+    problem = build_network_problem(sc, seed=1)
     best = -1.0
     for k in range(1, len(problem.site_ids) + 1):
         for subset in itertools.combinations(problem.site_ids, k):
-            value = problem.evaluate(list(subset))
+            value = problem.value_of(list(subset))
             if value.feasible:
                 best = max(best, value.votes)
     run = run_plan(sc, None, time_limit_seconds=5, seed=1, replications=3)
-    assert run.summary["expected_votes_cast"] == pytest.approx(best, abs=0.06)  # 1 decimal
-    assert run.summary["bound"] >= best - 0.06
-    assert run.summary["feasible"]
-    for st in run.summary["stations"]:
-        site = sc.site(SiteId(st["site_id"]))
-        assert 1 <= st["desks"] <= site.max_desks
-        assert 1 <= st["booths"] <= site.max_booths
+    assert run.summary.expected_votes_cast == pytest.approx(best, abs=0.06)  # 1 decimal
+    assert run.summary.bound is not None and run.summary.bound >= best - 0.06
+    assert run.summary.feasible
+    for st in run.summary.stations:
+        site = sc.site(SiteId(st.site_id))
+        assert 1 <= st.desks <= site.max_desks
+        assert 1 <= st.booths <= site.max_booths
 
 
 def test_plan_writes_summary_xlsx_geojson_and_report(venue_scenario: Path, tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ def test_more_staff_never_lowers_the_planned_value(venue_scenario: Path) -> None
             **{**sc.__dict__, "policies": sc.policies.model_copy(update={"staff_budget": budget})}
         )
         values.append(
-            run_plan(scb, None, time_limit_seconds=3, replications=2).summary["expected_votes_cast"]
+            run_plan(scb, None, time_limit_seconds=3, replications=2).summary.expected_votes_cast
         )
     assert values == sorted(values)
 
@@ -94,9 +95,9 @@ def test_compare_has_a_row_per_variant(venue_scenario: Path) -> None:
     base = load_scenario(venue_scenario)
     rows = compare_variants(
         base, [load_scenario(venue_scenario, "open-venue")], time_limit_seconds=2, replications=2
-    )
-    assert [r["variant"] for r in rows] == ["base", "open-venue"]
-    assert rows[1]["planned_votes_cast"] >= rows[0]["planned_votes_cast"] - 1e-6
+    ).rows
+    assert [r.variant for r in rows] == ["base", "open-venue"]
+    assert rows[1].planned_expected_votes_cast >= rows[0].planned_expected_votes_cast - 1e-6
 
 
 def test_example_permissive_host_plan_beats_the_status_quo_with_the_same_staff() -> None:
@@ -105,14 +106,14 @@ def test_example_permissive_host_plan_beats_the_status_quo_with_the_same_staff()
     sc = load_scenario(EXAMPLE, "permissive-host")
     run = run_plan(sc, None, time_limit_seconds=30, seed=0, replications=3)
     s = run.summary
-    assert s["feasible"]
-    assert s["staff"] <= (sc.policies.staff_budget or 0)
-    assert s["expected_votes_cast"] > 1.5 * s["status_quo"]["expected_votes_cast"]
-    assert any(sid.startswith("venue-") for sid in s["open_sites"])
-    assert s["bound"] >= s["expected_votes_cast"] - 0.06
-    # Proven: every one of the 2^17 plans is enumerated well within the time limit.
-    assert s["proven_optimal"] and s["gap"] <= 0.005
-    assert s["solve_seconds"] < 30
+    assert s.feasible
+    assert s.staff <= (sc.policies.staff_budget or 0)
+    assert s.expected_votes_cast > 1.5 * s.status_quo.expected_votes_cast
+    assert any(sid.startswith("venue-") for sid in s.open_sites)
+    assert s.bound is not None and s.bound >= s.expected_votes_cast - 0.06
+    # Proven: every one of the 2^17 plans is enumerated.
+    assert s.proven_optimal and s.gap is not None and 0 <= s.gap <= 0.005
+    assert s.method == "exhaustive"
 
 
 def test_an_unstaffable_status_quo_is_flagged_not_passed_off_as_a_plan(tmp_path: Path) -> None:

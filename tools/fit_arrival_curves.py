@@ -215,7 +215,7 @@ def predict_shares(s: Series, p: FloatArray) -> FloatArray:
     return np.asarray(mass / mass.sum())
 
 
-def evaluate(
+def score_curves(
     test: list[Series], curve_for: dict[str, FloatArray], fallback: FloatArray
 ) -> dict[int, tuple[float, float]]:
     """Local hour -> (vote-weighted mean abs error in pp, voters) over the test series."""
@@ -352,9 +352,9 @@ def main() -> None:
         train = [s for s in series if s.election != election]
         test = [s for s in series if s.election == election]
         pooled, countries = fit_all(train)
-        e_model = evaluate(test, countries, pooled)
-        e_pooled = evaluate(test, {}, pooled)
-        e_flat = evaluate(test, {}, flat)
+        e_model = score_curves(test, countries, pooled)
+        e_pooled = score_curves(test, {}, pooled)
+        e_flat = score_curves(test, {}, flat)
         loo[election] = (overall(e_model), overall(e_pooled), overall(e_flat))
         if election == HELD_OUT:
             held_out_hours = e_model

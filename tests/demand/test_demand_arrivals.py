@@ -72,7 +72,7 @@ def test_los_angeles_and_new_york_peak_at_the_same_local_hour() -> None:
         place("pla", 34.0, -118.3, 3000),
     ]
     model = DemandModel.from_scenario(scenario(sites, places))
-    d = model.evaluate()
+    d = model.expected_demand()
     ny = model.arrival_profile(d, "ny", 0)
     la = model.arrival_profile(d, "la", 0)
     assert ny.peak_local_minutes == la.peak_local_minutes
@@ -97,23 +97,23 @@ def test_scenario_surges_and_site_hours_are_applied() -> None:
     params = DemandParams(surges=(Surge(day=-1, at=dt.time(12, 0), share=0.5, width_minutes=30),))
     sc = scenario([site("a", 50, 8)], [place("p", 50, 8, 10_000)], params, days=2)
     model = DemandModel.from_scenario(sc)
-    d = model.evaluate()
+    d = model.expected_demand()
     first, last = model.arrival_profiles(d)
     assert first.share_per_bin[12] < 0.2 < last.share_per_bin[12]
     assert first.voters + last.voters == pytest.approx(d.total_voters)
     assert last.voters > first.voters
 
 
-def test_demand_summary_for_the_report() -> None:
-    from abroad.demand import demand_summary
+def test_demand_result_for_the_report() -> None:
+    from abroad.results import DemandResult
 
     sites = [site("a", 50, 8), site("b", 52.5, 13.4)]
     sc = scenario(sites, [place("p", 50, 8, 1000), place("q", 52.5, 13.4, 3000)], days=2)
     model = DemandModel.from_scenario(sc)
-    s = demand_summary(model, model.evaluate())
-    assert [st["site_id"] for st in s["stations"]] == ["a", "b"]
-    for st in s["stations"]:
-        assert len(st["arrivals_per_local_hour"]) == 2
-        per_day = [sum(row) for row in st["arrivals_per_local_hour"]]
-        np.testing.assert_allclose(per_day, st["voters_per_day"], atol=0.2)
-        assert st["peak_local_hour"][0] == int(np.argmax(st["arrivals_per_local_hour"][0]))
+    s = DemandResult.of(model, model.expected_demand())
+    assert [st.site_id for st in s.stations] == ["a", "b"]
+    for st in s.stations:
+        assert len(st.arrivals_per_local_hour) == 2
+        per_day = [sum(row) for row in st.arrivals_per_local_hour]
+        np.testing.assert_allclose(per_day, st.voters_per_day, atol=0.2)
+        assert st.peak_local_hour[0] == int(np.argmax(st.arrivals_per_local_hour[0]))

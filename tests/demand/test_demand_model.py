@@ -42,7 +42,7 @@ def test_farther_never_means_more_voters(
         sc = scenario(
             [site("a", 50.0, 0.0)], [place("p", 50.0 + km / km_per_deg, 0.0, eligible)], params
         )
-        voters.append(DemandModel.from_scenario(sc).evaluate().voters_per_place[0])
+        voters.append(DemandModel.from_scenario(sc).expected_demand().voters_per_place[0])
     assert voters[1] <= voters[0] + 1e-9 * eligible
 
 
@@ -57,8 +57,8 @@ def test_closing_a_station_never_adds_voters() -> None:
         fewer[rng.choice(np.flatnonzero(mask))] = False
         if not fewer.any():
             continue
-        more_v = model.evaluate(mask).voters_per_place
-        fewer_v = model.evaluate(fewer).voters_per_place
+        more_v = model.expected_demand(mask).voters_per_place
+        fewer_v = model.expected_demand(fewer).voters_per_place
         assert np.all(fewer_v <= more_v + 1e-9)
         assert fewer_v.sum() < more_v.sum() or np.allclose(fewer_v, more_v)
 
@@ -73,7 +73,7 @@ def test_voters_split_over_stations_add_up(choice: str) -> None:
     model = DemandModel.from_scenario(sc)
     mask = np.random.default_rng(2).random(40) < 0.3
     wait = np.random.default_rng(3).uniform(0, 120, 40)
-    d = model.evaluate(mask, wait)
+    d = model.expected_demand(mask, wait)
     total = d.voters_per_place.sum()
     assert total > 0
     assert d.voters_per_site.sum() == pytest.approx(total, rel=1e-12)
@@ -88,7 +88,7 @@ def test_voters_split_over_stations_add_up(choice: str) -> None:
 def test_day_split_follows_day_shares() -> None:
     params = DemandParams(day_shares=(0.2, 0.3, 0.5))
     sc = random_country(50, 5, seed=1, demand=params, days=3)
-    d = DemandModel.from_scenario(sc).evaluate()
+    d = DemandModel.from_scenario(sc).expected_demand()
     open_rows = d.voters_per_site_day[d.voters_per_site > 0]
     np.testing.assert_allclose(
         open_rows / open_rows.sum(1, keepdims=True), [[0.2, 0.3, 0.5]] * len(open_rows)
@@ -100,7 +100,7 @@ def test_nearest_matches_brute_force_argmin() -> None:
     model = DemandModel.from_scenario(sc)
     mask = np.zeros(25, dtype=bool)
     mask[[2, 5, 9, 17]] = True
-    d = model.evaluate(mask)
+    d = model.expected_demand(mask)
     open_idx = np.flatnonzero(mask)
     expected = open_idx[np.argmin(model.distance_km[:, open_idx], axis=1)]
     np.testing.assert_array_equal(d.assigned_site, expected)
@@ -111,7 +111,7 @@ def test_nearest_matches_brute_force_argmin() -> None:
 
 def test_base_turnout_next_to_station() -> None:
     sc = scenario([site("a", 50, 8)], [place("p", 50, 8, 10_000)], DemandParams(base_turnout=0.2))
-    d = DemandModel.from_scenario(sc).evaluate()
+    d = DemandModel.from_scenario(sc).expected_demand()
     assert d.voters_per_site[0] == pytest.approx(2000.0)
 
 
@@ -121,15 +121,19 @@ def test_pre_registration_alone_never_sets_demand() -> None:
     few = place("p", 48.86, 2.44, 8000, pre_registrations=67, pre_registered_site="a")
     none = place("p", 48.86, 2.44, 8000)
     sites = [site("a", 48.86, 2.44, "Europe/Paris", "FR")]
-    with_reg = DemandModel.from_scenario(scenario(sites, [few], params)).evaluate().total_voters
-    without = DemandModel.from_scenario(scenario(sites, [none], params)).evaluate().total_voters
+    with_reg = (
+        DemandModel.from_scenario(scenario(sites, [few], params)).expected_demand().total_voters
+    )
+    without = (
+        DemandModel.from_scenario(scenario(sites, [none], params)).expected_demand().total_voters
+    )
     uplifted = params.signals.pre_registration_uplift * 67
     assert without == pytest.approx(1600.0)
     assert with_reg > 5 * uplifted  # far from what registrations alone would say
     assert uplifted < with_reg < without  # moved towards it, by its weight only
     # Even a huge weight on pre-registration keeps the model estimate in the mix.
     heavy = DemandParams(base_turnout=0.2, signals=SignalWeights(pre_registrations=1000))
-    v = DemandModel.from_scenario(scenario(sites, [few], heavy)).evaluate().total_voters
+    v = DemandModel.from_scenario(scenario(sites, [few], heavy)).expected_demand().total_voters
     assert v != pytest.approx(uplifted, rel=1e-6)
     assert v > uplifted
 
@@ -140,7 +144,7 @@ def test_signals_are_weighted_means() -> None:
         signals=SignalWeights(model=1, previous_votes=3, pre_registrations=0, consular_estimate=1),
     )
     p = place("p", 50, 8, 4000, previous_votes=600, consular_estimate=8000)
-    d = DemandModel.from_scenario(scenario([site("a", 50, 8)], [p], params)).evaluate()
+    d = DemandModel.from_scenario(scenario([site("a", 50, 8)], [p], params)).expected_demand()
     # model 1000, previous 600 (x3), consular 2000: (1000 + 1800 + 2000) / 5
     assert d.total_voters == pytest.approx(960.0)
 
@@ -150,11 +154,11 @@ def test_pre_registered_voters_go_to_their_station() -> None:
     p = place("p", 50, 8, 10_000, pre_registrations=500, pre_registered_site="far")
     sites = [site("near", 50, 8), site("far", 52.5, 13.4)]
     model = DemandModel.from_scenario(scenario(sites, [p], params))
-    d = model.evaluate()
+    d = model.expected_demand()
     reg = 500 * params.signals.pre_registered_turnout
     assert d.voters_per_site[1] == pytest.approx(reg)
     assert d.voters_per_site.sum() == pytest.approx(d.voters_per_place.sum())
-    only_near = model.evaluate([SiteId("near")])
+    only_near = model.expected_demand([SiteId("near")])
     assert only_near.voters_per_site[0] == pytest.approx(only_near.total_voters)
 
 
@@ -163,8 +167,8 @@ def test_logit_crowded_station_pushes_voters_away() -> None:
     sites = [site("a", 50, 8), site("b", 50.3, 8)]
     places = [place("p", 50.1, 8, 5000)]
     model = DemandModel.from_scenario(scenario(sites, places, params))
-    calm = model.evaluate(None, np.array([0.0, 0.0]))
-    crowded = model.evaluate(None, np.array([120.0, 0.0]))
+    calm = model.expected_demand(None, np.array([0.0, 0.0]))
+    crowded = model.expected_demand(None, np.array([120.0, 0.0]))
     assert calm.voters_per_site[0] > calm.voters_per_site[1]
     assert crowded.voters_per_site[0] < calm.voters_per_site[0]
     assert crowded.voters_per_site[1] > calm.voters_per_site[1]
@@ -174,10 +178,10 @@ def test_rejects_sites_that_cannot_open_and_unknown_ids() -> None:
     sc = scenario([site("a", 50, 8), site("b", 51, 8, can_open=False)], [place("p", 50, 8, 10)])
     model = DemandModel.from_scenario(sc)
     with pytest.raises(ValueError, match=r"cannot open.*b"):
-        model.evaluate([SiteId("b")])
+        model.expected_demand([SiteId("b")])
     with pytest.raises(ValueError, match="unknown site"):
-        model.evaluate([SiteId("zzz")])
-    assert model.evaluate([]).total_voters == 0.0
+        model.expected_demand([SiteId("zzz")])
+    assert model.expected_demand([]).total_voters == 0.0
 
 
 def test_travel_time_decay_is_used() -> None:
@@ -185,4 +189,4 @@ def test_travel_time_decay_is_used() -> None:
     sites = [site("a", 50, 8)]
     near = DemandModel.from_scenario(scenario(sites, [place("p", 50.5, 8, 1000)], by_time))
     far = DemandModel.from_scenario(scenario(sites, [place("p", 55, 8, 1000)], by_time))
-    assert far.evaluate().total_voters < near.evaluate().total_voters < 200
+    assert far.expected_demand().total_voters < near.expected_demand().total_voters < 200

@@ -30,7 +30,7 @@ def test_example_station_loads_within_observed_range() -> None:
     from abroad.io.scenario import load_scenario
 
     scenario = load_scenario(EXAMPLE)
-    d = DemandModel.from_scenario(scenario).evaluate()
+    d = DemandModel.from_scenario(scenario).expected_demand()
     one_day = station_loads.OBSERVED["ru_2018"]
     assert len(scenario.election.days) == one_day.voting_days
     loads = list(d.voters_by_site().values())

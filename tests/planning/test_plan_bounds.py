@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from abroad.planning import Kernel, evaluate, exhaustive_best
+from abroad.planning import Kernel, exhaustive_best, value_plan
 from abroad.planning.bounds import (
     plain_milp_plan,
     resource_bound,
@@ -96,7 +96,7 @@ def test_closest_assignment_milp_is_exact_with_full_lists(seed: int) -> None:
     assert milp.status == "Optimal"
     assert milp.dual_bound == pytest.approx(best, rel=1e-5)
     assert milp.open_mask is not None
-    assert evaluate(inst, milp.open_mask).objective == pytest.approx(best, rel=1e-5)
+    assert value_plan(inst, milp.open_mask).objective == pytest.approx(best, rel=1e-5)
 
 
 def test_free_assignment_model_overstates_its_plan() -> None:
@@ -106,7 +106,7 @@ def test_free_assignment_model_overstates_its_plan() -> None:
         kernel = Kernel(inst)
         res = plain_milp_plan(kernel, time_limit_seconds=5, k_bound=12)
         assert res.open_mask is not None
-        truth = evaluate(inst, res.open_mask, kernel)
+        truth = value_plan(inst, res.open_mask, kernel)
         assert res.model_objective >= truth.objective - 1e-6 * max(1.0, truth.objective)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from abroad.io.errors import InputError
-from abroad.planning import Kernel, PlanningInstance, evaluate
-from abroad.planning.evaluate import _add_deltas_of
+from abroad.planning import Kernel, PlanningInstance, value_plan
+from abroad.planning.instance import InstanceError
 from abroad.planning.synthetic import random_instance
+from abroad.planning.valuation import _add_deltas_of
 
 
 def _tiny() -> PlanningInstance:
@@ -27,7 +27,7 @@ def _tiny() -> PlanningInstance:
 
 def test_hand_computed_values() -> None:
     inst = _tiny()
-    both = evaluate(inst, [0, 1])
+    both = value_plan(inst, [0, 1])
     # Site 0 load 100 + 40 = 140, serves 100; site 1 load 72.
     assert both.load_voters.tolist() == pytest.approx([140.0, 72.0])
     assert both.served_voters.tolist() == pytest.approx([100.0, 72.0])
@@ -35,11 +35,11 @@ def test_hand_computed_values() -> None:
     assert both.votes == pytest.approx(172.0)
     assert both.staff.tolist() == [3.0, 3.0]
     assert both.station_of_place.tolist() == [0, 0, 1]
-    only1 = evaluate(inst, [1])
+    only1 = value_plan(inst, [1])
     # Everyone goes to site 1: 50 + 30 + 72.
     assert only1.votes == pytest.approx(152.0)
     assert only1.station_of_place.tolist() == [1, 1, 1]
-    none = evaluate(inst, [])
+    none = value_plan(inst, [])
     assert none.votes == 0.0 and none.feasible
 
 
@@ -56,10 +56,10 @@ def test_staff_limits_make_plans_infeasible() -> None:
         total_staff_budget=5.0,
         max_open=1,
     )
-    plan = evaluate(inst, [0, 1])
+    plan = value_plan(inst, [0, 1])
     assert not plan.feasible
     assert len(plan.violations) == 2  # total staff 6 > 5, and 2 sites open > 1
-    assert evaluate(inst, [1]).feasible
+    assert value_plan(inst, [1]).feasible
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -69,13 +69,13 @@ def test_add_and_drop_deltas_match_full_evaluation(seed: int) -> None:
     rng = np.random.default_rng(seed)
     mask = rng.random(inst.n_sites) < 0.4
     state = kernel.state(mask)
-    base = evaluate(inst, mask, kernel)
+    base = value_plan(inst, mask, kernel)
     assert state.objective == pytest.approx(base.objective)
     d_obj, excess, d_votes = state.add_deltas(~mask)
     for t in np.flatnonzero(~mask):
         new_mask = mask.copy()
         new_mask[t] = True
-        full = evaluate(inst, new_mask, kernel)
+        full = value_plan(inst, new_mask, kernel)
         assert d_obj[t] == pytest.approx(full.objective - base.objective, abs=1e-7)
         assert d_votes[t] == pytest.approx(full.votes - base.votes, abs=1e-7)
         assert excess[t] == pytest.approx(kernel.state(new_mask).staff_excess(), abs=1e-7)
@@ -122,7 +122,7 @@ def test_every_place_goes_to_its_first_open_site() -> None:
     rng = np.random.default_rng(0)
     for _ in range(5):
         mask = rng.random(inst.n_sites) < 0.5
-        plan = evaluate(inst, mask)
+        plan = value_plan(inst, mask)
         for p in range(inst.n_places):
             listed = [int(s) for s in inst.pref_site[p] if s >= 0 and mask[s]]
             assert plan.station_of_place[p] == (listed[0] if listed else -1)
@@ -132,7 +132,7 @@ def test_every_place_goes_to_its_first_open_site() -> None:
 
 
 def test_bad_instance_reports_every_problem() -> None:
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InstanceError) as err:
         PlanningInstance.build(
             demand_weight=[1.0, -2.0],
             pref_site=[[0, 5], [-1, 0]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from abroad.planning import Kernel, evaluate, exhaustive_best, plan_network
+from abroad.planning import Kernel, exhaustive_best, plan_network, value_plan
 from abroad.planning.search import exhaustive, greedy, local_search
 from abroad.planning.synthetic import random_instance
 
@@ -24,7 +24,7 @@ def _instance(seed: int):  # type: ignore[no-untyped-def]
 
 
 def _brute_force_best(inst) -> float:  # type: ignore[no-untyped-def]
-    """Independent enumeration through the public evaluate (no shared search code)."""
+    """Independent enumeration through the public value_plan (no shared search code)."""
     best = -np.inf
     for code in range(1 << inst.n_sites):
         mask = np.array([(code >> s) & 1 for s in range(inst.n_sites)], dtype=bool)
@@ -32,7 +32,7 @@ def _brute_force_best(inst) -> float:  # type: ignore[no-untyped-def]
             continue
         if inst.open_cost[mask].sum() > inst.cost_budget:
             continue
-        plan = evaluate(inst, mask)
+        plan = value_plan(inst, mask)
         if plan.feasible:
             best = max(best, plan.objective)
     return best
@@ -79,7 +79,7 @@ def test_local_search_never_worsens_greedy_and_respects_limits() -> None:
         g_obj = g.objective
         ls = local_search(g, deadline=np.inf, rng=np.random.default_rng(seed))
         assert ls.objective >= g_obj - 1e-9
-        plan = evaluate(inst, ls.open_mask)
+        plan = value_plan(inst, ls.open_mask)
         assert plan.feasible, plan.violations
         assert len(plan.open_sites) <= inst.max_open
 

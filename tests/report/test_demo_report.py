@@ -10,16 +10,24 @@ from pathlib import Path
 import pytest
 
 from abroad.io.scenario import load_scenario
-from abroad.pipeline import catchment_summary_dict, catchments
+from abroad.jobs.demo import run_demo
+from abroad.network.catchments import catchments
 from abroad.report import render_report
-from abroad.report.demo import demo_report_data, write_demo_report
+from abroad.report.demo_report import demo_report_data, write_demo_report
 
 
 def test_demo_report_shows_the_pipeline_figures(tiny_scenario: Path, tmp_path: Path) -> None:
     scenario = load_scenario(tiny_scenario)
     cs = catchments(scenario)
-    summary = catchment_summary_dict(scenario, cs)
-    data = demo_report_data(scenario, cs, summary, generated_at=dt.datetime(2026, 1, 1))
+    summary = run_demo(scenario, tmp_path / "demo", replications=2).summary
+    data = demo_report_data(
+        scenario,
+        cs,
+        title=summary.title,
+        demand=summary.demand,
+        simulation=summary.simulation,
+        generated_at=dt.datetime(2026, 1, 1),
+    )
     assert data.map is not None
     # every site is on the map; only the openable ones are open, the others say why
     by_id = {s.site_id: s for s in data.map.stations}
@@ -35,10 +43,11 @@ def test_demo_report_shows_the_pipeline_figures(tiny_scenario: Path, tmp_path: P
     stations = data.tables[0]
     assert len(stations.rows) == len(cs.open_site_ids)
     assert sum(float(r[3] or 0) for r in stations.rows) == pytest.approx(cs.total_citizens, abs=2)
-    # places beyond far_km are listed in the second table
+    # places beyond far_km are listed in the last table (the tiny scenario has some)
     far = [p for p in data.map.places if (p.distance_km or 0) > cs.far_km]
-    if far:
-        assert len(data.tables[1].rows) == min(len(far), 20)
+    assert far, "the tiny scenario has places beyond far_km"
+    assert data.tables[-1].title.startswith("Largest places farther than")
+    assert len(data.tables[-1].rows) == min(len(far), 20)
     figures = {f.label: f.value for f in data.key_figures}
     assert figures["open stations"] == str(len(cs.open_site_ids))
     html = render_report(data)

@@ -85,7 +85,7 @@ def demand(
     if open_sites is not None:
         ids = [SiteId(s.strip()) for s in open_sites.split(",") if s.strip()]
     try:
-        d = model.evaluate(ids)
+        d = model.expected_demand(ids)
     except ValueError as exc:
         fail(f"--open: {exc}", EXIT_BAD_INPUT)
     days = [day.date.isoformat() for day in sc.election.days]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,7 +20,9 @@ from abroad.cli.common import (
     stdout,
 )
 from abroad.io.errors import InputError
-from abroad.queueing.outcome import LOSS_CAUSES
+
+if TYPE_CHECKING:
+    from abroad.results import DemoSummary
 
 
 @app.command()
@@ -75,7 +77,7 @@ def demo(
 
     Example:  abroad demo examples/us-2024 --out out
     """
-    from abroad.pipeline import run_demo
+    from abroad.jobs.demo import run_demo
 
     sc = load_scenario_or_exit(scenario, variant)
     with progress(enabled=not json_output) as bar:
@@ -84,59 +86,68 @@ def demo(
         except InputError as exc:
             fail_input(exc)
     if json_output:
-        print_json(result.summary)
+        print_json(result.summary.to_json_dict())
         return
     _print_stations(result.summary)
     stderr.print(f"wrote {result.summary_path} and {result.report_path}", highlight=False)
 
 
-def _print_stations(summary: dict[str, Any]) -> None:
-    sims = {s["site_id"]: s["total"] for s in summary.get("simulation", {}).get("stations", [])}
-    table = Table(title=str(summary["title"]), title_justify="left")
+def _print_stations(summary: DemoSummary) -> None:
+    sims = summary.simulation.by_site()
+    table = Table(title=summary.title, title_justify="left")
     columns = [
         "station",
         "citizens",
         "travel p50 km",
         "travel p90 km",
-        f"beyond {summary['far_km']:g} km",
+        f"beyond {summary.far_km:g} km",
     ]
     if sims:
-        columns += ["voters", "voted", "could not vote", "wait p95 min"]
+        columns += [
+            "arrivals\n(simulated)",
+            "votes cast\n(simulated)",
+            "could not vote\n(simulated)",
+            "wait p95 min\n(simulated)",
+        ]
     for i, name in enumerate(columns):
         table.add_column(name, justify="left" if i == 0 else "right")
-    for r in summary["stations"]:
+    for r in summary.stations:
         row = [
-            r["name"],
-            f"{r['citizens']:,.0f}",
-            f"{r['distance_km_p50']:,.0f}",
-            f"{r['distance_km_p90']:,.0f}",
-            f"{r['citizens_beyond_far_km']:,.0f}",
+            r.name,
+            f"{r.citizens:,.0f}",
+            _km(r.distance_km_p50),
+            _km(r.distance_km_p90),
+            f"{r.citizens_beyond_far_km:,.0f}",
         ]
-        t = sims.get(r["site_id"])
-        if t is not None:
-            lost = sum(t[k]["mean"] for k in LOSS_CAUSES)
+        sim = sims.get(r.site_id)
+        if sim is not None:
+            wait = sim.wait_minutes_p95
             row += [
-                f"{t['arrivals']['mean']:,.0f}",
-                f"{t['served']['mean']:,.0f}",
-                f"{lost:,.0f}",
-                f"{t['wait_minutes']['p95']['mean']:,.0f}",
+                f"{sim.simulated_arrivals:,.0f}",
+                f"{sim.simulated_votes_cast:,.0f}",
+                f"{sim.total.lost:,.0f}",
+                "-" if wait is None else f"{wait:,.0f}",
             ]
         table.add_row(*row)
-    t = summary["totals"]
+    t = summary.totals
     table.add_section()
     totals = [
         "all stations",
-        f"{t['citizens']:,.0f}",
-        f"{t['distance_km_p50']:,.0f}",
-        f"{t['distance_km_p90']:,.0f}",
-        f"{t['citizens_beyond_far_km']:,.0f}",
+        f"{t.citizens:,.0f}",
+        _km(t.distance_km_p50),
+        _km(t.distance_km_p90),
+        f"{t.citizens_beyond_far_km:,.0f}",
     ]
     if sims:
         totals += [
-            f"{sum(v['arrivals']['mean'] for v in sims.values()):,.0f}",
-            f"{sum(v['served']['mean'] for v in sims.values()):,.0f}",
-            f"{sum(v[k]['mean'] for v in sims.values() for k in LOSS_CAUSES):,.0f}",
+            f"{summary.simulation.simulated_arrivals:,.0f}",
+            f"{summary.simulation.simulated_votes_cast:,.0f}",
+            f"{summary.simulation.simulated_lost:,.0f}",
             "",
         ]
     table.add_row(*totals)
     stdout.print(table)
+
+
+def _km(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -12,6 +12,7 @@ from abroad.cli.app import app
 from abroad.cli.common import (
     ScenarioArg,
     fail,
+    fail_input,
     load_scenario_or_exit,
     print_json,
     progress,
@@ -19,7 +20,11 @@ from abroad.cli.common import (
     stdout,
     stdout_to_stderr,
 )
+from abroad.io.errors import InputError
 from abroad.model import SiteId
+
+if TYPE_CHECKING:
+    from abroad.results import PlanSummary
 
 VariantOpt = Annotated[str | None, typer.Option(help="Use one of the scenario's named variants.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random stream.")]
@@ -54,7 +59,7 @@ def plan(
 
     Example:  abroad plan examples/us-2024 --variant permissive-host --out out/plan
     """
-    from abroad.plan_job import run_plan
+    from abroad.jobs.plan import run_plan
 
     sc = load_scenario_or_exit(scenario, variant)
     with stdout_to_stderr(), progress(enabled=not json_output) as bar:
@@ -63,56 +68,71 @@ def plan(
         def tell(label: str, fraction: float) -> None:
             bar.update(task, completed=round(100 * fraction), description=label)
 
-        run = run_plan(
-            sc,
-            out,
-            time_limit_seconds=time_limit,
-            seed=seed,
-            replications=replications,
-            progress=tell,
-        )
+        try:
+            run = run_plan(
+                sc,
+                out,
+                time_limit_seconds=time_limit,
+                seed=seed,
+                replications=replications,
+                progress=tell,
+            )
+        except InputError as exc:
+            fail_input(exc)
     if json_output:
-        print_json(run.summary)
+        print_json(run.summary.to_json_dict())
         return
     _print_plan(run.summary)
     stderr.print("wrote " + ", ".join(str(p) for p in run.paths.values()), highlight=False)
 
 
-def _print_plan(s: dict[str, Any]) -> None:
+def _print_plan(s: PlanSummary) -> None:
     table = Table(
-        title=f"{s['scenario']}{' / ' + s['variant'] if s['variant'] else ''}: plan",
+        title=f"{s.scenario}{' / ' + s.variant if s.variant else ''}: plan",
         title_justify="left",
     )
     for i, c in enumerate(
-        ["station", "desks", "booths", "staff", "voters", "votes cast", "wait p95 min"]
+        [
+            "station",
+            "desks",
+            "booths",
+            "staff",
+            "expected voters",
+            "expected votes cast\n(planner)",
+            "votes cast\n(simulated)",
+            "wait p95 min\n(simulated)",
+        ]
     ):
         table.add_column(c, justify="left" if i == 0 else "right")
-    for st in s["stations"]:
-        wait = st.get("wait_minutes_p95")
+    for st in s.stations:
+        wait = st.wait_minutes_p95
+        sim = st.simulated_votes_cast
         table.add_row(
-            st["name"],
-            str(st["desks"]),
-            str(st["booths"]),
-            f"{st['staff']:g}",
-            f"{st['expected_voters']:,.0f}",
-            f"{st['expected_votes_cast']:,.0f}",
+            st.name,
+            str(st.desks),
+            str(st.booths),
+            f"{st.staff:g}",
+            f"{st.expected_voters:,.0f}",
+            f"{st.expected_votes_cast:,.0f}",
+            "" if sim is None else f"{sim:,.0f}",
             "" if wait is None else f"{wait:,.0f}",
         )
     stdout.print(table)
-    sq = s["status_quo"]
-    gap = s["gap"]
-    sq_note = "" if sq["feasible"] else ", not staffable: " + "; ".join(sq["violations"])
+    sq = s.status_quo
+    sq_note = "" if sq.feasible else ", not staffable: " + "; ".join(sq.violations)
+    bound = "none" if s.bound is None else f"{s.bound:,.0f}"
     stdout.print(
-        f"expected votes cast {s['expected_votes_cast']:,.0f} (status quo "
-        f"{sq['expected_votes_cast']:,.0f}{sq_note}); proven bound {s['bound']:,.0f}"
-        + (f", gap {gap:.2%}" if gap is not None else "")
-        + f"; solved in {s['solve_seconds']:.1f} s",
+        f"expected votes cast (planner) {s.expected_votes_cast:,.0f} (status quo "
+        f"{sq.expected_votes_cast:,.0f}{sq_note}); proven bound {bound}"
+        + (f", gap {s.gap:.2%}" if s.gap is not None else "")
+        + f"; votes cast in the simulation of the plan {s.simulated_votes_cast:,.0f}"
+        + f"; {s.method}, solved in {s.solve_seconds:.1f} s",
         highlight=False,
     )
 
 
-@app.command()
-def evaluate(
+@app.command("evaluate")
+def evaluate_command(
     scenario: ScenarioArg,
     open_sites: Annotated[
         str, typer.Option("--open", help="Comma-separated site ids of the plan to evaluate.")
@@ -125,24 +145,45 @@ def evaluate(
 
     Example:  abroad evaluate examples/us-2024 --open us-washington-embassy,us-new-york-cg --json
     """
-    from abroad.plan_job import evaluate_plan
+    from abroad.jobs.evaluate import evaluate_plan
 
     sc = load_scenario_or_exit(scenario, variant)
     ids = _sites(open_sites)
     if not ids:
         fail("--open needs at least one site id", 2)
-    try:
-        result = evaluate_plan(sc, ids, seed=seed)
-    except ValueError as exc:
-        fail(str(exc), 2)
+    with stdout_to_stderr():
+        try:
+            result = evaluate_plan(sc, ids, seed=seed)
+        except InputError as exc:
+            fail_input(exc)
+        except ValueError as exc:
+            fail(f"--open: {exc}", 2)
     if json_output:
-        print_json(result)
+        print_json(result.to_json_dict())
         return
+    table = Table(
+        title=f"{sc.name}{' / ' + sc.variant if sc.variant else ''}: the planner's value",
+        title_justify="left",
+    )
+    for i, c in enumerate(
+        ["station", "desks", "booths", "staff", "expected voters", "expected votes cast"]
+    ):
+        table.add_column(c, justify="left" if i == 0 else "right")
+    for st in result.stations:
+        table.add_row(
+            st.name,
+            str(st.desks),
+            str(st.booths),
+            f"{st.staff:g}",
+            f"{st.expected_voters:,.0f}",
+            f"{st.expected_votes_cast:,.0f}",
+        )
+    stdout.print(table)
     stdout.print(
-        f"expected votes cast {result['expected_votes_cast']:,.0f} of "
-        f"{result['expected_voters_after_travel']:,.0f} voters after travel; staff "
-        f"{result['staff']:g}; feasible: {result['feasible']}"
-        + ("" if result["feasible"] else f" ({'; '.join(result['violations'])})"),
+        f"expected votes cast (planner) {result.expected_votes_cast:,.0f} of "
+        f"{result.expected_voters_after_travel:,.0f} expected voters after travel; staff "
+        f"{result.staff:g}; feasible: {result.feasible}"
+        + ("" if result.feasible else f" ({'; '.join(result.violations)})"),
         highlight=False,
     )
 
@@ -165,7 +206,7 @@ def compare(
     Example:  abroad compare examples/us-2024 --variants permissive-host,staff-cut
     """
     from abroad.io.scenario import list_variants
-    from abroad.plan_job import compare_variants
+    from abroad.jobs.compare import compare_variants
 
     base = load_scenario_or_exit(scenario)
     names = (
@@ -176,45 +217,50 @@ def compare(
     others = [load_scenario_or_exit(scenario, n) for n in names]
     with stdout_to_stderr(), progress(enabled=not json_output) as bar:
         task = bar.add_task("comparing", total=100)
-        rows = compare_variants(
-            base,
-            others,
-            time_limit_seconds=time_limit,
-            seed=seed,
-            progress=lambda label, f: bar.update(task, completed=round(100 * f), description=label),
-        )
+        try:
+            result = compare_variants(
+                base,
+                others,
+                time_limit_seconds=time_limit,
+                seed=seed,
+                progress=lambda label, f: bar.update(
+                    task, completed=round(100 * f), description=label
+                ),
+            )
+        except InputError as exc:
+            fail_input(exc)
     if json_output:
-        print_json({"scenario": base.name, "rows": rows})
+        print_json(result.to_json_dict())
         return
     table = Table(title=f"{base.name}: variants", title_justify="left")
     cols = [
         "variant",
-        "status quo votes",
-        "planned votes",
-        "bound",
-        "lost to queues",
-        "simulated votes",
-        "worst wait p95",
+        "status quo:\nexpected votes\ncast (planner)",
+        "plan:\nexpected votes\ncast (planner)",
+        "bound\n(planner)",
+        "plan: lost\nto queues\n(planner)",
+        "plan:\nvotes cast\n(simulated)",
+        "plan: worst\nwait p95\n(simulated)",
         "staff",
         "stations",
     ]
     for i, c in enumerate(cols):
         table.add_column(c, justify="left" if i in (0, 8) else "right")
     unstaffable = False
-    for r in rows:
-        wait = r["worst_wait_minutes_p95"]
-        mark = "" if r["status_quo_feasible"] else " *"
-        unstaffable |= not r["status_quo_feasible"]
+    for r in result.rows:
+        wait = r.worst_wait_minutes_p95
+        mark = "" if r.status_quo_feasible else " *"
+        unstaffable |= not r.status_quo_feasible
         table.add_row(
-            r["variant"],
-            f"{r['status_quo_votes_cast']:,.0f}{mark}",
-            f"{r['planned_votes_cast']:,.0f}",
-            f"{r['bound']:,.0f}",
-            f"{r['planned_lost_to_queues']:,.0f}",
-            f"{r['simulated_votes_cast']:,.0f}",
+            r.variant,
+            f"{r.status_quo_expected_votes_cast:,.0f}{mark}",
+            f"{r.planned_expected_votes_cast:,.0f}",
+            "" if r.bound is None else f"{r.bound:,.0f}",
+            f"{r.planned_lost_to_queues:,.0f}",
+            f"{r.planned_simulated_votes_cast:,.0f}",
             "" if wait is None else f"{wait:,.0f} min",
-            f"{r['staff']:g}",
-            ", ".join(r["planned_open_sites"]),
+            f"{r.staff:g}",
+            ", ".join(r.planned_open_sites),
         )
     stdout.print(table)
     if unstaffable:

@@ -1,7 +1,7 @@
 """Demand: who votes, at which station, and when.
 
-- ``DemandModel.from_scenario(scenario).evaluate(open_sites)`` -> ``Demand`` (voters per station
-  and day, per place, and the place -> station breakdown);
+- ``DemandModel.from_scenario(scenario).expected_demand(open_sites)`` -> ``Demand`` (voters per
+  station and day, per place, and the place -> station breakdown);
 - ``DemandModel.arrival_profile(demand, site, day)`` -> expected arrivals by local clock time;
 - ``day_profile``, ``hourly_weights``, ``default_day_shares``: the daily curve and day shares,
   calibrated on Romania's elections abroad (``abroad.demand.curves``);
@@ -18,7 +18,6 @@ from abroad.demand.arrivals import (
     utc_offset_minutes,
 )
 from abroad.demand.model import Demand, DemandModel
-from abroad.demand.summary import demand_summary
 from abroad.demand.turnout import combine_signals, decay_factor
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "day_profile",
     "decay_factor",
     "default_day_shares",
-    "demand_summary",
     "has_country_curve",
     "hourly_weights",
     "utc_offset_minutes",

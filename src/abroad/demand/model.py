@@ -191,7 +191,7 @@ class DemandModel:
             raise ValueError(f"site(s) cannot open (unavailable or not permitted): {names}")
         return mask
 
-    def evaluate(
+    def expected_demand(
         self,
         open_sites: Collection[SiteId] | BoolArray | None = None,
         expected_wait_minutes: FloatArray | None = None,

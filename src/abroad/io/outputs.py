@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from abroad.results import Result
 
 
 def _clean(value: Any) -> Any:
@@ -26,3 +29,8 @@ def json_text(payload: Any) -> str:
 def write_json(path: Path, payload: Any) -> None:
     """Write ``json_text(payload)`` as UTF-8."""
     path.write_text(json_text(payload), encoding="utf-8")
+
+
+def write_result(path: Path, result: Result) -> None:
+    """Write a typed result as JSON (its ``to_json_dict`` shape)."""
+    write_json(path, result.to_json_dict())

@@ -31,8 +31,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from abroad.planning.evaluate import Kernel, PlanValue
 from abroad.planning.instance import FloatArray, IntArray, PlanningInstance
+from abroad.planning.valuation import Kernel, PlanValue
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ map, a clock or a file.
 Behaviour is fixed by the preference lists: place ``p`` votes at the first *open* site of
 ``pref_site[p, :]`` (nearest first, the must-have behaviour). Lists are padded with ``-1`` and may
 be pruned to the ``k`` most preferred sites; a place none of whose listed sites is open does not
-vote. A logit choice would replace the "first open" rule in :mod:`abroad.planning.evaluate` while
+vote. A logit choice would replace the "first open" rule in :mod:`abroad.planning.valuation` while
 keeping the same arrays (the decay of every listed site is already there).
 """
 
@@ -19,13 +19,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from abroad.io.errors import ProblemCollector
-
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-_WHERE = "planning instance"
+
+class InstanceError(ValueError):
+    """A planning instance whose arrays do not fit together; lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        n = len(problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the planning instance:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in problems)]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +58,8 @@ class PlanningInstance:
     - ``open_cost[S]``, ``cost_budget`` and ``cost_weight`` (votes given up per unit of cost in
       the objective; 0 makes cost a pure budget).
     - ``max_open``: most stations that may open; ``must_open[S]``: sites that open regardless.
+    - ``site_ids[S]`` and ``pool_ids[G]``: what violation messages call sites and pools
+      (default: ``site 0``, ``pool 0``, ...).
     """
 
     demand_weight: FloatArray
@@ -69,7 +77,14 @@ class PlanningInstance:
     cost_weight: float
     max_open: int
     must_open: BoolArray
-    site_names: tuple[str, ...] = field(default=())
+    site_ids: tuple[str, ...] = field(default=())
+    pool_ids: tuple[str, ...] = field(default=())
+
+    def site_id(self, site: int) -> str:
+        return self.site_ids[site] if site < len(self.site_ids) else f"site {site}"
+
+    def pool_id(self, pool: int) -> str:
+        return self.pool_ids[pool] if pool < len(self.pool_ids) else f"pool {pool}"
 
     @property
     def n_places(self) -> int:
@@ -123,12 +138,13 @@ class PlanningInstance:
         cost_weight: float = 0.0,
         max_open: int | None = None,
         must_open: npt.ArrayLike | None = None,
-        site_names: tuple[str, ...] = (),
+        site_ids: tuple[str, ...] = (),
+        pool_ids: tuple[str, ...] = (),
     ) -> PlanningInstance:
         """Check every array and build a read-only instance.
 
-        Raises :class:`abroad.io.errors.InputError` listing every problem found (each named by
-        its field and index). Defaults: no staff needed, one unlimited pool, no cost, no limit
+        Raises :class:`InstanceError` listing every problem found (each named by its field and
+        index). Defaults: no staff needed, one unlimited pool, no cost, no limit
         on open sites, nothing forced open.
         """
         w = np.array(demand_weight, dtype=np.float64, ndmin=1)
@@ -165,10 +181,10 @@ class PlanningInstance:
         )
         k_max = n_sites if max_open is None else int(max_open)
 
-        pc = ProblemCollector()
+        problems: list[str] = []
 
         def bad(path: str, message: str) -> None:
-            pc.add(_WHERE, message, path=path)
+            problems.append(f"{path}: {message}")
 
         n_places = w.shape[0]
         if w.ndim != 1:
@@ -244,7 +260,12 @@ class PlanningInstance:
             bad("max_open", f"expected at least the {int(must.sum())} must-open sites")
         if k_max < 0:
             bad("max_open", "expected a count >= 0")
-        pc.raise_if_any()
+        if site_ids and len(site_ids) != n_sites:
+            bad("site_ids", f"expected {n_sites} site ids, got {len(site_ids)}")
+        if pool_ids and len(pool_ids) != pool_budget.shape[0]:
+            bad("pool_ids", f"expected {pool_budget.shape[0]} pool ids, got {len(pool_ids)}")
+        if problems:
+            raise InstanceError(problems)
 
         arrays = [w, ps, pd, si, ss, sb, sl, pool, pool_budget, cost, must]
         for a in arrays:
@@ -265,7 +286,8 @@ class PlanningInstance:
             cost_weight=float(cost_weight),
             max_open=min(k_max, n_sites),
             must_open=must,
-            site_names=tuple(site_names),
+            site_ids=tuple(site_ids),
+            pool_ids=tuple(pool_ids),
         )
 
 

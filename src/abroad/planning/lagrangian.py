@@ -42,8 +42,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from abroad.planning.evaluate import Kernel, _served
 from abroad.planning.instance import BoolArray, FloatArray, IntArray, PlanningInstance
+from abroad.planning.valuation import Kernel, _served
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,7 @@ def lagrangian_bound(
     deadline = t0 + float(time_limit_seconds)
     lp_deadline = t0 + 0.8 * float(time_limit_seconds)
 
-    def evaluate(
+    def solve_master(
         lam: FloatArray, *, integral: bool, h: highspy.Highs, limit: float
     ) -> tuple[float, FloatArray | None]:
         _site_values(
@@ -359,7 +359,9 @@ def lagrangian_bound(
     target = target_objective
     while iterations < max_iterations and time.perf_counter() < lp_deadline:
         iterations += 1
-        bound, z = evaluate(price, integral=False, h=lp, limit=lp_deadline - time.perf_counter())
+        bound, z = solve_master(
+            price, integral=False, h=lp, limit=lp_deadline - time.perf_counter()
+        )
         if z is None:
             break
         if bound < best - 1e-9 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
@@ -396,7 +398,7 @@ def lagrangian_bound(
     if math.isfinite(best) or iterations == 0:
         mip = _master(inst, lv, integral=True, threads=threads)
         remaining = max(0.5, deadline - time.perf_counter())
-        mip_bound, z = evaluate(best_price, integral=True, h=mip, limit=remaining)
+        mip_bound, z = solve_master(best_price, integral=True, h=mip, limit=remaining)
         best = min(best, mip_bound)
         if z is not None:
             mask = np.zeros(inst.n_sites, dtype=np.bool_)

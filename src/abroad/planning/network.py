@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from abroad.planning.bounds import resource_bound, simple_bound, solve_milp
-from abroad.planning.evaluate import _FEAS_TOL, Kernel, PlanValue, State, value_of_state
 from abroad.planning.instance import PlanningInstance
 from abroad.planning.lagrangian import lagrangian_bound
 from abroad.planning.search import (
@@ -39,6 +38,7 @@ from abroad.planning.search import (
     iterated_local_search,
     local_search,
 )
+from abroad.planning.valuation import _FEAS_TOL, Kernel, PlanValue, State, value_of_state
 
 ENUMERATION_SCANS_PER_SECOND = 5e7
 """Place scans per second assumed when deciding whether to enumerate every plan."""

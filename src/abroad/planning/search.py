@@ -1,7 +1,7 @@
 """Search under the true behavioural evaluation: greedy add, local search, exhaustive enumeration.
 
 Every move is valued with the real rule (each place votes at its first open site), through the
-incremental kernels of :mod:`abroad.planning.evaluate`. Moves that break a staff, cost or
+incremental kernels of :mod:`abroad.planning.valuation`. Moves that break a staff, cost or
 ``max_open`` limit are never taken from a feasible plan; from an infeasible start (must-open
 sites that already exceed a staff pool) the search first takes moves that reduce the excess.
 """
@@ -15,7 +15,8 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-from abroad.planning.evaluate import (
+from abroad.planning.instance import BoolArray, FloatArray, IntArray
+from abroad.planning.valuation import (
     _FEAS_TOL,
     Kernel,
     PlanValue,
@@ -29,7 +30,6 @@ from abroad.planning.evaluate import (
     _staff_excess,
     value_of_state,
 )
-from abroad.planning.instance import BoolArray, FloatArray, IntArray
 
 ProgressFn = Callable[[str, float], None]
 """``progress(phase, best_objective)`` called after each improvement."""

@@ -1,8 +1,7 @@
-"""The report of ``abroad demo``: turns the pipeline's results into a ``ReportData``.
+"""The report of ``abroad demo``: turns the demo's typed results into a ``ReportData``.
 
-An adapter only: it picks, labels and formats figures the pipeline already computed (the
-catchment summary and the JSON-ready ``summary`` dict, including ``summary["demand"]`` when
-present); the report itself stays free of pipeline logic.
+An adapter only: it picks, labels and formats figures the jobs already computed (the catchment
+summary, ``DemandResult`` and ``SimulationResult``); the report itself stays free of job logic.
 """
 
 from __future__ import annotations
@@ -10,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from abroad.queueing.outcome import LOSS_CAUSES
+from abroad.model import Scenario, Site
+from abroad.network.catchments import CatchmentSummary
 from abroad.report.data import (
     Cell,
     Chart,
@@ -26,10 +26,7 @@ from abroad.report.data import (
     map_from_arrays,
 )
 from abroad.report.html import write_report
-
-if TYPE_CHECKING:
-    from abroad.model import Scenario, Site
-    from abroad.pipeline import CatchmentSummary
+from abroad.results import DemandResult, DemoSummary, SimulationResult, StationSimulationResult
 
 DISTANCE_BANDS_KM = (0.0, 25.0, 100.0, 300.0, 800.0)
 MAX_ARRIVAL_SERIES = 6
@@ -46,23 +43,22 @@ def _site_status(site: Site, is_open: bool) -> str:
     return "not opened in this plan"
 
 
-def _arrivals_chart(summary: dict[str, Any], names: dict[str, str]) -> Chart | None:
-    demand = summary.get("demand")
-    if not demand or not demand.get("stations"):
+def _arrivals_chart(demand: DemandResult | None, names: dict[str, str]) -> Chart | None:
+    if demand is None or not demand.stations:
         return None
-    stations = sorted(demand["stations"], key=lambda s: -float(s["voters"]))[:MAX_ARRIVAL_SERIES]
-    rows = np.array([s["arrivals_per_local_hour"][0] for s in stations], dtype=np.float64)
+    stations = sorted(demand.stations, key=lambda s: -s.voters)[:MAX_ARRIVAL_SERIES]
+    rows = np.array([s.arrivals_per_local_hour[0] for s in stations], dtype=np.float64)
     active = np.flatnonzero(rows.sum(axis=0) > 0)
     if active.size == 0:
         return None
     hours = range(int(active[0]), int(active[-1]) + 1)
-    day = demand["days"][0] if demand.get("days") else "day 1"
-    more = len(demand["stations"]) - len(stations)
+    day = demand.days[0] if demand.days else "day 1"
+    more = len(demand.stations) - len(stations)
     return Chart(
         title=f"Expected arrivals per local clock hour, {day}",
         x=tuple(float(h) for h in hours),
         series=tuple(
-            Series(names.get(s["site_id"], s["site_id"]), tuple(float(r[h]) for h in hours))
+            Series(names.get(s.site_id, s.site_id), tuple(float(r[h]) for h in hours))
             for s, r in zip(stations, rows, strict=True)
         ),
         x_label="local time at the station (hour)",
@@ -72,33 +68,26 @@ def _arrivals_chart(summary: dict[str, Any], names: dict[str, str]) -> Chart | N
     )
 
 
-def _sim_by_site(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {s["site_id"]: s for s in (summary.get("simulation") or {}).get("stations", [])}
+def _num(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
-def _lost(total: dict[str, Any]) -> float:
-    return float(sum(total[k]["mean"] for k in LOSS_CAUSES if k in total))
-
-
-def _wait_chart(summary: dict[str, Any], names: dict[str, str]) -> Chart | None:
-    sims = list(_sim_by_site(summary).values())
+def _wait_chart(
+    sims: list[StationSimulationResult], names: dict[str, str], target: float
+) -> Chart | None:
     if not sims:
         return None
-    hours = sorted({h["hour"] for s in sims for h in s["wait_by_local_hour"] if h["day"] == 0})
+    hours = sorted({h.hour for s in sims for h in s.wait_by_local_hour if h.day == 0})
     if not hours:
         return None
 
-    def series(sim: dict[str, Any]) -> Series:
-        by_hour = {h["hour"]: h for h in sim["wait_by_local_hour"] if h["day"] == 0}
+    def series(sim: StationSimulationResult) -> Series:
+        by_hour = {h.hour: h for h in sim.wait_by_local_hour if h.day == 0}
         values = tuple(
-            float("nan")
-            if h not in by_hour or by_hour[h]["wait_minutes_mean"] is None
-            else float(by_hour[h]["wait_minutes_mean"])
-            for h in hours
+            _num(by_hour[h].wait_minutes_mean) if h in by_hour else float("nan") for h in hours
         )
-        return Series(names.get(sim["site_id"], sim["site_id"]), values)
+        return Series(names.get(sim.site_id, sim.site_id), values)
 
-    target = float(summary.get("wait_target_minutes", 30.0))
     return Chart(
         title="Mean wait of voters by the hour they arrived (simulated), day 1",
         x=tuple(float(h) for h in hours),
@@ -133,33 +122,31 @@ def _distance_chart(cs: CatchmentSummary, citizens: np.ndarray[Any, Any]) -> Cha
 def demo_report_data(
     scenario: Scenario,
     cs: CatchmentSummary,
-    summary: dict[str, Any],
     *,
+    title: str,
+    demand: DemandResult | None,
+    simulation: SimulationResult | None,
     generated_at: dt.datetime | None = None,
 ) -> ReportData:
-    """The demo's report content from the scenario, its catchments and summary.json's dict."""
+    """The report content from the scenario, its catchments, demand and simulated queues."""
     open_ids = set(cs.open_site_ids)
     site_open = [s.site_id in open_ids for s in scenario.sites]
-    demand_by_site: dict[str, dict[str, Any]] = {
-        s["site_id"]: s for s in (summary.get("demand") or {}).get("stations", [])
-    }
+    demand_by_site = {s.site_id: s for s in (demand.stations if demand is not None else ())}
     voters = np.array(
         [
-            float(demand_by_site[s.site_id]["voters"]) if s.site_id in demand_by_site else np.nan
+            demand_by_site[s.site_id].voters if s.site_id in demand_by_site else np.nan
             for s in scenario.sites
         ]
     )
-    sims = _sim_by_site(summary)
+    sims = simulation.by_site() if simulation is not None else {}
     wait_p95 = np.array(
         [
-            float(sims[s.site_id]["total"]["wait_minutes"]["p95"]["mean"])
-            if s.site_id in sims
-            else np.nan
+            _num(sims[s.site_id].wait_minutes_p95) if s.site_id in sims else np.nan
             for s in scenario.sites
         ]
     )
     lost = np.array(
-        [_lost(sims[s.site_id]["total"]) if s.site_id in sims else np.nan for s in scenario.sites]
+        [sims[s.site_id].total.lost if s.site_id in sims else np.nan for s in scenario.sites]
     )
     pa = scenario.place_arrays
     map_data = map_from_arrays(
@@ -193,16 +180,16 @@ def demo_report_data(
         ),
         KeyFigure("open stations", f"{len(open_ids)}", f"of {len(scenario.sites)} sites"),
     ]
-    if sims:
-        served = sum(float(v["total"]["served"]["mean"]) for v in sims.values())
-        lost_total = sum(_lost(v["total"]) for v in sims.values())
-        worst = max(float(v["total"]["wait_minutes"]["p95"]["mean"]) for v in sims.values())
+    if simulation is not None and sims:
+        served = simulation.simulated_votes_cast
+        lost_total = simulation.simulated_lost
+        worst = max(_num(v.wait_minutes_p95) for v in sims.values())
         target_min = scenario.policies.wait_target.minutes
         figures.append(
             KeyFigure(
-                "voters who could not vote",
+                "voters who could not vote (simulated)",
                 f"{lost_total:,.0f}",
-                f"turned away or gave up; {served:,.0f} voted (simulated)",
+                f"turned away or gave up; {served:,.0f} votes cast (simulated)",
                 tone="bad" if lost_total > 0.01 * (served + lost_total) else "good",
             )
         )
@@ -214,13 +201,12 @@ def demo_report_data(
                 tone="bad" if worst > 2 * target_min else "warn" if worst > target_min else "good",
             )
         )
-    demand = summary.get("demand")
-    if demand:
+    if demand is not None:
         figures.append(
             KeyFigure(
-                "expected voters",
-                f"{float(demand['total_voters']):,.0f}",
-                f"over {len(demand.get('days', []))} day(s)",
+                "expected voters (demand model)",
+                f"{demand.total_voters:,.0f}",
+                f"over {len(demand.days)} day(s)",
             )
         )
     figures += [
@@ -251,8 +237,8 @@ def demo_report_data(
                 st.kind.replace("_", " "),
                 st.places,
                 round(st.citizens),
-                None if dem is None else round(float(dem["voters"])),
-                None if dem is None else f"{int(dem['peak_local_hour'][0]):02d}:00",
+                None if dem is None else round(dem.voters),
+                None if dem is None else f"{dem.peak_local_hour[0]:02d}:00",
                 st.distance_km_p50,
                 st.distance_km_p90,
                 round(st.citizens_beyond_far_km),
@@ -289,26 +275,30 @@ def demo_report_data(
         for i in far_idx[:MAX_FAR_ROWS]
     ]
     tables = [stations_table]
-    if sims:
+    if simulation is not None and sims:
         queue_rows: list[tuple[Cell, ...]] = []
         for st in cs.stations:
             sim = sims.get(st.site_id)
             if sim is None:
                 continue
-            t = sim["total"]
+            t = sim.total
+
+            def mean(e: Any) -> float:
+                return _num(e.mean)
+
             queue_rows.append(
                 (
                     st.name,
-                    sim["desks"],
-                    sim["booths"],
-                    round(float(t["arrivals"]["mean"])),
-                    round(float(t["served"]["mean"])),
-                    round(float(t["turned_away_at_close"]["mean"])),
-                    round(float(t["reneged"]["mean"]) + float(t["balked"]["mean"])),
-                    round(float(t["turned_away_cap"]["mean"])),
-                    round(float(t["wait_minutes"]["p50"]["mean"])),
-                    round(float(t["wait_minutes"]["p95"]["mean"])),
-                    round(float(t["max_line"]["mean"])),
+                    sim.desks,
+                    sim.booths,
+                    round(mean(t.arrivals)),
+                    round(mean(t.served)),
+                    round(mean(t.turned_away_at_close)),
+                    round(mean(t.reneged) + mean(t.balked)),
+                    round(mean(t.turned_away_cap)),
+                    round(mean(t.wait_minutes.p50)),
+                    round(mean(t.wait_minutes.p95)),
+                    round(mean(t.max_line)),
                 )
             )
         tables.append(
@@ -319,7 +309,7 @@ def demo_report_data(
                     "Desks",
                     "Booths",
                     "Arrivals",
-                    "Voted",
+                    "Votes cast",
                     "Turned away at close",
                     "Gave up",
                     "Turned away (line cap)",
@@ -330,7 +320,7 @@ def demo_report_data(
                 rows=tuple(queue_rows),
                 decimals=0,
                 note=(
-                    f"Means over {(summary.get('simulation') or {}).get('replications', 0)} "
+                    f"Means over {simulation.replications} "
                     "replications; summary.json has 95 % intervals. Each station at the most "
                     "desks and booths its premises allow."
                 ),
@@ -345,13 +335,19 @@ def demo_report_data(
                 note=f"{len(far_idx):,d} places in all; the {len(far_rows)} largest shown.",
             )
         )
+    target = scenario.policies.wait_target.minutes
     charts = [
-        c for c in (_arrivals_chart(summary, names), _wait_chart(summary, names)) if c is not None
+        c
+        for c in (
+            _arrivals_chart(demand, names),
+            _wait_chart(list(sims.values()), names, target),
+        )
+        if c is not None
     ]
     charts.append(_distance_chart(cs, pa.eligible_citizens))
     variant = f" (variant {scenario.variant})" if scenario.variant else ""
     return ReportData(
-        title=str(summary.get("title", scenario.name)),
+        title=title,
         scenario_name=scenario.name + variant,
         generated_at=generated_at or dt.datetime.now(dt.UTC).replace(second=0, microsecond=0),
         subtitle=scenario.description.strip().split("\n")[0] if scenario.description else "",
@@ -368,7 +364,10 @@ def demo_report_data(
 
 
 def write_demo_report(
-    scenario: Scenario, cs: CatchmentSummary, summary: dict[str, Any], path: Path
+    scenario: Scenario, cs: CatchmentSummary, summary: DemoSummary, path: Path
 ) -> None:
     """Write the demo's report.html (see ``demo_report_data``)."""
-    write_report(demo_report_data(scenario, cs, summary), path)
+    data = demo_report_data(
+        scenario, cs, title=summary.title, demand=summary.demand, simulation=summary.simulation
+    )
+    write_report(data, path)

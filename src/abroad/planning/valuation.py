@@ -613,14 +613,15 @@ def value_of_state(state: State) -> PlanValue:
     violations: list[str] = []
     missing = np.flatnonzero(inst.must_open & ~mask)
     if missing.size:
-        violations.append(f"must-open sites closed: {missing.tolist()}")
+        names = ", ".join(inst.site_id(int(s)) for s in missing)
+        violations.append(f"must-open sites closed: {names}")
     if state.n_open > inst.max_open:
         violations.append(f"{state.n_open} sites open, at most {inst.max_open} allowed")
     if state.cost > inst.cost_budget * (1 + 1e-12) + _FEAS_TOL:
         violations.append(f"cost {state.cost:.6g} over budget {inst.cost_budget:.6g}")
     for g in np.flatnonzero(state.pool_staff > inst.pool_staff_budget + _FEAS_TOL):
         violations.append(
-            f"staff pool {g}: {state.pool_staff[g]:.6g} needed, "
+            f"staff pool {inst.pool_id(int(g))}: {state.pool_staff[g]:.6g} needed, "
             f"{inst.pool_staff_budget[g]:.6g} available"
         )
     if state.total_staff > inst.total_staff_budget + _FEAS_TOL:
@@ -645,7 +646,7 @@ def value_of_state(state: State) -> PlanValue:
     )
 
 
-def evaluate(
+def value_plan(
     instance: PlanningInstance, open_sites: npt.ArrayLike, kernel: Kernel | None = None
 ) -> PlanValue:
     """True value of opening ``open_sites`` (indices or a boolean mask) under nearest-open choice.

@@ -26,11 +26,9 @@ import numpy as np
 
 from abroad.demand import DemandModel
 from abroad.model import Scenario, Site, SiteId
-from abroad.network_sim import Resources, station_spec
-from abroad.planning import PlanningInstance, PlanResult, evaluate, plan_network
-from abroad.planning.evaluate import PlanValue
+from abroad.network.simulation import Resources, station_spec
+from abroad.planning import PlanningInstance, PlanValue, value_plan
 from abroad.planning.instance import preferences_from_distance
-from abroad.planning.network import ProgressCallback
 from abroad.queueing import simulate_station
 from abroad.queueing.sizing import size_station
 from abroad.queueing.spec import StationSpec
@@ -110,7 +108,7 @@ def station_response(
     With ``staff_limit`` (a mission working with its own staff), the station has at most the
     desks and booths that staff can run, and its capacity is what those serve.
     """
-    alone = model.evaluate((site.site_id,))
+    alone = model.expected_demand((site.site_id,))
     security_lanes = (
         scenario.service.security.servers
         if scenario.service.security is not None and site.kind.is_mission
@@ -182,12 +180,12 @@ class NetworkProblem:
             )
         return [pos[sid] for sid in open_site_ids]
 
-    def evaluate(self, open_site_ids: Sequence[SiteId]) -> PlanValue:
+    def value_of(self, open_site_ids: Sequence[SiteId]) -> PlanValue:
         """The true value of a plan (what the planner maximises)."""
-        return evaluate(self.instance, self.indices(open_site_ids))
+        return value_plan(self.instance, self.indices(open_site_ids))
 
 
-def network_problem(
+def build_network_problem(
     scenario: Scenario,
     *,
     seed: int = 0,
@@ -242,21 +240,9 @@ def network_problem(
         open_cost=np.array([s.cost_per_day * days for s in sites]),
         cost_budget=float("inf") if cost_budget is None else float(cost_budget) * days,
         max_open=max_open,
-        site_names=tuple(s.name for s in sites),
+        site_ids=tuple(s.site_id for s in sites),
+        pool_ids=("venue staff", *(f"{sites[i].site_id} staff" for i in missions)),
     )
     return NetworkProblem(
         scenario, model, tuple(s.site_id for s in sites), tuple(responses), instance
-    )
-
-
-def plan(
-    problem: NetworkProblem,
-    *,
-    time_limit_seconds: float = 30.0,
-    seed: int = 0,
-    progress: ProgressCallback | None = None,
-) -> PlanResult:
-    """Run the planner on a prepared problem (see ``abroad.planning.plan_network``)."""
-    return plan_network(
-        problem.instance, time_limit_seconds=time_limit_seconds, seed=seed, progress=progress
     )

@@ -3,16 +3,42 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from abroad.model import Scenario
-    from abroad.pipeline import CatchmentSummary
+from abroad.model import Scenario
+from abroad.network.catchments import CatchmentSummary
+from abroad.results import PlannedStation, PlanSummary, Result
+
+SUMMARY_FIELDS = (
+    "scenario",
+    "variant",
+    "expected_votes_cast",
+    "bound",
+    "gap",
+    "simulated_votes_cast",
+    "expected_voters_after_travel",
+    "lost_to_queues",
+    "staff",
+    "cost",
+    "feasible",
+    "method",
+    "solve_seconds",
+    "seed",
+)
+"""Rows of the Summary sheet: field names of summary.json, so that both say the same."""
 
 
-def write_plan_xlsx(path: Path, summary: dict[str, Any]) -> None:
-    """Sheets: Summary, Stations, Status quo, Losses, Phases."""
+def _scalars(result: Result) -> dict[str, Any]:
+    """A result's top-level scalar fields (nested objects and lists left out)."""
+    return {
+        k: v for k, v in result.to_json_dict().items() if not isinstance(v, dict | list | tuple)
+    }
+
+
+def write_plan_xlsx(path: Path, summary: PlanSummary) -> None:
+    """Sheets: Summary, Stations, Status quo, Losses, Phases (columns named as in summary.json)."""
     import openpyxl
     from openpyxl.styles import Font
 
@@ -20,50 +46,38 @@ def write_plan_xlsx(path: Path, summary: dict[str, Any]) -> None:
     ws = book.active
     assert ws is not None
     ws.title = "Summary"
-    for key in (
-        "scenario",
-        "variant",
-        "expected_votes_cast",
-        "bound",
-        "gap",
-        "expected_voters_after_travel",
-        "lost_to_queues",
-        "staff",
-        "cost",
-        "feasible",
-        "solve_seconds",
-        "seed",
-    ):
-        ws.append([key, summary.get(key)])
-    ws.append(["open_sites", ", ".join(summary.get("open_sites", []))])
+    values = summary.to_json_dict()
+    for key in SUMMARY_FIELDS:
+        ws.append([key, values[key]])
+    ws.append(["open_sites", ", ".join(summary.open_sites)])
 
-    def sheet(title: str, rows: list[dict[str, Any]]) -> None:
+    def sheet(title: str, rows: Sequence[dict[str, Any]]) -> None:
         s = book.create_sheet(title)
         if not rows:
             s.append(["(none)"])
             return
-        columns = [c for c in rows[0] if not isinstance(rows[0][c], dict | list)]
+        columns = list(dict.fromkeys(c for r in rows for c in r))
         s.append(columns)
         for cell in s[1]:
             cell.font = Font(bold=True)
         for r in rows:
             s.append([r.get(c) for c in columns])
 
-    sheet("Stations", summary.get("stations", []))
-    sheet("Status quo", summary.get("status_quo", {}).get("stations", []))
+    sheet("Stations", [_scalars(st) for st in summary.stations])
+    sheet("Status quo", [_scalars(st) for st in summary.status_quo.stations])
     sheet(
         "Losses",
-        [{"cause": k, "voters": v} for k, v in summary.get("voters_lost_by_cause", {}).items()],
+        [{"cause": k, "simulated_voters": v} for k, v in summary.voters_lost_by_cause.items()],
     )
-    sheet("Phases", summary.get("phases", []))
+    sheet("Phases", [p.to_json_dict() for p in summary.phases])
     book.save(path)
 
 
 def write_plan_geojson(
-    path: Path, scenario: Scenario, cs: CatchmentSummary, summary: dict[str, Any]
+    path: Path, scenario: Scenario, cs: CatchmentSummary, summary: PlanSummary
 ) -> None:
     """Stations (with their planned resources) and voter places (with their station)."""
-    stations = {s["site_id"]: s for s in summary.get("stations", [])}
+    stations: dict[str, PlannedStation] = {s.site_id: s for s in summary.stations}
     features: list[dict[str, Any]] = []
     for site in scenario.sites:
         st = stations.get(site.site_id)
@@ -77,11 +91,7 @@ def write_plan_geojson(
                     "name": site.name,
                     "kind": site.kind.value,
                     "open": st is not None,
-                    **(
-                        {k: v for k, v in st.items() if not isinstance(v, dict | list)}
-                        if st
-                        else {}
-                    ),
+                    **(_scalars(st) if st is not None else {}),
                 },
             }
         )

@@ -1,0 +1,255 @@
+"""The plan job: optimise a scenario's network, re-simulate the plan, write its outputs.
+
+``abroad plan`` runs ``run_plan``. The planner values networks under nearest-station choice;
+scenarios whose voters behave otherwise (logit choice, pre-registration routing) are refused
+with a located error until the planner models them (``check_planner_supports``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from abroad.geo.distance import haversine_km
+from abroad.io.errors import InputError, Problem
+from abroad.io.outputs import write_result
+from abroad.io.plan_files import write_plan_geojson, write_plan_xlsx
+from abroad.model import Scenario, SiteId, VoterPlace
+from abroad.network.catchments import catchments, default_open_sites
+from abroad.network.problem import NetworkProblem, build_network_problem
+from abroad.network.simulation import simulate_network
+from abroad.planning import PlanValue, plan_network
+from abroad.planning.network import ProgressEvent
+from abroad.report.plan_report import write_plan_report
+from abroad.results import (
+    CatchmentsResult,
+    DemandResult,
+    PhaseResult,
+    PlannedStation,
+    PlanSummary,
+    PlanValueResult,
+    SimulationResult,
+)
+
+Progress = Callable[[str, float], None]
+"""progress(label, fraction done in [0, 1])"""
+
+MAX_LISTED = 5
+"""Places named one by one in the pre-registration routing error (then a count)."""
+
+
+def check_planner_supports(scenario: Scenario) -> None:
+    """Refuse behaviour the planner does not model: it values plans under nearest-station
+    choice and would silently differ from the re-simulation under logit choice or when
+    pre-registered voters go to their registered station."""
+    problems = []
+    if scenario.demand.choice.model != "nearest":
+        problems.append(
+            Problem(
+                "scenario.yaml",
+                f"the planner values plans under nearest-station choice; "
+                f"{scenario.demand.choice.model!r} choice is not modelled in `plan`, "
+                "`evaluate` or `compare` yet (use `demo` to simulate it, or set nearest)",
+                path="demand.choice.model",
+            )
+        )
+    candidates = scenario.openable_sites
+    lat = np.array([s.lat for s in candidates])
+    lon = np.array([s.lon for s in candidates])
+
+    def nearest_candidate(place: VoterPlace) -> SiteId | None:
+        if not candidates:
+            return None
+        d = haversine_km(place.lat, place.lon, lat, lon)
+        return candidates[int(np.argmin(d))].site_id
+
+    # Routing to the nearest candidate site changes nothing the planner values: if that site
+    # is open, it is also the place's nearest open station.
+    routed = [
+        p
+        for p in scenario.places
+        if p.pre_registered_site is not None
+        and (p.pre_registrations or 0) > 0
+        and p.pre_registered_site != nearest_candidate(p)
+    ]
+    if routed:
+        named = ", ".join(f"{p.place_id} -> {p.pre_registered_site}" for p in routed[:MAX_LISTED])
+        more = f" and {len(routed) - MAX_LISTED} more" if len(routed) > MAX_LISTED else ""
+        problems.append(
+            Problem(
+                "places table",
+                "the planner does not model pre-registration routing (registered voters "
+                f"going to a station other than their nearest): {named}{more}; "
+                "leave pre_registered_site empty to plan this scenario",
+                column="pre_registered_site",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+
+
+def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueResult:
+    """A network as the planner values it (the ``evaluate`` output)."""
+    stations = []
+    for i in value.open_sites:
+        sid = problem.site_ids[i]
+        load = float(value.load_voters[i])
+        res = problem.responses[i].resources_at(load)
+        stations.append(
+            PlannedStation(
+                site_id=sid,
+                name=problem.scenario.site(sid).name,
+                expected_voters=round(load, 1),
+                expected_votes_cast=round(float(value.served_voters[i]), 1),
+                lost_to_queues=round(float(value.lost_voters[i]), 1),
+                capacity_voters=round(problem.responses[i].capacity_voters, 1),
+                desks=res.desks,
+                booths=res.booths,
+                staff=float(value.staff[i]),
+            )
+        )
+    return PlanValueResult(
+        scenario=problem.scenario.name,
+        variant=problem.scenario.variant,
+        open_sites=tuple(problem.site_ids[i] for i in value.open_sites),
+        expected_votes_cast=round(value.votes, 1),
+        expected_voters_after_travel=round(value.demand_voters, 1),
+        lost_to_queues=round(float(value.lost_voters.sum()), 1),
+        staff=value.total_staff,
+        cost=value.cost,
+        feasible=value.feasible,
+        violations=value.violations,
+        stations=tuple(stations),
+    )
+
+
+def status_quo_sites(problem: NetworkProblem) -> list[SiteId]:
+    """Today's network for the planner: the missions that may open (else every openable site)."""
+    missions = [
+        sid
+        for sid in default_open_sites(problem.scenario)
+        if problem.scenario.site(sid).kind.is_mission
+    ]
+    return missions or list(default_open_sites(problem.scenario))
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """What ``run_plan`` produced."""
+
+    summary: PlanSummary
+    paths: dict[str, Path]
+
+
+def run_plan(
+    scenario: Scenario,
+    out_dir: Path | None,
+    *,
+    time_limit_seconds: float = 30.0,
+    seed: int = 0,
+    replications: int = 20,
+    progress: Progress | None = None,
+) -> PlanRun:
+    """Optimise, re-simulate the chosen plan, and (with ``out_dir``) write every output."""
+    check_planner_supports(scenario)
+
+    def tell(label: str, fraction: float) -> None:
+        if progress is not None:
+            progress(label, min(max(fraction, 0.0), 1.0))
+
+    t0 = time.perf_counter()
+    n = max(len(scenario.openable_sites), 1)
+    done = [0]
+
+    def on_site(sid: SiteId) -> None:
+        done[0] += 1
+        tell(f"sizing {sid}", 0.3 * done[0] / n)
+
+    problem = build_network_problem(scenario, seed=seed, on_site=on_site)
+
+    def on_event(event: ProgressEvent) -> None:
+        tell(f"planning: {event.phase}", 0.3 + 0.5 * event.elapsed_seconds / time_limit_seconds)
+
+    result = plan_network(
+        problem.instance, time_limit_seconds=time_limit_seconds, seed=seed, progress=on_event
+    )
+    open_ids = tuple(problem.site_ids[i] for i in result.open_sites)
+    planned = plan_value_result(problem, result.plan)
+
+    tell("re-simulating the plan", 0.85)
+    demand_result = None
+    if open_ids:
+        demand = problem.model.expected_demand(open_ids)
+        demand_result = DemandResult.of(problem.model, demand)
+        resources = {
+            sid: problem.responses[problem.indices([sid])[0]].resources_at(
+                float(demand.voters_per_site[scenario.site_index[sid]])
+            )
+            for sid in open_ids
+        }
+        sims = simulate_network(
+            scenario, problem.model, demand, resources, replications=replications, seed=seed
+        )
+    else:
+        sims = ()
+    simulation = SimulationResult.of(sims)
+    by_site = simulation.by_site()
+    stations = []
+    for st in planned.stations:
+        sim = by_site.get(st.site_id)
+        stations.append(
+            st
+            if sim is None
+            else st.model_copy(
+                update={
+                    "wait_minutes_p95": sim.wait_minutes_p95,
+                    "simulated_votes_cast": sim.simulated_votes_cast,
+                    "simulated_lost": sim.total.lost,
+                }
+            )
+        )
+    cs = catchments(scenario, open_ids) if open_ids and out_dir is not None else None
+    summary = PlanSummary(
+        **{**dict(planned), "stations": tuple(stations)},
+        bound=round(result.bound, 1),
+        gap=result.gap,
+        proven_optimal=result.proven_optimal,
+        method=result.method,
+        solve_seconds=round(result.seconds, 3),
+        seed=seed,
+        phases=tuple(
+            PhaseResult(
+                name=p.name,
+                objective=p.objective,
+                bound=p.bound,
+                seconds=p.seconds,
+                detail=p.detail,
+            )
+            for p in result.phases
+        ),
+        status_quo=plan_value_result(problem, problem.value_of(status_quo_sites(problem))),
+        demand=demand_result,
+        simulation=simulation,
+        simulated_votes_cast=simulation.simulated_votes_cast,
+        voters_lost_by_cause=simulation.lost_by_cause(),
+        total_seconds=round(time.perf_counter() - t0, 3),
+        catchments=None if cs is None else CatchmentsResult.of(scenario, cs),
+    )
+    paths: dict[str, Path] = {}
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths["summary"] = out_dir / "summary.json"
+        write_result(paths["summary"], summary)
+        paths["xlsx"] = out_dir / "plan.xlsx"
+        write_plan_xlsx(paths["xlsx"], summary)
+        if cs is not None:
+            paths["geojson"] = out_dir / "plan.geojson"
+            write_plan_geojson(paths["geojson"], scenario, cs, summary)
+            paths["report"] = out_dir / "report.html"
+            write_plan_report(scenario, cs, summary, paths["report"])
+    tell("done", 1.0)
+    return PlanRun(summary=summary, paths=paths)
