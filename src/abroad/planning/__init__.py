@@ -11,6 +11,7 @@ from abroad.planning.instance import (
     response_from_sizing,
 )
 from abroad.planning.network import (
+    BoundViolatedError,
     Phase,
     PlanResult,
     ProgressEvent,
@@ -20,6 +21,7 @@ from abroad.planning.network import (
 from abroad.planning.valuation import Kernel, PlanValue, value_plan
 
 __all__ = [
+    "BoundViolatedError",
     "Kernel",
     "MilpResult",
     "Phase",

@@ -71,6 +71,14 @@ class ProgressEvent:
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
+BOUND_ROUND_OFF = 1e-6
+"""Relative amount by which a plan may exceed the proven bound (solver round-off) before the
+bound is declared wrong."""
+
+
+class BoundViolatedError(RuntimeError):
+    """The final plan is better than the proven bound beyond round-off: the bound is wrong."""
+
 
 @dataclass(frozen=True)
 class PlanResult:
@@ -82,6 +90,7 @@ class PlanResult:
     seconds: float
     phases: tuple[Phase, ...]
     method: str
+    """The phases that actually ran, joined by `` + `` (skipped ones left out)."""
 
     @property
     def open_sites(self) -> tuple[int, ...]:
@@ -157,9 +166,12 @@ def plan_network(
     deadline = t0 + float(time_limit_seconds)
     kernel = Kernel(instance)
     phases: list[Phase] = []
+    ran: list[str] = []
     best_bound = math.inf
 
-    def log(name: str, objective: float, detail: str = "") -> None:
+    def log(name: str, objective: float, detail: str = "", *, skipped: bool = False) -> None:
+        if not skipped:
+            ran.append(name)
         phases.append(Phase(name, objective, best_bound, time.perf_counter() - t0, detail))
         if progress is not None:
             progress(
@@ -233,7 +245,7 @@ def plan_network(
     n_entries = int((instance.pref_site[:, :kb] >= 0).sum())
     remaining = deadline - time.perf_counter()
     if gap_closed():
-        log("MILP bound", state.objective, "skipped (gap already closed)")
+        log("MILP bound", state.objective, "skipped (gap already closed)", skipped=True)
     elif n_entries <= milp_max_entries and remaining > 0.5:
         milp = solve_milp(
             kernel,
@@ -252,7 +264,12 @@ def plan_network(
                 detail += "; its plan improved ours"
         log("MILP bound", state.objective, detail)
     else:
-        log("MILP bound", state.objective, f"skipped ({n_entries} assignment variables)")
+        log(
+            "MILP bound",
+            state.objective,
+            f"skipped ({n_entries} assignment variables)",
+            skipped=True,
+        )
 
     if time.perf_counter() < deadline and not gap_closed():
         state, rounds = iterated_local_search(kernel, state, deadline, rng)
@@ -260,6 +277,20 @@ def plan_network(
 
     plan = value_of_state(state)
     seconds = time.perf_counter() - t0
-    if plan.feasible and plan.objective - 1e-6 * max(1.0, abs(plan.objective)) <= best_bound:
-        best_bound = max(best_bound, plan.objective)  # solver round-off only
-    return PlanResult(plan, best_bound, seconds, tuple(phases), "greedy + local search + MILP")
+    if plan.feasible:
+        best_bound = checked_bound(plan.objective, best_bound)
+    return PlanResult(plan, best_bound, seconds, tuple(phases), " + ".join(ran))
+
+
+def checked_bound(objective: float, bound: float) -> float:
+    """The bound to report for a feasible plan of value ``objective``: ``bound`` itself, raised
+    to ``objective`` when the plan exceeds it by solver round-off only. A plan better than the
+    bound beyond round-off means the bound is wrong: :class:`BoundViolatedError`."""
+    if objective <= bound:
+        return bound
+    if objective - BOUND_ROUND_OFF * max(1.0, abs(objective)) <= bound:
+        return objective
+    raise BoundViolatedError(
+        f"the plan's value {objective:.6g} exceeds the proven bound {bound:.6g} by more than "
+        "round-off: the bound is wrong (please report this with the scenario)"
+    )
