@@ -486,3 +486,32 @@ class ComparisonResult(Result):
 
     scenario: str
     rows: tuple[VariantComparison, ...]
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schemas (draft 2020-12) of the published outputs, by file name under
+    docs/reference/schemas/: summary.json, ``evaluate --json``, ``compare --json``."""
+    from pydantic import TypeAdapter
+
+    def schema(tp: Any, title: str, description: str) -> dict[str, Any]:
+        out = TypeAdapter(tp).json_schema(mode="serialization")
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": title,
+            "description": description,
+            **{k: v for k, v in out.items() if k not in ("title", "description")},
+        }
+
+    return {
+        "summary.schema.json": schema(
+            Summary,
+            f"abroad summary.json (schema_version {SCHEMA_VERSION})",
+            "Written by `abroad demo` (kind: demo) and `abroad plan` (kind: plan).",
+        ),
+        "evaluate.schema.json": schema(
+            PlanValueResult, "abroad evaluate --json", "The planner's value of a fixed network."
+        ),
+        "compare.schema.json": schema(
+            ComparisonResult, "abroad compare --json", "One row per scenario variant."
+        ),
+    }
