@@ -185,8 +185,26 @@ def test_rejects_sites_that_cannot_open_and_unknown_ids() -> None:
 
 
 def test_travel_time_decay_is_used() -> None:
-    by_time = DemandParams(decay_on="travel_time")
+    """Voters fall off as the decay of the travel time (hours), not of the distance (km): the
+    two give different ratios between a near and a far place, and the model gives the first."""
+    from abroad.geo.distance import haversine_km
+    from abroad.geo.travel import travel_time_hours
+
     sites = [site("a", 50, 8)]
-    near = DemandModel.from_scenario(scenario(sites, [place("p", 50.5, 8, 1000)], by_time))
-    far = DemandModel.from_scenario(scenario(sites, [place("p", 55, 8, 1000)], by_time))
-    assert far.expected_demand().total_voters < near.expected_demand().total_voters < 200
+    near_p, far_p = place("p", 50.5, 8, 1000), place("p", 55, 8, 1000)
+    voters = {}
+    for on in ("travel_time", "distance"):
+        params = DemandParams(decay_on=on)  # type: ignore[arg-type]
+        voters[on] = [
+            DemandModel.from_scenario(scenario(sites, [p], params)).expected_demand().total_voters
+            for p in (near_p, far_p)
+        ]
+    sc = scenario(sites, [near_p])
+    d = np.array([haversine_km(p.lat, p.lon, 50, 8) for p in (near_p, far_p)])
+    by_hours = decay_factor(travel_time_hours(d, sc.travel), sc.demand.decay, "hours")
+    by_km = decay_factor(d, sc.demand.decay, "km")
+    assert by_hours[1] / by_hours[0] != pytest.approx(by_km[1] / by_km[0], rel=0.05)
+    near_t, far_t = voters["travel_time"]
+    near_d, far_d = voters["distance"]
+    assert far_t / near_t == pytest.approx(by_hours[1] / by_hours[0], rel=1e-6)
+    assert far_d / near_d == pytest.approx(by_km[1] / by_km[0], rel=1e-6)

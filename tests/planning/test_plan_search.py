@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from abroad.planning import Kernel, exhaustive_best, plan_network, value_plan
-from abroad.planning.search import exhaustive, greedy, local_search
+from abroad.planning.search import (
+    exhaustive,
+    greedy,
+    iterated_local_search,
+    local_search,
+    perturb,
+)
 from abroad.planning.synthetic import random_instance
 
 SEEDS = range(24)
@@ -61,11 +67,31 @@ def test_planner_equals_exhaustive_best(seed: int) -> None:
 
 
 def test_search_is_deterministic_for_a_seed() -> None:
+    """Same seed, same walk: greedy, local search and a fixed number of kicks give the same
+    plan (the planner's last phase runs until a deadline, so only its kick count varies)."""
+    inst = random_instance(7, 200, 40, k_nearest=10, max_open=8)
+    kernel = Kernel(inst)
+
+    def walk(seed: int) -> tuple[tuple[int, ...], float]:
+        rng = np.random.default_rng(seed)
+        start = local_search(greedy(kernel), np.inf, rng)
+        best, rounds = iterated_local_search(kernel, start, np.inf, rng, max_rounds=60)
+        assert rounds == 60
+        return tuple(np.flatnonzero(best.open_mask)), best.objective
+
+    assert walk(3) == walk(3)
+    # and the seed reaches the walk: kicks from the same local optimum differ by seed
+    start = local_search(greedy(kernel), np.inf, np.random.default_rng(0))
+    kicked = {
+        tuple(np.flatnonzero(perturb(start, np.random.default_rng(s), 3).open_mask))
+        for s in range(6)
+    }
+    assert len(kicked) > 1
+
+
+def test_planner_log_has_every_phase_with_nondecreasing_values() -> None:
     inst = random_instance(7, 200, 40, k_nearest=10, max_open=8)
     a = plan_network(inst, time_limit_seconds=1.0, seed=3)
-    b = plan_network(inst, time_limit_seconds=1.0, seed=3)
-    assert a.open_sites == b.open_sites or a.objective == pytest.approx(b.objective)
-    # The log records every phase, with nondecreasing best values.
     values = [ph.objective for ph in a.phases]
     assert values == sorted(values)
     assert {ph.name for ph in a.phases} >= {"greedy", "local search", "Lagrangian bound"}
@@ -110,4 +136,3 @@ def test_progress_callback_sees_every_phase() -> None:
     assert [e.phase for e in events] == [ph.name for ph in result.phases]
     assert all(e.time_limit_seconds == 1.0 for e in events)
     assert events[-1].best_objective == pytest.approx(result.objective)
-    assert result.seconds < 3.0

@@ -78,7 +78,6 @@ def test_report_makes_no_request_and_draws_the_map(sample_data: ReportData, tmp_
     keep = os.environ.get("ABROAD_SCREENSHOT_DIR")
     if keep:
         shutil.copy(shot, Path(keep) / "report.png")
-    assert run.seconds < 20
 
     # (d) tables sort by a click on a header: numbers as numbers, empty cells last
     ascending, descending = run.extra

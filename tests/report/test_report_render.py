@@ -108,7 +108,8 @@ def test_report_without_map_or_charts_has_no_leaflet() -> None:
     )
     html = render_report(data)
     assert "Agafonkin" not in html and 'id="abroad-world"' not in html  # no Leaflet inlined
-    assert '<td class="num" data-sort="1.25">1.2</td>' in html or "1.2</td>" in html
+    assert '<td class="num" data-sort="1.25">1.2</td>' in html
+    assert '<td class="num" data-sort="">–</td>' in html  # a missing value: a dash, sorted last
 
 
 def test_text_from_the_data_cannot_break_out(sample_data: ReportData) -> None:

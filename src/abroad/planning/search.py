@@ -337,8 +337,10 @@ def iterated_local_search(
     *,
     accept_worse: float = 0.002,
     restart_probability: float = 0.02,
+    max_rounds: int | None = None,
 ) -> tuple[State, int]:
-    """Local search, then random kicks + local search while time remains; returns best, rounds.
+    """Local search, then random kicks + local search while time remains (and, with
+    ``max_rounds``, for at most that many kicks); returns best, rounds.
 
     The walk moves on from a kicked local optimum when it is feasible and within
     ``accept_worse`` (relative) of the current one, so that it can cross shallow ridges
@@ -349,7 +351,7 @@ def iterated_local_search(
     best_key = (best.staff_excess() <= _FEAS_TOL, best.objective)
     current = best
     rounds = 0
-    while time.perf_counter() < deadline:
+    while time.perf_counter() < deadline and (max_rounds is None or rounds < max_rounds):
         rounds += 1
         kick = int(rng.integers(1, 4))
         kicked = perturb(current, rng, kick)
