@@ -17,6 +17,7 @@ from abroad.cli.common import (
     print_json,
     stdout,
 )
+from abroad.model.clock import clock_minutes, clock_time
 
 _HOURS = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*$")
 
@@ -26,11 +27,15 @@ def parse_open_hours(text: str) -> tuple[float, float]:
     m = _HOURS.match(text)
     if m is None:
         raise ValueError(f"expected opening hours like 8-20 or 07:30-21:00, got {text!r}")
-    open_m = int(m[1]) * 60 + int(m[2] or 0)
-    close_m = int(m[3]) * 60 + int(m[4] or 0)
-    if not 0 <= open_m < close_m <= 24 * 60:
+    try:
+        open_m, close_m = (
+            clock_minutes(clock_time(f"{h}:{mm or '00'}")) for h, mm in ((m[1], m[2]), (m[3], m[4]))
+        )
+    except ValueError as exc:
+        raise ValueError(f"opening hours {text!r}: {exc}") from None
+    if not open_m < close_m:
         raise ValueError(f"opening hours {text!r} must satisfy 0 <= open < close <= 24")
-    return float(open_m), float(close_m)
+    return open_m, close_m
 
 
 @app.command()

@@ -11,6 +11,7 @@ from rich.table import Table
 from abroad.cli.app import app
 from abroad.cli.common import fail, fail_input, print_json, progress, stderr, stdout
 from abroad.io.errors import InputError
+from abroad.model.clock import clock_text
 
 SpecArg = Annotated[
     Path,
@@ -38,13 +39,6 @@ def _load(spec: Path) -> Any:
         return load_station_spec(spec)
     except InputError as exc:
         fail_input(exc)
-
-
-def _clock(minutes: float) -> str:
-    if minutes != minutes:  # NaN
-        return "-"
-    m = round(minutes)
-    return f"{m // 60:02d}:{m % 60:02d}" if m < 48 * 60 else f"{minutes:,.0f} min"
 
 
 @app.command()
@@ -124,14 +118,17 @@ def _print_outcome(outcome: Any) -> None:
     for name in outcome.total.utilisation:
         table.add_row(f"utilisation {name}", *(ci(p.utilisation[name], ".0%") for p in periods))
     table.add_row(
-        "last voter leaves", *(_clock(p.last_leave_minute.mean) for p in periods[: len(periods)])
+        "last voter leaves",
+        *(clock_text(p.last_leave_minute.mean) for p in periods[: len(periods)]),
     )
     stdout.print(table)
     for day in outcome.days:
         if not day.line_over_time:
             continue
         step = max(1, len(day.line_over_time) // 13)
-        points = ", ".join(f"{_clock(p.minute)} {p.mean:,.0f}" for p in day.line_over_time[::step])
+        points = ", ".join(
+            f"{clock_text(p.minute)} {p.mean:,.0f}" for p in day.line_over_time[::step]
+        )
         stdout.print(f"line, day {day.day + 1} (mean people waiting): {points}", highlight=False)
 
 
@@ -211,7 +208,7 @@ def size(
                 "name": s.name,
                 "servers": s.servers,
                 "schedule": (
-                    [{"from": _clock(m), "servers": n} for m, n in s.schedule]
+                    [{"from": clock_text(m), "servers": n} for m, n in s.schedule]
                     if s.schedule is not None
                     else None
                 ),

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from abroad.demand import curves
+from abroad.model.clock import clock_minutes
 from abroad.model.demand_params import Surge
 
 FloatArray = npt.NDArray[np.float64]
@@ -114,7 +115,7 @@ def day_profile(
         raise ValueError(f"surges take {surge_total:.0%} of a day's voters (must be < 100%)")
     out = (1.0 - surge_total) * base
     for s in surges:
-        at = s.at.hour * 60.0 + s.at.minute
+        at = clock_minutes(s.at)
         a = np.clip(lo, open_minutes, close_minutes)
         b = np.clip(hi, open_minutes, close_minutes)
         mass = _normal_cdf((b - at) / s.width_minutes) - _normal_cdf((a - at) / s.width_minutes)

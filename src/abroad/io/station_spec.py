@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from abroad.io.errors import InputError, Problem, ProblemCollector
 from abroad.io.yamlio import parse_yaml_text, read_yaml
 from abroad.model import ClosePolicy, Distribution
-from abroad.model.clock import parse_clock
+from abroad.model.clock import clock_minutes, parse_clock
 from abroad.queueing.spec import DaySpec, StageSpec, StationSpec, SurgeSpec
 
 
@@ -73,9 +73,7 @@ def _minutes(value: str | float, file: str, path: str, problems: ProblemCollecto
             problems.add(file, str(exc), path=path)
             return math.nan
         assert isinstance(t, dt.time)
-        if t == dt.time(23, 59, 59):
-            return 24 * 60.0
-        return t.hour * 60.0 + t.minute + t.second / 60.0
+        return clock_minutes(t)
     if not math.isfinite(value) or value < 0:
         problems.add(file, f"expected a clock time or minutes >= 0 (got {value!r})", path=path)
         return math.nan

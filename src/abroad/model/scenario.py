@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from abroad.model.clock import ClockTime
+from abroad.model.clock import ClockTime, clock_minutes
 from abroad.model.demand_params import DemandParams
 from abroad.model.distributions import Distribution
 from abroad.model.types import (
@@ -55,12 +55,12 @@ class VotingDay(_Frozen):
     @property
     def open_minutes(self) -> float:
         """Opening time as minutes after local midnight."""
-        return self.open.hour * 60.0 + self.open.minute
+        return clock_minutes(self.open)
 
     @property
     def close_minutes(self) -> float:
-        """Closing time as minutes after local midnight."""
-        return self.close.hour * 60.0 + self.close.minute
+        """Closing time as minutes after local midnight (``24:00`` is 1440)."""
+        return clock_minutes(self.close)
 
 
 class SiteHours(_Frozen):
