@@ -137,7 +137,8 @@ def demand(
         )
     stdout.print(table)
     stdout.print(
-        f"{d.total_voters:,.0f} expected voters of {sc.total_eligible_citizens:,.0f} "
+        f"{payload['total_voters']:,.0f} expected voters of "
+        f"{payload['eligible_citizens']:,.0f} "
         "eligible citizens",
         highlight=False,
     )
