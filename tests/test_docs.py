@@ -171,3 +171,19 @@ def test_docstring_examples_run() -> None:
         assert failed == 0, module.__name__
         tried += attempted
     assert tried > 0
+
+
+def test_every_package_data_pattern_matches_a_file() -> None:
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["abroad"]
+    for pattern in patterns:
+        assert list((REPO / "src" / "abroad").glob(pattern)), f"package-data {pattern!r}: no file"
+
+
+def test_make_targets_name_files_that_exist() -> None:
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    for script in re.findall(r"\$\(PY\) ((?:benchmarks|tools)/\S+\.py)", makefile):
+        assert (REPO / script).is_file(), f"Makefile runs {script}, which does not exist"
+    assert "benchmarks/" in makefile
