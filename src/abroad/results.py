@@ -26,7 +26,7 @@ from abroad.demand import Demand, DemandModel
 from abroad.model import Scenario
 from abroad.network.catchments import CatchmentSummary
 from abroad.network.simulation import StationSimulation
-from abroad.queueing.outcome import LOSS_CAUSES, Estimate, PeriodOutcome
+from abroad.queueing.outcome import LOSS_CAUSES, Estimate, PeriodOutcome, StationOutcome
 
 SCHEMA_VERSION = "1.0"
 """Version of the summary.json shape; the major number changes when a field changes meaning."""
@@ -269,6 +269,35 @@ class PeriodResult(Result):
         return float(sum(_mean(getattr(self, k)) for k in LOSS_CAUSES))
 
 
+class StationOutcomeResult(PeriodResult):
+    """The output of ``abroad simulate --json``: the whole run's figures at the top level (as in
+    ``PeriodResult``), the station and run parameters, and ``days``."""
+
+    station: str
+    replications: int
+    seed: int
+    target_wait_minutes: float
+    days: tuple[PeriodResult, ...]
+
+    @classmethod
+    def of_outcome(cls, outcome: StationOutcome) -> StationOutcomeResult:
+        total = PeriodResult.of(outcome.total, with_line=True)
+        return cls(
+            **dict(total),
+            station=outcome.name,
+            replications=outcome.replications,
+            seed=outcome.seed,
+            target_wait_minutes=outcome.target_wait_minutes,
+            days=tuple(PeriodResult.of(d, with_line=True) for d in outcome.days),
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The station and run parameters first, then the whole run's figures, then ``days``."""
+        out = super().to_json_dict()
+        head = {k: out.pop(k) for k in ("station", "replications", "seed", "target_wait_minutes")}
+        return {**head, **out}
+
+
 def _mean(e: EstimateResult) -> float:
     return e.mean if e.mean is not None and math.isfinite(e.mean) else 0.0
 
@@ -490,7 +519,7 @@ class ComparisonResult(Result):
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schemas (draft 2020-12) of the published outputs, by file name under
-    docs/reference/schemas/: summary.json, ``evaluate --json``, ``compare --json``."""
+    docs/reference/schemas/: summary.json, ``evaluate``, ``compare`` and ``simulate --json``."""
     from pydantic import TypeAdapter
 
     def schema(tp: Any, title: str, description: str) -> dict[str, Any]:
@@ -513,5 +542,10 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         ),
         "compare.schema.json": schema(
             ComparisonResult, "abroad compare --json", "One row per scenario variant."
+        ),
+        "simulate.schema.json": schema(
+            StationOutcomeResult,
+            "abroad simulate --json",
+            "One station's simulated outcome: the whole run at the top level, then days.",
         ),
     }

@@ -17,6 +17,7 @@ from abroad.queueing import (
 )
 from abroad.queueing import kernel as K
 from abroad.queueing.station import run_replications
+from abroad.results import StationOutcomeResult
 from queueing.factory import PATIENCE, PROFILE, two_stage
 
 
@@ -34,7 +35,7 @@ def test_replication_k_is_the_same_alone_or_in_a_batch() -> None:
 
 def test_outcome_estimates_and_json_shape() -> None:
     out = simulate_station(two_stage(patience=PATIENCE, close="hard_close"), 20, seed=1)
-    d = out.as_dict()
+    d = StationOutcomeResult.of_outcome(out).to_json_dict()
     for key in [
         "arrivals",
         "served",
@@ -181,7 +182,9 @@ def test_simulate_many_is_the_same_with_two_worker_processes() -> None:
     specs = [two_stage(checkin=c) for c in (2, 3, 4)]
     one = simulate_many(specs, replications=3, seed=1)
     two = simulate_many(specs, replications=3, seed=1, workers=2)
-    assert [o.as_dict() for o in one] == [o.as_dict() for o in two]
+    assert [StationOutcomeResult.of_outcome(o).to_json_dict() for o in one] == [
+        StationOutcomeResult.of_outcome(o).to_json_dict() for o in two
+    ]
 
 
 def test_station_from_scenario_service_model() -> None:

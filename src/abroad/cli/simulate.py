@@ -75,7 +75,9 @@ def simulate(
             on_replication=lambda _r: bar.advance(task),
         )
     if json_output:
-        print_json(outcome.as_dict())
+        from abroad.results import StationOutcomeResult
+
+        print_json(StationOutcomeResult.of_outcome(outcome).to_json_dict())
         return
     _print_outcome(outcome)
 

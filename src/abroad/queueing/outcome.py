@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,9 +28,6 @@ class Estimate:
     mean: float
     ci_low: float
     ci_high: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {"mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high}
 
 
 @lru_cache(maxsize=256)
@@ -96,28 +92,11 @@ class PeriodOutcome:
     last_leave_minute: Estimate
     """Clock minute at which the last voter left (served or not); whole run: last day's."""
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.day is not None:
-            out["day"] = self.day
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Estimate):
-                out[f.name] = value.as_dict()
-        out["wait_minutes"] = {
-            f.name: getattr(self.wait_minutes, f.name).as_dict() for f in fields(WaitSummary)
-        }
-        out["utilisation"] = {k: v.as_dict() for k, v in self.utilisation.items()}
-        if self.line_over_time:
-            out["line_over_time"] = [
-                {"minute": p.minute, "mean": p.mean, "p95": p.p95} for p in self.line_over_time
-            ]
-        return out
-
 
 @dataclass(frozen=True)
 class StationOutcome:
-    """What happened at one station: per day and in total, over ``replications`` runs."""
+    """What happened at one station: per day and in total, over ``replications`` runs (its
+    JSON shape, ``abroad simulate --json``, is ``abroad.results.StationOutcomeResult``)."""
 
     name: str
     replications: int
@@ -125,15 +104,3 @@ class StationOutcome:
     target_wait_minutes: float
     total: PeriodOutcome
     days: tuple[PeriodOutcome, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``abroad simulate --json``: totals at top level, ``days`` list."""
-        out: dict[str, Any] = {
-            "station": self.name,
-            "replications": self.replications,
-            "seed": self.seed,
-            "target_wait_minutes": self.target_wait_minutes,
-        }
-        out.update(self.total.as_dict())
-        out["days"] = [d.as_dict() for d in self.days]
-        return out
