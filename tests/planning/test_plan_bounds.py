@@ -15,6 +15,7 @@ from abroad.planning.bounds import (
     staff_envelope,
 )
 from abroad.planning.lagrangian import _site_values, lagrangian_bound
+from abroad.planning.rules import Lists, Rules
 from abroad.planning.synthetic import random_instance
 
 
@@ -70,7 +71,27 @@ def test_site_subproblem_matches_a_linear_programme(seed: int) -> None:
     load = np.zeros(caps.shape)
     ptr = np.array([0, n], dtype=np.int64)
     order = np.empty(n, dtype=np.int64)
-    _site_values(ptr, np.arange(n, dtype=np.int64), wd, price, si, ss, caps, value, load, order)
+    lists = Lists(
+        pref_site=np.zeros((n, 1), dtype=np.int64),
+        wd=wd[:, None].copy(),
+        inv_ptr=ptr,
+        inv_place=np.arange(n, dtype=np.int64),
+        inv_pos=np.zeros(n, dtype=np.int64),
+        inv_wd=wd,
+    )
+    rules = Rules(
+        served_intercept=si,
+        served_slope=ss,
+        staff_break_load=np.zeros((1, 0)),
+        staff_level=np.zeros((1, 1)),
+        staff_pool=np.zeros(1, dtype=np.int64),
+        pool_budget=np.full(1, np.inf),
+        total_budget=np.inf,
+        open_cost=np.zeros(1),
+        cost_weight=0.0,
+        cost_budget=np.inf,
+    )
+    _site_values(lists, price, rules, caps, value, load, order)
     assert value[0, 2] == -np.inf
     for j in (0, 1, 3):
         # variables x_0..x_{n-1}, v; maximise v - price x

@@ -81,30 +81,7 @@ def test_add_and_drop_deltas_match_full_evaluation(seed: int) -> None:
         assert excess[t] == pytest.approx(kernel.state(new_mask).staff_excess(), abs=1e-7)
     # The site-major kernel for a short list of sites gives the same numbers.
     listed = np.flatnonzero(~mask)
-    d_listed, ex_listed = _add_deltas_of(
-        listed,
-        kernel.wd,
-        state.cur_site,
-        state.cur_pos,
-        state.load,
-        state.site_served,
-        state.site_staff,
-        state.pool_staff,
-        state.total_staff,
-        kernel.inv.ptr,
-        kernel.inv.place,
-        kernel.inv.pos,
-        kernel.inv.wd,
-        inst.served_intercept,
-        inst.served_slope,
-        inst.staff_break_load,
-        inst.staff_level,
-        inst.staff_pool,
-        inst.pool_staff_budget,
-        inst.total_staff_budget,
-        inst.open_cost,
-        inst.cost_weight,
-    )
+    d_listed, ex_listed = _add_deltas_of(listed, kernel.lists, state.assignment, kernel.rules)
     assert d_listed == pytest.approx(d_obj[listed], abs=1e-7)
     assert ex_listed == pytest.approx(excess[listed], abs=1e-7)
     for s in np.flatnonzero(mask):

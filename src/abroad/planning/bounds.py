@@ -31,7 +31,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from abroad.planning.instance import FloatArray, IntArray, PlanningInstance
+from abroad.planning.instance import PlanningInstance
+from abroad.planning.rules import FloatArray, IntArray, Lists
 from abroad.planning.valuation import Kernel, PlanValue
 
 
@@ -482,12 +483,8 @@ def simple_bound(kernel: Kernel) -> float:
     and at most the weight x best decay of every place times the largest marginal rate.
     """
     inst = kernel.instance
-    load_max = np.bincount(
-        np.repeat(np.arange(inst.n_sites), np.diff(kernel.inv.ptr)),
-        weights=kernel.inv.wd,
-        minlength=inst.n_sites,
-    )
-    served_max = np.min(inst.served_intercept + inst.served_slope * load_max[:, None], axis=1)
+    load_max = inst.max_load()
+    served_max = np.array([inst.served(s, float(load_max[s])) for s in range(inst.n_sites)])
     top = np.sort(served_max)[::-1][: inst.max_open].sum()
     per_place = float(kernel.wd.max(axis=1, initial=0.0).sum()) * float(
         inst.served_slope.max(initial=0.0)
@@ -541,14 +538,10 @@ def resource_bound(
     t0 = time.perf_counter()
     inst = kernel.instance
     n_sites = inst.n_sites
-    site_of = np.repeat(np.arange(n_sites), np.diff(kernel.inv.ptr))
-    load_max = np.bincount(site_of, weights=kernel.inv.wd, minlength=n_sites)
-    si, ss = inst.served_intercept, inst.served_slope
-
-    def served(s: int, load: float) -> float:
-        return float(np.min(si[s] + ss[s] * load))
-
+    load_max = inst.max_load()
+    served = inst.served
     v_max = np.array([served(s, float(load_max[s])) for s in range(n_sites)])
+    si, ss = inst.served_intercept, inst.served_slope
     rate = ss.max(axis=1)
     valid = inst.pref_site >= 0
     per_entry = np.where(valid, kernel.wd * rate[np.where(valid, inst.pref_site, 0)], 0.0)
@@ -679,14 +672,11 @@ def resource_bound(
 
 
 @nb.njit(cache=True)
-def _set_cap(
-    members: IntArray,
-    inv_ptr: IntArray,
-    inv_place: IntArray,
-    inv_wd: FloatArray,
-    rate: FloatArray,
-    scratch: FloatArray,
-) -> float:
+def _set_cap(members: IntArray, lists: Lists, rate: FloatArray, scratch: FloatArray) -> float:
+    """Most the voters of a set of sites can give to it (each place once, at its best member)."""
+    inv_ptr = lists.inv_ptr
+    inv_place = lists.inv_place
+    inv_wd = lists.inv_wd
     total = 0.0
     for t in members:
         for i in range(inv_ptr[t], inv_ptr[t + 1]):
@@ -734,9 +724,7 @@ def neighbourhood_caps(
             if len(neigh) < m - 1:
                 continue
             members = np.array([s, *neigh], dtype=np.int64)
-            cap = float(
-                _set_cap(members, kernel.inv.ptr, kernel.inv.place, kernel.inv.wd, rate, scratch)
-            )
+            cap = float(_set_cap(members, kernel.lists, rate, scratch))
             caps.append((members, cap))
     return caps
 

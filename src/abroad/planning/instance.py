@@ -15,13 +15,12 @@ keeping the same arrays (the decay of every listed site is already there).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+from abroad.planning.rules import BoolArray, FloatArray, IntArray, Rules, served_votes, staff_needed
 
 
 class InstanceError(ValueError):
@@ -102,14 +101,29 @@ class PlanningInstance:
     def n_pools(self) -> int:
         return int(self.pool_staff_budget.shape[0])
 
+    @cached_property
+    def rules(self) -> Rules:
+        """Station responses and limits as the numba kernels take them."""
+        return Rules(
+            served_intercept=self.served_intercept,
+            served_slope=self.served_slope,
+            staff_break_load=self.staff_break_load,
+            staff_level=self.staff_level,
+            staff_pool=self.staff_pool,
+            pool_budget=self.pool_staff_budget,
+            total_budget=self.total_staff_budget,
+            open_cost=self.open_cost,
+            cost_weight=self.cost_weight,
+            cost_budget=self.cost_budget,
+        )
+
     def served(self, site: int, load_voters: float) -> float:
         """Votes station ``site`` delivers at expected load ``load_voters``."""
-        return float(np.min(self.served_intercept[site] + self.served_slope[site] * load_voters))
+        return float(served_votes(self.rules, site, float(load_voters)))
 
     def staff(self, site: int, load_voters: float) -> float:
         """Staff station ``site`` needs at expected load ``load_voters``."""
-        j = int(np.sum(self.staff_break_load[site] < load_voters))
-        return float(self.staff_level[site, j])
+        return float(staff_needed(self.rules, site, float(load_voters)))
 
     def max_load(self) -> FloatArray:
         """Load each site would get if it were the only station (upper bound on its load)."""

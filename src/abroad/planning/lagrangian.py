@@ -42,8 +42,19 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from abroad.planning.instance import BoolArray, FloatArray, IntArray, PlanningInstance
-from abroad.planning.valuation import Kernel, _served
+from abroad.planning.instance import PlanningInstance
+from abroad.planning.rules import (
+    REL_TOL,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Lists,
+    Rules,
+    gap_closed,
+    rel_tol,
+    served_votes,
+)
+from abroad.planning.valuation import Kernel
 
 
 @dataclass(frozen=True)
@@ -62,10 +73,12 @@ class LagrangianResult:
 
 @nb.njit(cache=True)
 def _sorted_entries(
-    ptr: IntArray, place: IntArray, wd: FloatArray, price: FloatArray, s: int
+    lists: Lists, price: FloatArray, s: int
 ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
     """Entries of site ``s`` by increasing price per voter; cumulative load and price."""
-    a, b = ptr[s], ptr[s + 1]
+    place = lists.inv_place
+    wd = lists.inv_wd
+    a, b = lists.inv_ptr[s], lists.inv_ptr[s + 1]
     n = b - a
     ratio = np.empty(n)
     for i in range(n):
@@ -97,12 +110,9 @@ def _price_of_load(
 
 @nb.njit(cache=True)
 def _site_values(
-    ptr: IntArray,
-    place: IntArray,
-    wd: FloatArray,
+    lists: Lists,
     price: FloatArray,
-    si: FloatArray,
-    ss: FloatArray,
+    rules: Rules,
     level_cap: FloatArray,
     value: FloatArray,
     best_load: FloatArray,
@@ -114,10 +124,13 @@ def _site_values(
     concave, so its maximum on ``[0, U]`` is at a breakpoint (cumulative loads, crossings of
     the served pieces) or at ``U`` itself.
     """
+    ptr = lists.inv_ptr
+    si = rules.served_intercept
+    ss = rules.served_slope
     n_sites, n_levels = level_cap.shape
     n_pieces = si.shape[1]
     for s in range(n_sites):
-        order, ratio, cum_load, cum_price = _sorted_entries(ptr, place, wd, price, s)
+        order, ratio, cum_load, cum_price = _sorted_entries(lists, price, s)
         n = order.shape[0]
         entry_order[ptr[s] : ptr[s + 1]] = ptr[s] + order
         ratio_sorted = np.empty(n)
@@ -128,7 +141,7 @@ def _site_values(
         run_max = np.empty(n + 1)
         run_arg = np.empty(n + 1)
         for k in range(n + 1):
-            f = _served(si, ss, s, cum_load[k]) - cum_price[k]
+            f = served_votes(rules, s, cum_load[k]) - cum_price[k]
             if k == 0 or f > run_max[k - 1]:
                 run_max[k] = f
                 run_arg[k] = cum_load[k]
@@ -145,7 +158,7 @@ def _site_values(
             k = np.searchsorted(cum_load, u, side="right") - 1  # last point <= u
             best = run_max[k]
             arg = run_arg[k]
-            f_u = _served(si, ss, s, u) - _price_of_load(cum_load, cum_price, ratio_sorted, u)
+            f_u = served_votes(rules, s, u) - _price_of_load(cum_load, cum_price, ratio_sorted, u)
             if f_u > best:
                 best, arg = f_u, u
             for m1 in range(n_pieces):
@@ -155,7 +168,7 @@ def _site_values(
                         continue
                     x = (si[s, m2] - si[s, m1]) / d_slope
                     if 0.0 < x < u:
-                        f_x = _served(si, ss, s, x) - _price_of_load(
+                        f_x = served_votes(rules, s, x) - _price_of_load(
                             cum_load, cum_price, ratio_sorted, x
                         )
                         if f_x > best:
@@ -166,9 +179,7 @@ def _site_values(
 
 @nb.njit(cache=True)
 def _coverage(
-    ptr: IntArray,
-    place: IntArray,
-    wd: FloatArray,
+    lists: Lists,
     entry_order: IntArray,
     sites: IntArray,
     loads: FloatArray,
@@ -178,6 +189,9 @@ def _coverage(
     """``sum_s x_ps`` for the chosen (site, load, master weight) triples: the subgradient's
     ingredient (each site buys its load from its cheapest places, in the order
     :func:`_site_values` sorted them into ``entry_order``)."""
+    ptr = lists.inv_ptr
+    place = lists.inv_place
+    wd = lists.inv_wd
     x = np.zeros(n_places)
     for q in range(sites.shape[0]):
         s = sites[q]
@@ -317,17 +331,15 @@ def lagrangian_bound(
     """
     t0 = time.perf_counter()
     inst = kernel.instance
-    inv = kernel.inv
-    site_of = np.repeat(np.arange(inst.n_sites), np.diff(inv.ptr))
-    load_max = np.bincount(site_of, weights=inv.wd, minlength=inst.n_sites).astype(np.float64)
-    lv = _levels(inst, load_max)
+    lists = kernel.lists
+    lv = _levels(inst, inst.max_load())
     n_cols = int(lv.site.shape[0])
     open_cost = inst.cost_weight * inst.open_cost[lv.site]
     scale = kernel.wd.max(axis=1, initial=0.0)
     price = 0.5 * scale
     value = np.zeros(lv.cap.shape)
     best_load = np.zeros(lv.cap.shape)
-    entry_order = np.empty(inv.place.shape[0], dtype=np.int64)
+    entry_order = np.empty(lists.inv_place.shape[0], dtype=np.int64)
     lp = _master(inst, lv, integral=False, threads=threads)
     deadline = t0 + float(time_limit_seconds)
     lp_deadline = t0 + 0.8 * float(time_limit_seconds)
@@ -335,18 +347,7 @@ def lagrangian_bound(
     def solve_master(
         lam: FloatArray, *, integral: bool, h: highspy.Highs, limit: float
     ) -> tuple[float, FloatArray | None]:
-        _site_values(
-            inv.ptr,
-            inv.place,
-            inv.wd,
-            lam,
-            inst.served_intercept,
-            inst.served_slope,
-            lv.cap,
-            value,
-            best_load,
-            entry_order,
-        )
+        _site_values(lists, lam, kernel.rules, lv.cap, value, best_load, entry_order)
         cost = value[lv.site, lv.level] - open_cost
         master, z = _solve_master(h, cost, integral=integral, time_limit_seconds=limit)
         return master + float(lam.sum()), z
@@ -364,21 +365,19 @@ def lagrangian_bound(
         )
         if z is None:
             break
-        if bound < best - 1e-9 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
+        if bound < best - (rel_tol(best) if math.isfinite(best) else REL_TOL):
             best, best_price, stall = bound, price.copy(), 0
         else:
             stall += 1
             if stall >= 5:
                 theta, stall = theta / 2.0, 0
-        if target is not None and best <= target + 1e-7 * max(1.0, abs(target)):
+        if target is not None and gap_closed(target, best):
             break
         if theta < 1e-3:
             break
         chosen = np.flatnonzero(z > 1e-9)
         x = _coverage(
-            inv.ptr,
-            inv.place,
-            inv.wd,
+            lists,
             entry_order,
             lv.site[chosen],
             best_load[lv.site[chosen], lv.level[chosen]],

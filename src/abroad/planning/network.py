@@ -30,6 +30,7 @@ import numpy as np
 from abroad.planning.bounds import resource_bound, simple_bound, solve_milp
 from abroad.planning.instance import PlanningInstance
 from abroad.planning.lagrangian import lagrangian_bound
+from abroad.planning.rules import FEAS_TOL, gap_closed
 from abroad.planning.search import (
     EXHAUSTIVE_MAX_FREE_SITES,
     count_plans,
@@ -38,7 +39,7 @@ from abroad.planning.search import (
     iterated_local_search,
     local_search,
 )
-from abroad.planning.valuation import _FEAS_TOL, Kernel, PlanValue, State, value_of_state
+from abroad.planning.valuation import Kernel, PlanValue, State, value_of_state
 
 ENUMERATION_SCANS_PER_SECOND = 5e7
 """Place scans per second assumed when deciding whether to enumerate every plan."""
@@ -113,11 +114,11 @@ class PlanResult:
 
     @property
     def proven_optimal(self) -> bool:
-        return self.gap <= 1e-7
+        return gap_closed(self.objective, self.bound)
 
 
 def _key(state: State) -> tuple[bool, float]:
-    return (state.staff_excess() <= _FEAS_TOL, state.objective)
+    return (state.staff_excess() <= FEAS_TOL, state.objective)
 
 
 def exhaustive_best(
@@ -213,11 +214,8 @@ def plan_network(
     best_bound = simple_bound(kernel)
     log("simple bound", state.objective)
 
-    def gap_closed() -> bool:
-        return best_bound - state.objective <= 1e-7 * max(1.0, abs(state.objective))
-
     remaining = deadline - time.perf_counter()
-    if remaining > 0.2 and not gap_closed():
+    if remaining > 0.2 and not gap_closed(state.objective, best_bound):
         lag = lagrangian_bound(
             kernel,
             time_limit_seconds=min(remaining * bound_share, 20.0),
@@ -234,7 +232,7 @@ def plan_network(
         log("Lagrangian bound", state.objective, detail)
 
     remaining = deadline - time.perf_counter()
-    if remaining > 0.2 and not gap_closed():
+    if remaining > 0.2 and not gap_closed(state.objective, best_bound):
         res = resource_bound(
             kernel, time_limit_seconds=min(remaining * bound_share, 5.0), threads=threads
         )
@@ -244,7 +242,7 @@ def plan_network(
     kb = k_bound if k_bound is not None else (instance.n_pref if instance.n_pref <= 30 else 20)
     n_entries = int((instance.pref_site[:, :kb] >= 0).sum())
     remaining = deadline - time.perf_counter()
-    if gap_closed():
+    if gap_closed(state.objective, best_bound):
         log("MILP bound", state.objective, "skipped (gap already closed)", skipped=True)
     elif n_entries <= milp_max_entries and remaining > 0.5:
         milp = solve_milp(
@@ -271,7 +269,7 @@ def plan_network(
             skipped=True,
         )
 
-    if time.perf_counter() < deadline and not gap_closed():
+    if time.perf_counter() < deadline and not gap_closed(state.objective, best_bound):
         state, rounds = iterated_local_search(kernel, state, deadline, rng)
         log("iterated local search", state.objective, f"{rounds} kicks")
 

@@ -15,19 +15,27 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-from abroad.planning.instance import BoolArray, FloatArray, IntArray
+from abroad.planning.rules import (
+    FEAS_TOL,
+    Assignment,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Lists,
+    Rules,
+    rel_tol,
+    served_votes,
+    staff_excess,
+    staff_needed,
+)
 from abroad.planning.valuation import (
-    _FEAS_TOL,
     Kernel,
     PlanValue,
     State,
     _add_deltas,
     _add_deltas_of,
     _drop,
-    _served,
     _site_response,
-    _staff,
-    _staff_excess,
     value_of_state,
 )
 
@@ -37,21 +45,17 @@ ProgressFn = Callable[[str, float], None]
 EXHAUSTIVE_MAX_FREE_SITES = 24
 
 
-def _eps(value: float) -> float:
-    return 1e-9 * max(1.0, abs(value))
-
-
 def _pick(d_obj: FloatArray, excess: FloatArray, cur_excess: float, min_gain: float) -> int:
     """Index of the best move, or -1: feasible and improving, or repairing an infeasible plan."""
-    if cur_excess > _FEAS_TOL:
-        better = excess < cur_excess - _FEAS_TOL
+    if cur_excess > FEAS_TOL:
+        better = excess < cur_excess - FEAS_TOL
         if not np.any(better):
             return -1
         ex = np.where(better, excess, np.inf)
         best_ex = ex.min()
-        ties = (ex <= best_ex + _FEAS_TOL) & better
+        ties = (ex <= best_ex + FEAS_TOL) & better
         return int(np.argmax(np.where(ties, d_obj, -np.inf)))
-    ok = (excess <= _FEAS_TOL) & (d_obj > min_gain)
+    ok = (excess <= FEAS_TOL) & (d_obj > min_gain)
     if not np.any(ok):
         return -1
     return int(np.argmax(np.where(ok, d_obj, -np.inf)))
@@ -60,7 +64,7 @@ def _pick(d_obj: FloatArray, excess: FloatArray, cur_excess: float, min_gain: fl
 def _add_candidates(state: State, exclude: int = -1, cost_freed: float = 0.0) -> BoolArray:
     inst = state.instance
     room = inst.cost_budget - (state.cost - cost_freed)
-    cand = ~state.open_mask & (inst.open_cost <= room + _eps(room))
+    cand = ~state.open_mask & (inst.open_cost <= room + rel_tol(room))
     if exclude >= 0:
         cand[exclude] = False
     return cand
@@ -70,29 +74,13 @@ def _add_candidates(state: State, exclude: int = -1, cost_freed: float = 0.0) ->
 def _scan_drops(
     order: IntArray,
     open_mask: BoolArray,
-    pref_site: IntArray,
-    wd: FloatArray,
-    cur_site: IntArray,
-    cur_pos: IntArray,
-    load: FloatArray,
-    inv_ptr: IntArray,
-    inv_place: IntArray,
-    si: FloatArray,
-    ss: FloatArray,
-    sb: FloatArray,
-    sl: FloatArray,
-    staff_pool: IntArray,
-    pool_budget: FloatArray,
-    total_budget: float,
-    open_cost: FloatArray,
-    cost_weight: float,
-    cost_budget: float,
+    lists: Lists,
+    state: Assignment,
+    rules: Rules,
     cur_cost: float,
     cur_obj: float,
     cur_ex: float,
     local: bool,
-    inv_pos: IntArray,
-    inv_wd: FloatArray,
 ) -> tuple[int, int, int]:
     """First improving drop or swap over ``order``: (0 none | 1 drop | 2 swap, drop, add).
 
@@ -101,113 +89,72 @@ def _scan_drops(
     prefer to their new station). A drop wins over the best swap when it gains at least as
     much; from an infeasible plan, moves that reduce the staff excess are taken.
     """
+    pref_site = lists.pref_site
     n_sites = open_mask.shape[0]
-    n_pools = pool_budget.shape[0]
-    eps = 1e-9 * max(1.0, abs(cur_obj))
+    n_pools = rules.pool_budget.shape[0]
+    eps = rel_tol(cur_obj)
     for q in range(order.shape[0]):
         s = order[q]
         mask = open_mask.copy()
         mask[s] = False
-        cs, cp, ld = _drop(s, mask, pref_site, wd, cur_site, cur_pos, load, inv_ptr, inv_place)
-        served, staff = _site_response(ld, mask, si, ss, sb, sl)
+        cs, cp, ld = _drop(s, mask, lists, state.cur_site, state.cur_pos, state.load)
+        served, staff = _site_response(ld, mask, rules)
         pool = np.zeros(n_pools)
         for t in range(n_sites):
-            pool[staff_pool[t]] += staff[t]
+            pool[rules.staff_pool[t]] += staff[t]
         total = staff.sum()
-        cost = cur_cost - open_cost[s]
-        drop_gain = served.sum() - cost_weight * cost - cur_obj
-        drop_ex = _staff_excess(pool, pool_budget, total, total_budget)
-        room = cost_budget - cost
-        room_eps = 1e-9 * max(1.0, abs(room))
+        after = Assignment(cs, cp, ld, served, staff, pool, total)
+        cost = cur_cost - rules.open_cost[s]
+        drop_gain = served.sum() - rules.cost_weight * cost - cur_obj
+        drop_ex = staff_excess(pool, total, rules)
+        room = rules.cost_budget - cost
+        room_eps = rel_tol(room)
         cand = np.zeros(n_sites, dtype=np.bool_)
         any_cand = False
         if local:
             # the sites the dropped station's voters prefer to where they went
-            for i in range(inv_ptr[s], inv_ptr[s + 1]):
-                p = inv_place[i]
-                if cur_site[p] != s:
+            for i in range(lists.inv_ptr[s], lists.inv_ptr[s + 1]):
+                p = lists.inv_place[i]
+                if state.cur_site[p] != s:
                     continue
                 for k in range(cp[p] if cp[p] < pref_site.shape[1] else pref_site.shape[1]):
                     t = pref_site[p, k]
                     if t < 0:
                         break
-                    if not mask[t] and t != s and open_cost[t] <= room + room_eps:
+                    if not mask[t] and t != s and rules.open_cost[t] <= room + room_eps:
                         cand[t] = True
                         any_cand = True
         else:
             for t in range(n_sites):
-                if not mask[t] and t != s and open_cost[t] <= room + room_eps:
+                if not mask[t] and t != s and rules.open_cost[t] <= room + room_eps:
                     cand[t] = True
                     any_cand = True
         swap_gain = -np.inf
         swap_to = -1
         swap_ex = np.inf
         if any_cand:
-            limit = max(cur_ex - _FEAS_TOL, _FEAS_TOL) if cur_ex > _FEAS_TOL else _FEAS_TOL
+            limit = max(cur_ex - FEAS_TOL, FEAS_TOL) if cur_ex > FEAS_TOL else FEAS_TOL
             if local:
                 listed = np.flatnonzero(cand)
-                d_loc, ex_loc = _add_deltas_of(
-                    listed,
-                    wd,
-                    cs,
-                    cp,
-                    ld,
-                    served,
-                    staff,
-                    pool,
-                    total,
-                    inv_ptr,
-                    inv_place,
-                    inv_pos,
-                    inv_wd,
-                    si,
-                    ss,
-                    sb,
-                    sl,
-                    staff_pool,
-                    pool_budget,
-                    total_budget,
-                    open_cost,
-                    cost_weight,
-                )
+                d_loc, ex_loc = _add_deltas_of(listed, lists, after, rules)
                 for q in range(listed.shape[0]):
                     if ex_loc[q] <= limit and drop_gain + d_loc[q] > swap_gain:
                         swap_gain = drop_gain + d_loc[q]
                         swap_to = listed[q]
                         swap_ex = ex_loc[q]
             else:
-                d_obj, excess, _ = _add_deltas(
-                    cand,
-                    pref_site,
-                    wd,
-                    cs,
-                    cp,
-                    ld,
-                    served,
-                    staff,
-                    pool,
-                    total,
-                    si,
-                    ss,
-                    sb,
-                    sl,
-                    staff_pool,
-                    pool_budget,
-                    total_budget,
-                    open_cost,
-                    cost_weight,
-                )
+                d_obj, excess, _ = _add_deltas(cand, lists, after, rules)
                 for t in range(n_sites):
                     if cand[t] and excess[t] <= limit and drop_gain + d_obj[t] > swap_gain:
                         swap_gain = drop_gain + d_obj[t]
                         swap_to = t
                         swap_ex = excess[t]
-        drop_ok = drop_ex <= _FEAS_TOL or drop_ex < cur_ex - _FEAS_TOL
+        drop_ok = drop_ex <= FEAS_TOL or drop_ex < cur_ex - FEAS_TOL
         if drop_ok and drop_gain > eps and drop_gain >= swap_gain:
             return 1, s, -1
-        if swap_to >= 0 and (swap_gain > eps or swap_ex < cur_ex - _FEAS_TOL):
+        if swap_to >= 0 and (swap_gain > eps or swap_ex < cur_ex - FEAS_TOL):
             return 2, s, swap_to
-        if cur_ex > _FEAS_TOL and drop_ok:
+        if cur_ex > FEAS_TOL and drop_ok:
             return 1, s, -1
     return 0, -1, -1
 
@@ -221,7 +168,7 @@ def greedy(kernel: Kernel, deadline: float = np.inf, *, start: BoolArray | None 
         if not np.any(cand):
             break
         d_obj, excess, _ = state.add_deltas(cand)
-        best = _pick(d_obj, excess, state.staff_excess(), _eps(state.objective))
+        best = _pick(d_obj, excess, state.staff_excess(), rel_tol(state.objective))
         if best < 0:
             break
         state.open_site(best)
@@ -252,7 +199,7 @@ def local_search(
             cand = _add_candidates(state)
             if np.any(cand):
                 d_obj, excess, _ = state.add_deltas(cand)
-                best = _pick(d_obj, excess, state.staff_excess(), _eps(state.objective))
+                best = _pick(d_obj, excess, state.staff_excess(), rel_tol(state.objective))
                 if best >= 0:
                     state.open_site(best)
                     improved = True
@@ -266,29 +213,13 @@ def local_search(
         kind, s, t = _scan_drops(
             droppable.astype(np.int64),
             state.open_mask,
-            inst.pref_site,
-            state.kernel.wd,
-            state.cur_site,
-            state.cur_pos,
-            state.load,
-            state.kernel.inv.ptr,
-            state.kernel.inv.place,
-            inst.served_intercept,
-            inst.served_slope,
-            inst.staff_break_load,
-            inst.staff_level,
-            inst.staff_pool,
-            inst.pool_staff_budget,
-            inst.total_staff_budget,
-            inst.open_cost,
-            inst.cost_weight,
-            inst.cost_budget,
+            state.kernel.lists,
+            state.assignment,
+            state.kernel.rules,
             state.cost,
             state.objective,
             state.staff_excess(),
             focus is not None,
-            state.kernel.inv.pos,
-            state.kernel.inv.wd,
         )
         if kind == 0:
             break
@@ -297,7 +228,7 @@ def local_search(
         if kind == 2:
             state.open_site(t)
         if focus is not None:
-            focus |= np.abs(state.load - before) > 1e-9
+            focus |= np.abs(state.load - before) > FEAS_TOL
         improved = True
         if progress is not None:
             progress(phase, state.objective)
@@ -348,7 +279,7 @@ def iterated_local_search(
     ``restart_probability`` after each round.
     """
     best = local_search(start, deadline, rng, progress)
-    best_key = (best.staff_excess() <= _FEAS_TOL, best.objective)
+    best_key = (best.staff_excess() <= FEAS_TOL, best.objective)
     current = best
     rounds = 0
     while time.perf_counter() < deadline and (max_rounds is None or rounds < max_rounds):
@@ -356,18 +287,18 @@ def iterated_local_search(
         kick = int(rng.integers(1, 4))
         kicked = perturb(current, rng, kick)
         # Search around the kick only: the sites whose load it changed.
-        focus = (np.abs(kicked.load - current.load) > 1e-9) | (
+        focus = (np.abs(kicked.load - current.load) > FEAS_TOL) | (
             kicked.open_mask != current.open_mask
         )
         cand = local_search(kicked, deadline, rng, focus=focus)
-        key = (cand.staff_excess() <= _FEAS_TOL, cand.objective)
-        if key[0] >= best_key[0] and key[1] > best_key[1] + _eps(best_key[1]):
+        key = (cand.staff_excess() <= FEAS_TOL, cand.objective)
+        if key[0] >= best_key[0] and key[1] > best_key[1] + rel_tol(best_key[1]):
             cand = local_search(cand, deadline, rng)  # a full local optimum
-            key = (cand.staff_excess() <= _FEAS_TOL, cand.objective)
+            key = (cand.staff_excess() <= FEAS_TOL, cand.objective)
             best, best_key = cand, key
             if progress is not None:
                 progress("iterated local search", best.objective)
-        cur_feasible = current.staff_excess() <= _FEAS_TOL
+        cur_feasible = current.staff_excess() <= FEAS_TOL
         if key[0] >= cur_feasible and key[1] >= current.objective - accept_worse * abs(
             current.objective
         ):
@@ -402,18 +333,8 @@ def exhaustive(kernel: Kernel, max_plans: int = 50_000) -> tuple[PlanValue | Non
         free.astype(np.int64),
         inst.must_open,
         min(free.size, inst.max_open - n_must),
-        inst.pref_site,
-        kernel.wd,
-        inst.served_intercept,
-        inst.served_slope,
-        inst.staff_break_load,
-        inst.staff_level,
-        inst.staff_pool,
-        inst.pool_staff_budget,
-        inst.total_staff_budget,
-        inst.open_cost,
-        inst.cost_weight,
-        inst.cost_budget,
+        kernel.lists,
+        kernel.rules,
     )
     if count < 0:
         return None, -count
@@ -422,28 +343,15 @@ def exhaustive(kernel: Kernel, max_plans: int = 50_000) -> tuple[PlanValue | Non
 
 @nb.njit(cache=True)
 def _enumerate(
-    free: IntArray,
-    must_open: BoolArray,
-    max_extra: int,
-    pref_site: IntArray,
-    wd: FloatArray,
-    si: FloatArray,
-    ss: FloatArray,
-    sb: FloatArray,
-    sl: FloatArray,
-    staff_pool: IntArray,
-    pool_budget: FloatArray,
-    total_budget: float,
-    open_cost: FloatArray,
-    cost_weight: float,
-    cost_budget: float,
+    free: IntArray, must_open: BoolArray, max_extra: int, lists: Lists, rules: Rules
 ) -> tuple[BoolArray, int]:
     """Best feasible plan over every subset of ``free`` with at most ``max_extra`` sites (by
     size, then lexicographically; ties keep the first). Returns (mask, plans evaluated), the
     count negated when no plan is feasible."""
+    pref_site = lists.pref_site
     n_sites = must_open.shape[0]
     n_places, k_pref = pref_site.shape
-    n_pools = pool_budget.shape[0]
+    n_pools = rules.pool_budget.shape[0]
     n_free = free.shape[0]
     best_mask = must_open.copy()
     best_obj = -np.inf
@@ -453,7 +361,8 @@ def _enumerate(
     load = np.empty(n_sites)
     pool = np.empty(n_pools)
     combo = np.empty(max(max_extra, 1), dtype=np.int64)
-    budget_eps = 1e-9 * max(1.0, abs(cost_budget))
+    cost_budget = rules.cost_budget
+    budget_eps = rel_tol(cost_budget)
     for size in range(0, max_extra + 1):
         for i in range(size):
             combo[i] = i
@@ -464,7 +373,7 @@ def _enumerate(
             cost = 0.0
             for t in range(n_sites):
                 if mask[t]:
-                    cost += open_cost[t]
+                    cost += rules.open_cost[t]
             if cost <= cost_budget + budget_eps:
                 count += 1
                 load[:] = 0.0
@@ -474,24 +383,24 @@ def _enumerate(
                         if t < 0:
                             break
                         if mask[t]:
-                            load[t] += wd[p, k]
+                            load[t] += lists.wd[p, k]
                             break
                 pool[:] = 0.0
                 served = 0.0
                 total = 0.0
                 for t in range(n_sites):
                     if mask[t]:
-                        served += _served(si, ss, t, load[t])
-                        st = _staff(sb, sl, t, load[t])
-                        pool[staff_pool[t]] += st
+                        served += served_votes(rules, t, load[t])
+                        st = staff_needed(rules, t, load[t])
+                        pool[rules.staff_pool[t]] += st
                         total += st
-                ok = total <= total_budget + _FEAS_TOL
+                ok = total <= rules.total_budget + FEAS_TOL
                 for g in range(n_pools):
-                    if pool[g] > pool_budget[g] + _FEAS_TOL:
+                    if pool[g] > rules.pool_budget[g] + FEAS_TOL:
                         ok = False
                 if ok:
-                    obj = served - cost_weight * cost
-                    eps = 1e-9 * max(1.0, abs(best_obj)) if found else 0.0
+                    obj = served - rules.cost_weight * cost
+                    eps = rel_tol(best_obj) if found else 0.0
                     if not found or obj > best_obj + eps:
                         best_obj = obj
                         best_mask[:] = mask

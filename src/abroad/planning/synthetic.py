@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from abroad.planning.instance import (
-    FloatArray,
-    IntArray,
-    PlanningInstance,
-    preferences_from_distance,
-)
+from abroad.planning.instance import PlanningInstance, preferences_from_distance
+from abroad.planning.rules import FloatArray, IntArray
 
 
 def station_response(

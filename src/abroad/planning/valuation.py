@@ -15,41 +15,34 @@ candidates costs about one full evaluation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from abroad.planning.instance import BoolArray, FloatArray, IntArray, PlanningInstance
-
-_FEAS_TOL = 1e-9
-
-
-@nb.njit(cache=True, inline="always")
-def _served(si: FloatArray, ss: FloatArray, s: int, load: float) -> float:
-    best = np.inf
-    for m in range(si.shape[1]):
-        v = si[s, m] + ss[s, m] * load
-        if v < best:
-            best = v
-    return best
-
-
-@nb.njit(cache=True, inline="always")
-def _staff(sb: FloatArray, sl: FloatArray, s: int, load: float) -> float:
-    j = 0
-    for b in range(sb.shape[1]):
-        if sb[s, b] < load:
-            j += 1
-        else:
-            break
-    return float(sl[s, j])
+from abroad.planning.instance import PlanningInstance
+from abroad.planning.rules import (
+    FEAS_TOL,
+    Assignment,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Lists,
+    Rules,
+    pool_excess,
+    rel_tol,
+    served_votes,
+    staff_excess,
+    staff_needed,
+)
 
 
 @nb.njit(cache=True)
 def _assign(
-    open_mask: BoolArray, pref_site: IntArray, wd: FloatArray, n_sites: int
+    open_mask: BoolArray, lists: Lists, n_sites: int
 ) -> tuple[IntArray, IntArray, FloatArray]:
+    pref_site = lists.pref_site
     n_places, k_pref = pref_site.shape
     cur_site = np.full(n_places, -1, dtype=np.int64)
     cur_pos = np.full(n_places, k_pref, dtype=np.int64)
@@ -62,7 +55,7 @@ def _assign(
             if open_mask[s]:
                 cur_site[p] = s
                 cur_pos[p] = k
-                load[s] += wd[p, k]
+                load[s] += lists.wd[p, k]
                 break
     return cur_site, cur_pos, load
 
@@ -71,21 +64,20 @@ def _assign(
 def _drop(
     s_drop: int,
     open_mask: BoolArray,
-    pref_site: IntArray,
-    wd: FloatArray,
+    lists: Lists,
     cur_site: IntArray,
     cur_pos: IntArray,
     load: FloatArray,
-    inv_ptr: IntArray,
-    inv_place: IntArray,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """State after closing ``s_drop`` (copies); ``open_mask[s_drop]`` must already be False."""
+    pref_site = lists.pref_site
+    wd = lists.wd
     k_pref = pref_site.shape[1]
     cs = cur_site.copy()
     cp = cur_pos.copy()
     ld = load.copy()
-    for i in range(inv_ptr[s_drop], inv_ptr[s_drop + 1]):
-        p = inv_place[i]
+    for i in range(lists.inv_ptr[s_drop], lists.inv_ptr[s_drop + 1]):
+        p = lists.inv_place[i]
         if cs[p] != s_drop:
             continue
         ld[s_drop] -= wd[p, cp[p]]
@@ -105,60 +97,26 @@ def _drop(
     return cs, cp, ld
 
 
-@nb.njit(cache=True)
-def _pool_excess(pool_staff: FloatArray, pool_budget: FloatArray) -> float:
-    """Staff above budget, summed over the pools that exceed theirs."""
-    ex = 0.0
-    for g in range(pool_staff.shape[0]):
-        e = pool_staff[g] - pool_budget[g]
-        if e > _FEAS_TOL:
-            ex += e
-    return ex
+class Pairs(NamedTuple):
+    """(place, position) pairs grouped by the site that would take them: pair ``i`` brings
+    ``gain[i]`` voters and takes ``lost[i]`` from station ``source[i]`` (-1: the place did not
+    vote); site row ``r`` owns pairs ``start[r]:start[r + 1]``."""
 
-
-@nb.njit(cache=True)
-def _staff_excess(
-    pool_staff: FloatArray, pool_budget: FloatArray, total: float, budget: float
-) -> float:
-    """Pool excess plus total staff above the total budget (0 for a feasible plan)."""
-    ex = _pool_excess(pool_staff, pool_budget)
-    e = total - budget
-    if e > _FEAS_TOL:
-        ex += e
-    return ex
+    start: IntArray
+    gain: FloatArray
+    source: IntArray
+    lost: FloatArray
 
 
 @nb.njit(cache=True)
 def _deltas_from_pairs(
-    sites: IntArray,
-    rows: IntArray,
-    start: IntArray,
-    pair_gain: FloatArray,
-    pair_from: IntArray,
-    pair_lost: FloatArray,
-    load: FloatArray,
-    site_served: FloatArray,
-    site_staff: FloatArray,
-    pool_staff: FloatArray,
-    total_staff: float,
-    si: FloatArray,
-    ss: FloatArray,
-    sb: FloatArray,
-    sl: FloatArray,
-    staff_pool: IntArray,
-    pool_budget: FloatArray,
-    total_budget: float,
-    open_cost: FloatArray,
-    cost_weight: float,
+    sites: IntArray, rows: IntArray, pairs: Pairs, state: Assignment, rules: Rules
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(objective change, staff excess after, votes change) of opening each of ``sites``.
-
-    Site ``sites[q]`` would take the (place, position) pairs ``start[r]:start[r + 1]`` with
-    ``r = rows[q]``: each brings ``pair_gain`` voters and takes ``pair_lost`` from station
-    ``pair_from`` (-1: the place did not vote).
-    """
+    """(objective change, staff excess after, votes change) of opening each of ``sites``;
+    site ``sites[q]`` takes the pairs of row ``rows[q]``."""
+    load = state.load
     n_sites = load.shape[0]
-    n_pools = pool_budget.shape[0]
+    n_pools = rules.pool_budget.shape[0]
     m = sites.shape[0]
     d_obj = np.empty(m)
     d_votes = np.empty(m)
@@ -168,24 +126,24 @@ def _deltas_from_pairs(
     pool_delta = np.zeros(n_pools)
     pool_touched = np.empty(n_pools, dtype=np.int64)
     pool_mark = np.zeros(n_pools, dtype=np.bool_)
-    base_pool_excess = _pool_excess(pool_staff, pool_budget)
+    base_pool_excess = pool_excess(state.pool_staff, rules)
     for q in range(m):
         t = sites[q]
         r = rows[q]
         new_load = 0.0
         n_touched = 0
-        for i in range(start[r], start[r + 1]):
-            new_load += pair_gain[i]
-            o = pair_from[i]
+        for i in range(pairs.start[r], pairs.start[r + 1]):
+            new_load += pairs.gain[i]
+            o = pairs.source[i]
             if o >= 0:
                 if dec[o] == 0.0:
                     touched[n_touched] = o
                     n_touched += 1
-                dec[o] += pair_lost[i]
-        dv = _served(si, ss, t, new_load)
-        st = _staff(sb, sl, t, new_load)
+                dec[o] += pairs.lost[i]
+        dv = served_votes(rules, t, new_load)
+        st = staff_needed(rules, t, new_load)
         dtot = st
-        g = staff_pool[t]
+        g = rules.staff_pool[t]
         pool_delta[g] += st
         pool_mark[g] = True
         pool_touched[0] = g
@@ -195,10 +153,10 @@ def _deltas_from_pairs(
             nl = load[o] - dec[o]
             if nl < 0.0:
                 nl = 0.0
-            dv += _served(si, ss, o, nl) - site_served[o]
-            dst = _staff(sb, sl, o, nl) - site_staff[o]
+            dv += served_votes(rules, o, nl) - state.site_served[o]
+            dst = staff_needed(rules, o, nl) - state.site_staff[o]
             dtot += dst
-            g = staff_pool[o]
+            g = rules.staff_pool[o]
             pool_delta[g] += dst
             if not pool_mark[g]:
                 pool_mark[g] = True
@@ -208,44 +166,26 @@ def _deltas_from_pairs(
         ex_sum = base_pool_excess
         for j in range(n_pt):
             g = pool_touched[j]
-            old = pool_staff[g] - pool_budget[g]
+            old = state.pool_staff[g] - rules.pool_budget[g]
             new = old + pool_delta[g]
-            if old > _FEAS_TOL:
+            if old > FEAS_TOL:
                 ex_sum -= old
-            if new > _FEAS_TOL:
+            if new > FEAS_TOL:
                 ex_sum += new
             pool_delta[g] = 0.0
             pool_mark[g] = False
-        tot_ex = total_staff + dtot - total_budget
-        if tot_ex > _FEAS_TOL:
+        tot_ex = state.total_staff + dtot - rules.total_budget
+        if tot_ex > FEAS_TOL:
             ex_sum += tot_ex
         d_votes[q] = dv
-        d_obj[q] = dv - cost_weight * open_cost[t]
+        d_obj[q] = dv - rules.cost_weight * rules.open_cost[t]
         excess_after[q] = ex_sum
     return d_obj, excess_after, d_votes
 
 
 @nb.njit(cache=True)
 def _add_deltas(
-    candidate: BoolArray,
-    pref_site: IntArray,
-    wd: FloatArray,
-    cur_site: IntArray,
-    cur_pos: IntArray,
-    load: FloatArray,
-    site_served: FloatArray,
-    site_staff: FloatArray,
-    pool_staff: FloatArray,
-    total_staff: float,
-    si: FloatArray,
-    ss: FloatArray,
-    sb: FloatArray,
-    sl: FloatArray,
-    staff_pool: IntArray,
-    pool_budget: FloatArray,
-    total_budget: float,
-    open_cost: FloatArray,
-    cost_weight: float,
+    candidate: BoolArray, lists: Lists, state: Assignment, rules: Rules
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """For each candidate site: objective change, staff excess after, votes change if opened.
 
@@ -253,6 +193,10 @@ def _add_deltas(
     (place, position) pairs, grouped by site, give every candidate's new load and the stations
     it takes voters from (work = sum of current positions + stations touched).
     """
+    pref_site = lists.pref_site
+    wd = lists.wd
+    cur_site = state.cur_site
+    cur_pos = state.cur_pos
     n_sites = candidate.shape[0]
     n_places, k_pref = pref_site.shape
     # (place, position) pairs ranked above the place's station, grouped by the site there.
@@ -266,9 +210,9 @@ def _add_deltas(
     start = np.cumsum(count)
     fill = start[:-1].copy()
     n_pairs = start[-1]
-    pair_gain = np.empty(n_pairs)
-    pair_from = np.empty(n_pairs, dtype=np.int64)
-    pair_lost = np.empty(n_pairs)
+    gain = np.empty(n_pairs)
+    source = np.empty(n_pairs, dtype=np.int64)
+    lost = np.empty(n_pairs)
     for p in range(n_places):
         o = cur_site[p]
         w_o = wd[p, cur_pos[p]] if o >= 0 else 0.0
@@ -278,31 +222,12 @@ def _add_deltas(
                 break
             i = fill[t]
             fill[t] += 1
-            pair_gain[i] = wd[p, k]
-            pair_from[i] = o
-            pair_lost[i] = w_o
+            gain[i] = wd[p, k]
+            source[i] = o
+            lost[i] = w_o
     sites = np.flatnonzero(candidate)
     d_c, ex_c, dv_c = _deltas_from_pairs(
-        sites,
-        sites,
-        start,
-        pair_gain,
-        pair_from,
-        pair_lost,
-        load,
-        site_served,
-        site_staff,
-        pool_staff,
-        total_staff,
-        si,
-        ss,
-        sb,
-        sl,
-        staff_pool,
-        pool_budget,
-        total_budget,
-        open_cost,
-        cost_weight,
+        sites, sites, Pairs(start, gain, source, lost), state, rules
     )
     d_obj = np.full(n_sites, -np.inf)
     d_votes = np.zeros(n_sites)
@@ -315,109 +240,56 @@ def _add_deltas(
 
 @nb.njit(cache=True)
 def _add_deltas_of(
-    sites: IntArray,
-    wd: FloatArray,
-    cur_site: IntArray,
-    cur_pos: IntArray,
-    load: FloatArray,
-    site_served: FloatArray,
-    site_staff: FloatArray,
-    pool_staff: FloatArray,
-    total_staff: float,
-    inv_ptr: IntArray,
-    inv_place: IntArray,
-    inv_pos: IntArray,
-    inv_wd: FloatArray,
-    si: FloatArray,
-    ss: FloatArray,
-    sb: FloatArray,
-    sl: FloatArray,
-    staff_pool: IntArray,
-    pool_budget: FloatArray,
-    total_budget: float,
-    open_cost: FloatArray,
-    cost_weight: float,
+    sites: IntArray, lists: Lists, state: Assignment, rules: Rules
 ) -> tuple[FloatArray, FloatArray]:
     """``_add_deltas`` for a short list of closed sites, site-major (their inverse lists):
     (objective change, staff excess after) per listed site."""
+    cur_site = state.cur_site
+    cur_pos = state.cur_pos
     m = sites.shape[0]
     start = np.zeros(m + 1, dtype=np.int64)
     for q in range(m):
         t = sites[q]
         n = 0
-        for i in range(inv_ptr[t], inv_ptr[t + 1]):
-            if inv_pos[i] < cur_pos[inv_place[i]]:
+        for i in range(lists.inv_ptr[t], lists.inv_ptr[t + 1]):
+            if lists.inv_pos[i] < cur_pos[lists.inv_place[i]]:
                 n += 1
         start[q + 1] = start[q] + n
-    pair_gain = np.empty(start[m])
-    pair_from = np.empty(start[m], dtype=np.int64)
-    pair_lost = np.empty(start[m])
+    gain = np.empty(start[m])
+    source = np.empty(start[m], dtype=np.int64)
+    lost = np.empty(start[m])
     j = 0
     for q in range(m):
         t = sites[q]
-        for i in range(inv_ptr[t], inv_ptr[t + 1]):
-            p = inv_place[i]
-            if inv_pos[i] < cur_pos[p]:
+        for i in range(lists.inv_ptr[t], lists.inv_ptr[t + 1]):
+            p = lists.inv_place[i]
+            if lists.inv_pos[i] < cur_pos[p]:
                 o = cur_site[p]
-                pair_gain[j] = inv_wd[i]
-                pair_from[j] = o
-                pair_lost[j] = wd[p, cur_pos[p]] if o >= 0 else 0.0
+                gain[j] = lists.inv_wd[i]
+                source[j] = o
+                lost[j] = lists.wd[p, cur_pos[p]] if o >= 0 else 0.0
                 j += 1
     d_obj, excess_after, _ = _deltas_from_pairs(
-        sites,
-        np.arange(m),
-        start,
-        pair_gain,
-        pair_from,
-        pair_lost,
-        load,
-        site_served,
-        site_staff,
-        pool_staff,
-        total_staff,
-        si,
-        ss,
-        sb,
-        sl,
-        staff_pool,
-        pool_budget,
-        total_budget,
-        open_cost,
-        cost_weight,
+        sites, np.arange(m), Pairs(start, gain, source, lost), state, rules
     )
     return d_obj, excess_after
 
 
 @nb.njit(cache=True)
 def _site_response(
-    load: FloatArray,
-    open_mask: BoolArray,
-    si: FloatArray,
-    ss: FloatArray,
-    sb: FloatArray,
-    sl: FloatArray,
+    load: FloatArray, open_mask: BoolArray, rules: Rules
 ) -> tuple[FloatArray, FloatArray]:
     n = load.shape[0]
     served = np.zeros(n)
     staff = np.zeros(n)
     for s in range(n):
         if open_mask[s]:
-            served[s] = _served(si, ss, s, load[s])
-            staff[s] = _staff(sb, sl, s, load[s])
+            served[s] = served_votes(rules, s, load[s])
+            staff[s] = staff_needed(rules, s, load[s])
     return served, staff
 
 
-@dataclass(frozen=True)
-class Inverse:
-    """For each site, the (place, preference position, weight x decay) entries that list it."""
-
-    ptr: IntArray
-    place: IntArray
-    pos: IntArray
-    wd: FloatArray
-
-
-def build_inverse(instance: PlanningInstance) -> tuple[FloatArray, Inverse]:
+def build_lists(instance: PlanningInstance) -> Lists:
     """Weight x decay matrix and the CSR inverse of the preference lists."""
     wd = np.ascontiguousarray(instance.demand_weight[:, None] * instance.pref_decay)
     ps = instance.pref_site
@@ -428,13 +300,14 @@ def build_inverse(instance: PlanningInstance) -> tuple[FloatArray, Inverse]:
     counts = np.bincount(sites, minlength=instance.n_sites)
     ptr = np.zeros(instance.n_sites + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
-    inv = Inverse(
-        ptr=ptr,
-        place=places[order].astype(np.int64),
-        pos=positions[order].astype(np.int64),
-        wd=np.ascontiguousarray(wd[places[order], positions[order]]),
+    return Lists(
+        pref_site=ps,
+        wd=wd,
+        inv_ptr=ptr,
+        inv_place=places[order].astype(np.int64),
+        inv_pos=positions[order].astype(np.int64),
+        inv_wd=np.ascontiguousarray(wd[places[order], positions[order]]),
     )
-    return wd, inv
 
 
 @dataclass(frozen=True)
@@ -476,27 +349,33 @@ class State:
         self.recompute()
 
     def recompute(self) -> None:
-        k = self.kernel
-        inst = self.instance
         self.cur_site, self.cur_pos, self.load = _assign(
-            self.open_mask, inst.pref_site, k.wd, inst.n_sites
+            self.open_mask, self.kernel.lists, self.instance.n_sites
         )
         self._responses()
 
     def _responses(self) -> None:
         inst = self.instance
         self.site_served, self.site_staff = _site_response(
-            self.load,
-            self.open_mask,
-            inst.served_intercept,
-            inst.served_slope,
-            inst.staff_break_load,
-            inst.staff_level,
+            self.load, self.open_mask, self.kernel.rules
         )
         self.pool_staff = np.bincount(
             inst.staff_pool, weights=self.site_staff, minlength=inst.n_pools
         ).astype(np.float64)
         self.total_staff = float(self.site_staff.sum())
+
+    @property
+    def assignment(self) -> Assignment:
+        """The state's arrays, as the kernels take them."""
+        return Assignment(
+            self.cur_site,
+            self.cur_pos,
+            self.load,
+            self.site_served,
+            self.site_staff,
+            self.pool_staff,
+            self.total_staff,
+        )
 
     @property
     def votes(self) -> float:
@@ -515,40 +394,13 @@ class State:
         return int(self.open_mask.sum())
 
     def staff_excess(self) -> float:
-        inst = self.instance
-        return float(
-            _staff_excess(
-                self.pool_staff,
-                inst.pool_staff_budget,
-                self.total_staff,
-                inst.total_staff_budget,
-            )
-        )
+        return float(staff_excess(self.pool_staff, self.total_staff, self.kernel.rules))
 
     def add_deltas(self, candidate: BoolArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(objective change, staff excess after, votes change) of opening each candidate."""
-        inst = self.instance
         k = self.kernel
         result: tuple[FloatArray, FloatArray, FloatArray] = _add_deltas(
-            candidate,
-            inst.pref_site,
-            k.wd,
-            self.cur_site,
-            self.cur_pos,
-            self.load,
-            self.site_served,
-            self.site_staff,
-            self.pool_staff,
-            self.total_staff,
-            inst.served_intercept,
-            inst.served_slope,
-            inst.staff_break_load,
-            inst.staff_level,
-            inst.staff_pool,
-            inst.pool_staff_budget,
-            inst.total_staff_budget,
-            inst.open_cost,
-            inst.cost_weight,
+            candidate, k.lists, self.assignment, k.rules
         )
         return result
 
@@ -560,15 +412,7 @@ class State:
         new.open_mask = self.open_mask.copy()
         new.open_mask[site] = False
         new.cur_site, new.cur_pos, new.load = _drop(
-            site,
-            new.open_mask,
-            self.instance.pref_site,
-            self.kernel.wd,
-            self.cur_site,
-            self.cur_pos,
-            self.load,
-            self.kernel.inv.ptr,
-            self.kernel.inv.place,
+            site, new.open_mask, self.kernel.lists, self.cur_site, self.cur_pos, self.load
         )
         new._responses()
         return new
@@ -587,7 +431,13 @@ class Kernel:
 
     def __init__(self, instance: PlanningInstance) -> None:
         self.instance = instance
-        self.wd, self.inv = build_inverse(instance)
+        self.lists = build_lists(instance)
+        self.rules = instance.rules
+
+    @property
+    def wd(self) -> FloatArray:
+        """Weight x decay per (place, preference position)."""
+        return self.lists.wd
 
     def state(self, open_sites: npt.ArrayLike) -> State:
         return State(self.instance, open_mask_of(self.instance, open_sites), self)
@@ -617,14 +467,14 @@ def value_of_state(state: State) -> PlanValue:
         violations.append(f"must-open sites closed: {names}")
     if state.n_open > inst.max_open:
         violations.append(f"{state.n_open} sites open, at most {inst.max_open} allowed")
-    if state.cost > inst.cost_budget * (1 + 1e-12) + _FEAS_TOL:
+    if state.cost > inst.cost_budget + rel_tol(inst.cost_budget):
         violations.append(f"cost {state.cost:.6g} over budget {inst.cost_budget:.6g}")
-    for g in np.flatnonzero(state.pool_staff > inst.pool_staff_budget + _FEAS_TOL):
+    for g in np.flatnonzero(state.pool_staff > inst.pool_staff_budget + FEAS_TOL):
         violations.append(
             f"staff pool {inst.pool_id(int(g))}: {state.pool_staff[g]:.6g} needed, "
             f"{inst.pool_staff_budget[g]:.6g} available"
         )
-    if state.total_staff > inst.total_staff_budget + _FEAS_TOL:
+    if state.total_staff > inst.total_staff_budget + FEAS_TOL:
         violations.append(
             f"total staff {state.total_staff:.6g} over budget {inst.total_staff_budget:.6g}"
         )
