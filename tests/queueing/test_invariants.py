@@ -90,7 +90,7 @@ def test_every_arrival_counted_once_and_waits_non_negative(spec: StationSpec, se
     if spec.max_queue_outside is not None:
         assert stats[:-1, K.COL_MAX_LINE].max(initial=0) <= spec.max_queue_outside
     if spec.close_policy.kind != "serve_all":
-        cutoff = prep.day_cutoff
+        cutoff = prep.station.day_cutoff
         for d in range(len(spec.days)):
             sl = slice(trace.inputs.arr_off[d], trace.inputs.arr_off[d + 1])
             s0 = trace.start_minutes[0, sl]

@@ -35,7 +35,7 @@ def test_per_voter_waits_equal_simpy(with_patience: bool, close: str | float) ->
             inp.service_minutes,
             [3, 9],
             480.0,
-            float(prep.day_cutoff[0]),
+            float(prep.station.day_cutoff[0]),
         )
         np.testing.assert_array_equal(trace.outcome.astype(np.int64), outcome)
         np.testing.assert_allclose(trace.wait_minutes, wait, rtol=1e-9, atol=1e-9)
@@ -72,7 +72,7 @@ def test_a_line_of_two_stages_equals_simpy(with_patience: bool, close: str | flo
             inp.service_minutes,
             [1, 2, 9],
             480.0,
-            float(prep.day_cutoff[0]),
+            float(prep.station.day_cutoff[0]),
             line_stages=2,
         )
         np.testing.assert_array_equal(trace.outcome.astype(np.int64), outcome)

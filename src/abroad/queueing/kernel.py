@@ -14,6 +14,8 @@ Outcome codes per voter: see ``SERVED`` ... ``TURNED_AWAY_CAP``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -41,6 +43,62 @@ COL_UTIL = 16  # one column per stage (busy / available server-minutes)
 N_FIXED_COLS = 16
 
 INF = np.inf
+
+
+class StationArrays(NamedTuple):
+    """A station spec as the kernel reads it (built once per spec by ``station.prepare``).
+
+    Per day: opening, closing and cutoff minute (``inf``: serve everyone in line) and the
+    number of line samples. Per stage s: server steps ``sched_t/sched_c[sched_off[s]:
+    sched_off[s+1]]`` and the most servers at once. ``balk``, ``cap``, ``ballots``: -1 for
+    none; ``line_stages`` leading stages form the line; ``grid_step`` minutes between line
+    samples."""
+
+    day_open: np.ndarray
+    day_close: np.ndarray
+    day_cutoff: np.ndarray
+    day_grid_n: np.ndarray
+    sched_off: np.ndarray
+    sched_t: np.ndarray
+    sched_c: np.ndarray
+    max_servers: np.ndarray
+    balk: int
+    cap: int
+    ballots: int
+    line_stages: int
+    grid_step: float
+
+
+class ArrivalCurve(NamedTuple):
+    """Day d's arrival intensity: piecewise constant between ``bp_t[bp_off[d]:bp_off[d+1]]``
+    with cumulative expected arrivals ``bp_cum``; ``early[d]`` voters wait at ``day_open[d]``."""
+
+    bp_t: np.ndarray
+    bp_cum: np.ndarray
+    bp_off: np.ndarray
+    early: np.ndarray
+    day_open: np.ndarray
+
+
+class Durations(NamedTuple):
+    """How row r of standard variates becomes durations: ``kinds[r]`` (``sampling.KIND_*``),
+    parameters ``p1[r]``, ``p2[r]``, an empirical table ``table[table_off[r]:table_off[r+1]]``."""
+
+    kinds: np.ndarray
+    p1: np.ndarray
+    p2: np.ndarray
+    table: np.ndarray
+    table_off: np.ndarray
+
+
+class Voters(NamedTuple):
+    """One replication's voters: day d's are ``arrivals[arr_off[d]:arr_off[d+1]]`` (sorted),
+    with their ``patience`` and ``service[s]`` times at the same positions."""
+
+    arr_off: np.ndarray
+    arrivals: np.ndarray
+    patience: np.ndarray
+    service: np.ndarray
 
 
 @njit(cache=True, inline="always")
@@ -230,19 +288,14 @@ def _wait_stats(w: np.ndarray, n: int, target: float, row: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def transform_durations(
-    m: np.ndarray,
-    kinds: np.ndarray,
-    p1: np.ndarray,
-    p2: np.ndarray,
-    table: np.ndarray,
-    table_off: np.ndarray,
-) -> None:
+def transform_durations(m: np.ndarray, how: Durations) -> None:
     """Turn rows of standard variates into durations in place (see ``sampling.KIND_*``)."""
+    table = how.table
+    table_off = how.table_off
     for r in range(m.shape[0]):
-        kind = kinds[r]
-        a = p1[r]
-        b = p2[r]
+        kind = how.kinds[r]
+        a = how.p1[r]
+        b = how.p2[r]
         row = m[r]
         if kind == 0:
             row[:] = INF
@@ -266,21 +319,18 @@ def transform_durations(
 
 
 @njit(cache=True)
-def build_arrivals(
-    bp_t: np.ndarray,
-    bp_cum: np.ndarray,
-    bp_off: np.ndarray,
-    early: np.ndarray,
-    day_open: np.ndarray,
-    e: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int]:
+def build_arrivals(curve: ArrivalCurve, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Sorted arrival times of all days by inverting the cumulative arrival intensity.
 
-    Day d's intensity is piecewise constant between breakpoints ``bp_t[bp_off[d]:bp_off[d+1]]``
-    with cumulative expected arrivals ``bp_cum`` (0 at the first breakpoint). ``e`` holds
-    standard exponential gaps, consumed in order (one overshoot per day is discarded).
-    Returns (arrivals, arr_off[D+1], used); ``used < 0`` means ``e`` was too short.
+    ``bp_cum`` is 0 at each day's first breakpoint. ``e`` holds standard exponential gaps,
+    consumed in order (one overshoot per day is discarded). Returns (arrivals, arr_off[D+1],
+    used); ``used < 0`` means ``e`` was too short.
     """
+    bp_t = curve.bp_t
+    bp_cum = curve.bp_cum
+    bp_off = curve.bp_off
+    early = curve.early
+    day_open = curve.day_open
     n_days = bp_off.shape[0] - 1
     n_early = 0
     for d in range(n_days):
@@ -356,35 +406,31 @@ def _order_by(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def run_replication(
-    day_open: np.ndarray,
-    day_close: np.ndarray,
-    day_cutoff: np.ndarray,
-    day_grid_n: np.ndarray,
-    arr_off: np.ndarray,
-    arrivals: np.ndarray,
-    patience: np.ndarray,
-    service: np.ndarray,
-    sched_off: np.ndarray,
-    sched_t: np.ndarray,
-    sched_c: np.ndarray,
-    max_servers: np.ndarray,
-    balk: int,
-    cap: int,
-    ballots: int,
-    line_stages: int,
-    grid_step: float,
-    target_wait: float,
-    want_trace: bool,
+    station: StationArrays, voters: Voters, target_wait: float, want_trace: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Simulate all days of one replication.
-
-    Day d's voters are ``arrivals[arr_off[d]:arr_off[d+1]]`` (sorted), with their patience and
-    service times at the same positions in ``patience`` and ``service[s]``.
+    """Simulate all days of one replication of ``station`` with ``voters``.
 
     Returns (stats[D+1, cols], line_grid (flat, day_grid_n[d] samples per day),
     outcome[N], start[S, N], wait[N]); the last three are empty unless ``want_trace``.
     Row D of stats is the whole run.
     """
+    day_open = station.day_open
+    day_close = station.day_close
+    day_cutoff = station.day_cutoff
+    day_grid_n = station.day_grid_n
+    sched_off = station.sched_off
+    sched_t = station.sched_t
+    sched_c = station.sched_c
+    max_servers = station.max_servers
+    balk = station.balk
+    cap = station.cap
+    ballots = station.ballots
+    line_stages = station.line_stages
+    grid_step = station.grid_step
+    arr_off = voters.arr_off
+    arrivals = voters.arrivals
+    patience = voters.patience
+    service = voters.service
     n_days = day_open.shape[0]
     n_stages = sched_off.shape[0] - 1
     n_total = arr_off[n_days]

@@ -32,29 +32,12 @@ class _Prepared:
     """A station spec turned into the arrays the kernel reads (built once, reused)."""
 
     spec: StationSpec
-    day_open: FloatArray
-    day_close: FloatArray
-    day_cutoff: FloatArray
-    day_grid_n: IntArray
-    bp_t: FloatArray  # intensity breakpoints of day d: bp_t[bp_off[d]:bp_off[d+1]]
-    bp_cum: FloatArray  # expected arrivals from opening to each breakpoint
-    bp_off: IntArray
-    early: IntArray
-    n_exp: int  # exponential gaps drawn per replication (enough with near certainty)
-    kinds: IntArray  # row 0 patience, row 1 + s stage s: how to draw and transform
-    p1: FloatArray
-    p2: FloatArray
-    table: FloatArray
-    table_off: IntArray
-    sched_off: IntArray
-    sched_t: FloatArray
-    sched_c: IntArray
-    max_servers: IntArray
-    balk: int
-    cap: int
-    ballots: int
-    grid_step: float
-    line_stages: int
+    station: K.StationArrays
+    curve: K.ArrivalCurve
+    durations: K.Durations
+    """Row 0 patience, row 1 + s stage s: how to draw and transform."""
+    n_exp: int
+    """Exponential gaps drawn per replication (enough with near certainty)."""
 
 
 def prepare(spec: StationSpec) -> _Prepared:
@@ -88,31 +71,39 @@ def prepare(spec: StationSpec) -> _Prepared:
             sched_c.append(count)
         sched_off.append(len(sched_t))
     codes = [dist_code(spec.patience), *(dist_code(st.service) for st in spec.stages)]
+    day_open = np.array([d.open_minutes for d in spec.days], dtype=np.float64)
     return _Prepared(
         spec=spec,
-        day_open=np.array([d.open_minutes for d in spec.days], dtype=np.float64),
-        day_close=np.array([d.close_minutes for d in spec.days], dtype=np.float64),
-        day_cutoff=np.array(cutoff, dtype=np.float64),
-        day_grid_n=np.array(grid_n, dtype=np.int64),
-        bp_t=np.array(bp_t, dtype=np.float64),
-        bp_cum=np.array(bp_cum, dtype=np.float64),
-        bp_off=np.array(bp_off, dtype=np.int64),
-        early=np.array([d.early_voters for d in spec.days], dtype=np.int64),
+        station=K.StationArrays(
+            day_open=day_open,
+            day_close=np.array([d.close_minutes for d in spec.days], dtype=np.float64),
+            day_cutoff=np.array(cutoff, dtype=np.float64),
+            day_grid_n=np.array(grid_n, dtype=np.int64),
+            sched_off=np.array(sched_off, dtype=np.int64),
+            sched_t=np.array(sched_t, dtype=np.float64),
+            sched_c=np.array(sched_c, dtype=np.int64),
+            max_servers=np.array([st.max_servers for st in spec.stages], dtype=np.int64),
+            balk=-1 if spec.balk_queue_length is None else spec.balk_queue_length,
+            cap=-1 if spec.max_queue_outside is None else spec.max_queue_outside,
+            ballots=-1 if spec.ballots is None else spec.ballots,
+            line_stages=spec.line_stages,
+            grid_step=float(spec.queue_step_minutes),
+        ),
+        curve=K.ArrivalCurve(
+            bp_t=np.array(bp_t, dtype=np.float64),
+            bp_cum=np.array(bp_cum, dtype=np.float64),
+            bp_off=np.array(bp_off, dtype=np.int64),
+            early=np.array([d.early_voters for d in spec.days], dtype=np.int64),
+            day_open=day_open,
+        ),
+        durations=K.Durations(
+            kinds=np.array([c[0] for c in codes], dtype=np.int64),
+            p1=np.array([c[1] for c in codes], dtype=np.float64),
+            p2=np.array([c[2] for c in codes], dtype=np.float64),
+            table=np.array([v for c in codes for v in c[3]], dtype=np.float64),
+            table_off=np.cumsum([0, *(len(c[3]) for c in codes)]).astype(np.int64),
+        ),
         n_exp=_n_exp(spec),
-        kinds=np.array([c[0] for c in codes], dtype=np.int64),
-        p1=np.array([c[1] for c in codes], dtype=np.float64),
-        p2=np.array([c[2] for c in codes], dtype=np.float64),
-        table=np.array([v for c in codes for v in c[3]], dtype=np.float64),
-        table_off=np.cumsum([0, *(len(c[3]) for c in codes)]).astype(np.int64),
-        sched_off=np.array(sched_off, dtype=np.int64),
-        sched_t=np.array(sched_t, dtype=np.float64),
-        sched_c=np.array(sched_c, dtype=np.int64),
-        max_servers=np.array([st.max_servers for st in spec.stages], dtype=np.int64),
-        balk=-1 if spec.balk_queue_length is None else spec.balk_queue_length,
-        cap=-1 if spec.max_queue_outside is None else spec.max_queue_outside,
-        ballots=-1 if spec.ballots is None else spec.ballots,
-        grid_step=spec.queue_step_minutes,
-        line_stages=spec.line_stages,
     )
 
 
@@ -172,17 +163,15 @@ def draw_inputs(prep: _Prepared, rng: np.random.Generator) -> RandomInputs:
     spec = prep.spec
     e = rng.standard_exponential(prep.n_exp)
     while True:
-        arrivals, arr_off, used = K.build_arrivals(
-            prep.bp_t, prep.bp_cum, prep.bp_off, prep.early, prep.day_open, e
-        )
+        arrivals, arr_off, used = K.build_arrivals(prep.curve, e)
         if used >= 0:
             break
         e = np.concatenate([e, rng.standard_exponential(prep.n_exp)])  # rare
     n = arrivals.shape[0]
     m = np.empty((len(spec.stages) + 1, n))
-    for r, kind in enumerate(prep.kinds):
+    for r, kind in enumerate(prep.durations.kinds):
         fill_standard(rng, int(kind), m[r])
-    K.transform_durations(m, prep.kinds, prep.p1, prep.p2, prep.table, prep.table_off)
+    K.transform_durations(m, prep.durations)
     return RandomInputs(arrivals, arr_off, m[0], m[1:])
 
 
@@ -191,23 +180,8 @@ def _run(
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int8], FloatArray, FloatArray]:
     result: tuple[FloatArray, FloatArray, npt.NDArray[np.int8], FloatArray, FloatArray] = (
         K.run_replication(
-            prep.day_open,
-            prep.day_close,
-            prep.day_cutoff,
-            prep.day_grid_n,
-            inp.arr_off,
-            inp.arrival_minutes,
-            inp.patience_minutes,
-            inp.service_minutes,
-            prep.sched_off,
-            prep.sched_t,
-            prep.sched_c,
-            prep.max_servers,
-            prep.balk,
-            prep.cap,
-            prep.ballots,
-            prep.line_stages,
-            prep.grid_step,
+            prep.station,
+            K.Voters(inp.arr_off, inp.arrival_minutes, inp.patience_minutes, inp.service_minutes),
             target_wait,
             trace,
         )
@@ -268,7 +242,7 @@ def run_replications(
     n_days = len(prep.spec.days)
     n_cols = K.N_FIXED_COLS + len(prep.spec.stages)
     stats = np.empty((replications, n_days + 1, n_cols))
-    line = np.empty((replications, int(prep.day_grid_n.sum())))
+    line = np.empty((replications, int(prep.station.day_grid_n.sum())))
     for r in range(replications):
         inp = draw_inputs(prep, replication_rng(seed, first_replication + r))
         st, ln, _, _, _ = _run(prep, inp, target_wait_minutes, False)
@@ -323,7 +297,7 @@ def summarise(
     days = []
     g0 = 0
     for d, day in enumerate(spec.days):
-        n_g = int(prep.day_grid_n[d])
+        n_g = int(prep.station.day_grid_n[d])
         block = raw.line[:, g0 : g0 + n_g]
         g0 += n_g
         means = block.mean(axis=0)
