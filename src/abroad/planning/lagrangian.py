@@ -52,7 +52,7 @@ from abroad.planning.rules import (
     Rules,
     gap_closed,
     rel_tol,
-    served_votes,
+    served_of,
 )
 from abroad.planning.valuation import Kernel
 
@@ -141,7 +141,7 @@ def _site_values(
         run_max = np.empty(n + 1)
         run_arg = np.empty(n + 1)
         for k in range(n + 1):
-            f = served_votes(rules, s, cum_load[k]) - cum_price[k]
+            f = served_of(si, ss, s, cum_load[k]) - cum_price[k]
             if k == 0 or f > run_max[k - 1]:
                 run_max[k] = f
                 run_arg[k] = cum_load[k]
@@ -158,7 +158,7 @@ def _site_values(
             k = np.searchsorted(cum_load, u, side="right") - 1  # last point <= u
             best = run_max[k]
             arg = run_arg[k]
-            f_u = served_votes(rules, s, u) - _price_of_load(cum_load, cum_price, ratio_sorted, u)
+            f_u = served_of(si, ss, s, u) - _price_of_load(cum_load, cum_price, ratio_sorted, u)
             if f_u > best:
                 best, arg = f_u, u
             for m1 in range(n_pieces):
@@ -168,7 +168,7 @@ def _site_values(
                         continue
                     x = (si[s, m2] - si[s, m1]) / d_slope
                     if 0.0 < x < u:
-                        f_x = served_votes(rules, s, x) - _price_of_load(
+                        f_x = served_of(si, ss, s, x) - _price_of_load(
                             cum_load, cum_price, ratio_sorted, x
                         )
                         if f_x > best:

@@ -86,10 +86,10 @@ class Assignment(NamedTuple):
 
 
 @nb.njit(cache=True, inline="always")
-def served_votes(rules: Rules, s: int, load: float) -> float:
-    """Votes station ``s`` delivers at expected load ``load`` (concave, nondecreasing)."""
-    si = rules.served_intercept
-    ss = rules.served_slope
+def served_of(si: FloatArray, ss: FloatArray, s: int, load: float) -> float:
+    """The served rule: votes station ``s`` delivers at expected load ``load`` is
+    ``min_m(si[s, m] + ss[s, m] * load)`` (concave, nondecreasing). Hot loops bind the arrays
+    once and call this; elsewhere use ``served_votes``."""
     best = np.inf
     for m in range(si.shape[1]):
         v = si[s, m] + ss[s, m] * load
@@ -99,16 +99,28 @@ def served_votes(rules: Rules, s: int, load: float) -> float:
 
 
 @nb.njit(cache=True, inline="always")
-def staff_needed(rules: Rules, s: int, load: float) -> float:
-    """Staff station ``s`` needs at load ``load``: the level after the breaks below it."""
-    sb = rules.staff_break_load
+def staff_of(sb: FloatArray, sl: FloatArray, s: int, load: float) -> float:
+    """The staff rule: station ``s`` at load ``load`` needs ``sl[s, j]``, ``j`` the number of
+    break loads ``sb[s]`` below it."""
     j = 0
     for b in range(sb.shape[1]):
         if sb[s, b] < load:
             j += 1
         else:
             break
-    return float(rules.staff_level[s, j])
+    return float(sl[s, j])
+
+
+@nb.njit(cache=True, inline="always")
+def served_votes(rules: Rules, s: int, load: float) -> float:
+    """Votes station ``s`` delivers at expected load ``load`` (``served_of``)."""
+    return served_of(rules.served_intercept, rules.served_slope, s, load)
+
+
+@nb.njit(cache=True, inline="always")
+def staff_needed(rules: Rules, s: int, load: float) -> float:
+    """Staff station ``s`` needs at load ``load`` (``staff_of``)."""
+    return staff_of(rules.staff_break_load, rules.staff_level, s, load)
 
 
 @nb.njit(cache=True)

@@ -24,9 +24,9 @@ from abroad.planning.rules import (
     Lists,
     Rules,
     rel_tol,
-    served_votes,
+    served_of,
     staff_excess,
-    staff_needed,
+    staff_of,
 )
 from abroad.planning.valuation import (
     Kernel,
@@ -90,6 +90,11 @@ def _scan_drops(
     much; from an infeasible plan, moves that reduce the staff excess are taken.
     """
     pref_site = lists.pref_site
+    inv_ptr = lists.inv_ptr
+    inv_place = lists.inv_place
+    cur_site = state.cur_site
+    staff_pool = rules.staff_pool
+    open_cost = rules.open_cost
     n_sites = open_mask.shape[0]
     n_pools = rules.pool_budget.shape[0]
     eps = rel_tol(cur_obj)
@@ -97,14 +102,14 @@ def _scan_drops(
         s = order[q]
         mask = open_mask.copy()
         mask[s] = False
-        cs, cp, ld = _drop(s, mask, lists, state.cur_site, state.cur_pos, state.load)
+        cs, cp, ld = _drop(s, mask, lists, cur_site, state.cur_pos, state.load)
         served, staff = _site_response(ld, mask, rules)
         pool = np.zeros(n_pools)
         for t in range(n_sites):
-            pool[rules.staff_pool[t]] += staff[t]
+            pool[staff_pool[t]] += staff[t]
         total = staff.sum()
         after = Assignment(cs, cp, ld, served, staff, pool, total)
-        cost = cur_cost - rules.open_cost[s]
+        cost = cur_cost - open_cost[s]
         drop_gain = served.sum() - rules.cost_weight * cost - cur_obj
         drop_ex = staff_excess(pool, total, rules)
         room = rules.cost_budget - cost
@@ -113,20 +118,20 @@ def _scan_drops(
         any_cand = False
         if local:
             # the sites the dropped station's voters prefer to where they went
-            for i in range(lists.inv_ptr[s], lists.inv_ptr[s + 1]):
-                p = lists.inv_place[i]
-                if state.cur_site[p] != s:
+            for i in range(inv_ptr[s], inv_ptr[s + 1]):
+                p = inv_place[i]
+                if cur_site[p] != s:
                     continue
                 for k in range(cp[p] if cp[p] < pref_site.shape[1] else pref_site.shape[1]):
                     t = pref_site[p, k]
                     if t < 0:
                         break
-                    if not mask[t] and t != s and rules.open_cost[t] <= room + room_eps:
+                    if not mask[t] and t != s and open_cost[t] <= room + room_eps:
                         cand[t] = True
                         any_cand = True
         else:
             for t in range(n_sites):
-                if not mask[t] and t != s and rules.open_cost[t] <= room + room_eps:
+                if not mask[t] and t != s and open_cost[t] <= room + room_eps:
                     cand[t] = True
                     any_cand = True
         swap_gain = -np.inf
@@ -349,9 +354,17 @@ def _enumerate(
     size, then lexicographically; ties keep the first). Returns (mask, plans evaluated), the
     count negated when no plan is feasible."""
     pref_site = lists.pref_site
+    wd = lists.wd
+    si, ss = rules.served_intercept, rules.served_slope
+    sb, sl = rules.staff_break_load, rules.staff_level
+    staff_pool = rules.staff_pool
+    pool_budget = rules.pool_budget
+    open_cost = rules.open_cost
+    total_budget = rules.total_budget
+    cost_weight = rules.cost_weight
     n_sites = must_open.shape[0]
     n_places, k_pref = pref_site.shape
-    n_pools = rules.pool_budget.shape[0]
+    n_pools = pool_budget.shape[0]
     n_free = free.shape[0]
     best_mask = must_open.copy()
     best_obj = -np.inf
@@ -373,7 +386,7 @@ def _enumerate(
             cost = 0.0
             for t in range(n_sites):
                 if mask[t]:
-                    cost += rules.open_cost[t]
+                    cost += open_cost[t]
             if cost <= cost_budget + budget_eps:
                 count += 1
                 load[:] = 0.0
@@ -383,23 +396,23 @@ def _enumerate(
                         if t < 0:
                             break
                         if mask[t]:
-                            load[t] += lists.wd[p, k]
+                            load[t] += wd[p, k]
                             break
                 pool[:] = 0.0
                 served = 0.0
                 total = 0.0
                 for t in range(n_sites):
                     if mask[t]:
-                        served += served_votes(rules, t, load[t])
-                        st = staff_needed(rules, t, load[t])
-                        pool[rules.staff_pool[t]] += st
+                        served += served_of(si, ss, t, load[t])
+                        st = staff_of(sb, sl, t, load[t])
+                        pool[staff_pool[t]] += st
                         total += st
-                ok = total <= rules.total_budget + FEAS_TOL
+                ok = total <= total_budget + FEAS_TOL
                 for g in range(n_pools):
-                    if pool[g] > rules.pool_budget[g] + FEAS_TOL:
+                    if pool[g] > pool_budget[g] + FEAS_TOL:
                         ok = False
                 if ok:
-                    obj = served - rules.cost_weight * cost
+                    obj = served - cost_weight * cost
                     eps = rel_tol(best_obj) if found else 0.0
                     if not found or obj > best_obj + eps:
                         best_obj = obj

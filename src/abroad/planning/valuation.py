@@ -32,9 +32,9 @@ from abroad.planning.rules import (
     Rules,
     pool_excess,
     rel_tol,
-    served_votes,
+    served_of,
     staff_excess,
-    staff_needed,
+    staff_of,
 )
 
 
@@ -43,6 +43,7 @@ def _assign(
     open_mask: BoolArray, lists: Lists, n_sites: int
 ) -> tuple[IntArray, IntArray, FloatArray]:
     pref_site = lists.pref_site
+    wd = lists.wd
     n_places, k_pref = pref_site.shape
     cur_site = np.full(n_places, -1, dtype=np.int64)
     cur_pos = np.full(n_places, k_pref, dtype=np.int64)
@@ -55,7 +56,7 @@ def _assign(
             if open_mask[s]:
                 cur_site[p] = s
                 cur_pos[p] = k
-                load[s] += lists.wd[p, k]
+                load[s] += wd[p, k]
                 break
     return cur_site, cur_pos, load
 
@@ -72,12 +73,14 @@ def _drop(
     """State after closing ``s_drop`` (copies); ``open_mask[s_drop]`` must already be False."""
     pref_site = lists.pref_site
     wd = lists.wd
+    inv_ptr = lists.inv_ptr
+    inv_place = lists.inv_place
     k_pref = pref_site.shape[1]
     cs = cur_site.copy()
     cp = cur_pos.copy()
     ld = load.copy()
-    for i in range(lists.inv_ptr[s_drop], lists.inv_ptr[s_drop + 1]):
-        p = lists.inv_place[i]
+    for i in range(inv_ptr[s_drop], inv_ptr[s_drop + 1]):
+        p = inv_place[i]
         if cs[p] != s_drop:
             continue
         ld[s_drop] -= wd[p, cp[p]]
@@ -114,9 +117,20 @@ def _deltas_from_pairs(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(objective change, staff excess after, votes change) of opening each of ``sites``;
     site ``sites[q]`` takes the pairs of row ``rows[q]``."""
+    # Bind every array once: the loops below then keep them in registers.
+    start, gain, source, lost = pairs.start, pairs.gain, pairs.source, pairs.lost
     load = state.load
+    site_served = state.site_served
+    site_staff = state.site_staff
+    pool_staff = state.pool_staff
+    si, ss = rules.served_intercept, rules.served_slope
+    sb, sl = rules.staff_break_load, rules.staff_level
+    staff_pool = rules.staff_pool
+    pool_budget = rules.pool_budget
+    open_cost = rules.open_cost
+    cost_weight = rules.cost_weight
     n_sites = load.shape[0]
-    n_pools = rules.pool_budget.shape[0]
+    n_pools = pool_budget.shape[0]
     m = sites.shape[0]
     d_obj = np.empty(m)
     d_votes = np.empty(m)
@@ -126,24 +140,24 @@ def _deltas_from_pairs(
     pool_delta = np.zeros(n_pools)
     pool_touched = np.empty(n_pools, dtype=np.int64)
     pool_mark = np.zeros(n_pools, dtype=np.bool_)
-    base_pool_excess = pool_excess(state.pool_staff, rules)
+    base_pool_excess = pool_excess(pool_staff, rules)
     for q in range(m):
         t = sites[q]
         r = rows[q]
         new_load = 0.0
         n_touched = 0
-        for i in range(pairs.start[r], pairs.start[r + 1]):
-            new_load += pairs.gain[i]
-            o = pairs.source[i]
+        for i in range(start[r], start[r + 1]):
+            new_load += gain[i]
+            o = source[i]
             if o >= 0:
                 if dec[o] == 0.0:
                     touched[n_touched] = o
                     n_touched += 1
-                dec[o] += pairs.lost[i]
-        dv = served_votes(rules, t, new_load)
-        st = staff_needed(rules, t, new_load)
+                dec[o] += lost[i]
+        dv = served_of(si, ss, t, new_load)
+        st = staff_of(sb, sl, t, new_load)
         dtot = st
-        g = rules.staff_pool[t]
+        g = staff_pool[t]
         pool_delta[g] += st
         pool_mark[g] = True
         pool_touched[0] = g
@@ -153,10 +167,10 @@ def _deltas_from_pairs(
             nl = load[o] - dec[o]
             if nl < 0.0:
                 nl = 0.0
-            dv += served_votes(rules, o, nl) - state.site_served[o]
-            dst = staff_needed(rules, o, nl) - state.site_staff[o]
+            dv += served_of(si, ss, o, nl) - site_served[o]
+            dst = staff_of(sb, sl, o, nl) - site_staff[o]
             dtot += dst
-            g = rules.staff_pool[o]
+            g = staff_pool[o]
             pool_delta[g] += dst
             if not pool_mark[g]:
                 pool_mark[g] = True
@@ -166,7 +180,7 @@ def _deltas_from_pairs(
         ex_sum = base_pool_excess
         for j in range(n_pt):
             g = pool_touched[j]
-            old = state.pool_staff[g] - rules.pool_budget[g]
+            old = pool_staff[g] - pool_budget[g]
             new = old + pool_delta[g]
             if old > FEAS_TOL:
                 ex_sum -= old
@@ -178,7 +192,7 @@ def _deltas_from_pairs(
         if tot_ex > FEAS_TOL:
             ex_sum += tot_ex
         d_votes[q] = dv
-        d_obj[q] = dv - rules.cost_weight * rules.open_cost[t]
+        d_obj[q] = dv - cost_weight * open_cost[t]
         excess_after[q] = ex_sum
     return d_obj, excess_after, d_votes
 
@@ -246,13 +260,18 @@ def _add_deltas_of(
     (objective change, staff excess after) per listed site."""
     cur_site = state.cur_site
     cur_pos = state.cur_pos
+    wd = lists.wd
+    inv_ptr = lists.inv_ptr
+    inv_place = lists.inv_place
+    inv_pos = lists.inv_pos
+    inv_wd = lists.inv_wd
     m = sites.shape[0]
     start = np.zeros(m + 1, dtype=np.int64)
     for q in range(m):
         t = sites[q]
         n = 0
-        for i in range(lists.inv_ptr[t], lists.inv_ptr[t + 1]):
-            if lists.inv_pos[i] < cur_pos[lists.inv_place[i]]:
+        for i in range(inv_ptr[t], inv_ptr[t + 1]):
+            if inv_pos[i] < cur_pos[inv_place[i]]:
                 n += 1
         start[q + 1] = start[q] + n
     gain = np.empty(start[m])
@@ -261,13 +280,13 @@ def _add_deltas_of(
     j = 0
     for q in range(m):
         t = sites[q]
-        for i in range(lists.inv_ptr[t], lists.inv_ptr[t + 1]):
-            p = lists.inv_place[i]
-            if lists.inv_pos[i] < cur_pos[p]:
+        for i in range(inv_ptr[t], inv_ptr[t + 1]):
+            p = inv_place[i]
+            if inv_pos[i] < cur_pos[p]:
                 o = cur_site[p]
-                gain[j] = lists.inv_wd[i]
+                gain[j] = inv_wd[i]
                 source[j] = o
-                lost[j] = lists.wd[p, cur_pos[p]] if o >= 0 else 0.0
+                lost[j] = wd[p, cur_pos[p]] if o >= 0 else 0.0
                 j += 1
     d_obj, excess_after, _ = _deltas_from_pairs(
         sites, np.arange(m), Pairs(start, gain, source, lost), state, rules
@@ -279,14 +298,32 @@ def _add_deltas_of(
 def _site_response(
     load: FloatArray, open_mask: BoolArray, rules: Rules
 ) -> tuple[FloatArray, FloatArray]:
+    si, ss = rules.served_intercept, rules.served_slope
+    sb, sl = rules.staff_break_load, rules.staff_level
     n = load.shape[0]
     served = np.zeros(n)
     staff = np.zeros(n)
     for s in range(n):
         if open_mask[s]:
-            served[s] = served_votes(rules, s, load[s])
-            staff[s] = staff_needed(rules, s, load[s])
+            served[s] = served_of(si, ss, s, load[s])
+            staff[s] = staff_of(sb, sl, s, load[s])
     return served, staff
+
+
+@nb.njit(cache=True)
+def _responses_of(
+    load: FloatArray, open_mask: BoolArray, rules: Rules
+) -> tuple[FloatArray, FloatArray, FloatArray, float, float]:
+    """What each open station serves and needs, staff per pool and in total, and the staff
+    excess: one pass for a state."""
+    served, staff = _site_response(load, open_mask, rules)
+    pool = np.zeros(rules.pool_budget.shape[0])
+    staff_pool = rules.staff_pool
+    total = 0.0
+    for s in range(staff.shape[0]):
+        pool[staff_pool[s]] += staff[s]
+        total += staff[s]
+    return served, staff, pool, total, staff_excess(pool, total, rules)
 
 
 def build_lists(instance: PlanningInstance) -> Lists:
@@ -355,19 +392,14 @@ class State:
         self._responses()
 
     def _responses(self) -> None:
-        inst = self.instance
-        self.site_served, self.site_staff = _site_response(
-            self.load, self.open_mask, self.kernel.rules
-        )
-        self.pool_staff = np.bincount(
-            inst.staff_pool, weights=self.site_staff, minlength=inst.n_pools
-        ).astype(np.float64)
-        self.total_staff = float(self.site_staff.sum())
-
-    @property
-    def assignment(self) -> Assignment:
-        """The state's arrays, as the kernels take them."""
-        return Assignment(
+        (
+            self.site_served,
+            self.site_staff,
+            self.pool_staff,
+            self.total_staff,
+            self._staff_excess,
+        ) = _responses_of(self.load, self.open_mask, self.kernel.rules)
+        self.assignment = Assignment(
             self.cur_site,
             self.cur_pos,
             self.load,
@@ -376,6 +408,7 @@ class State:
             self.pool_staff,
             self.total_staff,
         )
+        """The state's arrays, as the kernels take them."""
 
     @property
     def votes(self) -> float:
@@ -394,7 +427,8 @@ class State:
         return int(self.open_mask.sum())
 
     def staff_excess(self) -> float:
-        return float(staff_excess(self.pool_staff, self.total_staff, self.kernel.rules))
+        """Staff above the pool and total budgets (0 within them)."""
+        return self._staff_excess
 
     def add_deltas(self, candidate: BoolArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(objective change, staff excess after, votes change) of opening each candidate."""
