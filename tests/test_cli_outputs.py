@@ -145,5 +145,4 @@ def test_plan_json_stdout_is_clean_even_when_highs_prints(tmp_path: Path) -> Non
     assert proc.returncode == 0, proc.stderr
     assert "HiGHS" in proc.stderr, "the test must exercise a run in which HiGHS prints"
     payload = json.loads(proc.stdout)
-    assert payload["kind"] == "plan"
-    assert "MILP bound" in payload["method"] or "Lagrangian bound" in payload["method"]
+    assert payload["kind"] == "plan" and payload["open_sites"]

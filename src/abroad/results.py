@@ -16,6 +16,7 @@ docs/reference/summary.schema.json). Vocabulary (docs/reference/outputs.md):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -235,32 +236,26 @@ class PeriodResult(Result):
 
     @classmethod
     def of(cls, p: PeriodOutcome, *, with_line: bool) -> PeriodResult:
-        e = EstimateResult.of
-        w = p.wait_minutes
+        """From the simulator's outcome: every estimate, the waits and utilisation per stage,
+        and (``with_line``) the line over time."""
+        estimates = {
+            f.name: EstimateResult.of(getattr(p, f.name))
+            for f in dataclasses.fields(p)
+            if isinstance(getattr(p, f.name), Estimate)
+        }
+        waits = {
+            f.name: EstimateResult.of(getattr(p.wait_minutes, f.name))
+            for f in dataclasses.fields(p.wait_minutes)
+        }
+        line = tuple(
+            LinePointResult(minute=x.minute, mean=x.mean, p95=x.p95) for x in p.line_over_time
+        )
         return cls(
             day=p.day,
-            arrivals=e(p.arrivals),
-            served=e(p.served),
-            turned_away_at_close=e(p.turned_away_at_close),
-            turned_away_no_ballots=e(p.turned_away_no_ballots),
-            reneged=e(p.reneged),
-            balked=e(p.balked),
-            turned_away_cap=e(p.turned_away_cap),
-            service_level=e(p.service_level),
-            max_line=e(p.max_line),
-            last_leave_minute=e(p.last_leave_minute),
-            wait_minutes=WaitResult(
-                mean=e(w.mean), p50=e(w.p50), p90=e(w.p90), p95=e(w.p95), p99=e(w.p99), max=e(w.max)
-            ),
-            utilisation={k: e(v) for k, v in p.utilisation.items()},
-            line_over_time=(
-                tuple(
-                    LinePointResult(minute=x.minute, mean=x.mean, p95=x.p95)
-                    for x in p.line_over_time
-                )
-                if with_line and p.line_over_time
-                else None
-            ),
+            **estimates,
+            wait_minutes=WaitResult(**waits),
+            utilisation={k: EstimateResult.of(v) for k, v in p.utilisation.items()},
+            line_over_time=line if with_line and line else None,
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,7 +25,7 @@ from abroad.io.errors import InputError
 from abroad.model import SiteId
 
 if TYPE_CHECKING:
-    from abroad.results import PlanSummary
+    from abroad.results import PlannedStation, PlanSummary
 
 VariantOpt = Annotated[str | None, typer.Option(help="Use one of the scenario's named variants.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random stream.")]
@@ -86,37 +87,36 @@ def plan(
     stderr.print("wrote " + ", ".join(str(p) for p in run.paths.values()), highlight=False)
 
 
-def _print_plan(s: PlanSummary) -> None:
-    table = Table(
-        title=f"{s.scenario}{' / ' + s.variant if s.variant else ''}: plan",
-        title_justify="left",
-    )
-    for i, c in enumerate(
-        [
-            "station",
-            "desks",
-            "booths",
-            "staff",
-            "expected voters",
-            "expected votes cast\n(planner)",
-            "votes cast\n(simulated)",
-            "wait p95 min\n(simulated)",
-        ]
-    ):
+def _stations_table(title: str, stations: Sequence[PlannedStation]) -> Table:
+    """One row per planned station: resources, the planner's figures and, after a
+    re-simulation, the simulated ones."""
+    simulated = any(st.simulated_votes_cast is not None for st in stations)
+    columns = ["station", "desks", "booths", "staff", "expected voters"]
+    columns += ["expected votes cast\n(planner)"]
+    if simulated:
+        columns += ["votes cast\n(simulated)", "wait p95 min\n(simulated)"]
+    table = Table(title=title, title_justify="left")
+    for i, c in enumerate(columns):
         table.add_column(c, justify="left" if i == 0 else "right")
-    for st in s.stations:
-        wait = st.wait_minutes_p95
-        sim = st.simulated_votes_cast
-        table.add_row(
+    for st in stations:
+        row = [
             st.name,
             str(st.desks),
             str(st.booths),
             f"{st.staff:g}",
             f"{st.expected_voters:,.0f}",
             f"{st.expected_votes_cast:,.0f}",
-            "" if sim is None else f"{sim:,.0f}",
-            "" if wait is None else f"{wait:,.0f}",
-        )
+        ]
+        if simulated:
+            sim, wait = st.simulated_votes_cast, st.wait_minutes_p95
+            row += ["" if sim is None else f"{sim:,.0f}", "" if wait is None else f"{wait:,.0f}"]
+        table.add_row(*row)
+    return table
+
+
+def _print_plan(s: PlanSummary) -> None:
+    variant = f" / {s.variant}" if s.variant else ""
+    table = _stations_table(f"{s.scenario}{variant}: plan", s.stations)
     stdout.print(table)
     sq = s.status_quo
     sq_note = "" if sq.feasible else ", not staffable: " + "; ".join(sq.violations)
@@ -161,24 +161,8 @@ def evaluate_command(
     if json_output:
         print_json(result.to_json_dict())
         return
-    table = Table(
-        title=f"{sc.name}{' / ' + sc.variant if sc.variant else ''}: the planner's value",
-        title_justify="left",
-    )
-    for i, c in enumerate(
-        ["station", "desks", "booths", "staff", "expected voters", "expected votes cast"]
-    ):
-        table.add_column(c, justify="left" if i == 0 else "right")
-    for st in result.stations:
-        table.add_row(
-            st.name,
-            str(st.desks),
-            str(st.booths),
-            f"{st.staff:g}",
-            f"{st.expected_voters:,.0f}",
-            f"{st.expected_votes_cast:,.0f}",
-        )
-    stdout.print(table)
+    variant = f" / {sc.variant}" if sc.variant else ""
+    stdout.print(_stations_table(f"{sc.name}{variant}: the planner's value", result.stations))
     stdout.print(
         f"expected votes cast (planner) {result.expected_votes_cast:,.0f} of "
         f"{result.expected_voters_after_travel:,.0f} expected voters after travel; staff "

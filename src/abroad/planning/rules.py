@@ -86,6 +86,20 @@ class Assignment(NamedTuple):
 
 
 @nb.njit(cache=True, inline="always")
+def first_open(pref_site: IntArray, open_mask: BoolArray, p: int, k0: int) -> int:
+    """The behaviour rule: position (from ``k0`` on) of the first open site in place ``p``'s
+    preference list, or the list length when none is open."""
+    k_pref: int = pref_site.shape[1]
+    for k in range(k0, k_pref):
+        s = pref_site[p, k]
+        if s < 0:
+            return k_pref
+        if open_mask[s]:
+            return k
+    return k_pref
+
+
+@nb.njit(cache=True, inline="always")
 def served_of(si: FloatArray, ss: FloatArray, s: int, load: float) -> float:
     """The served rule: votes station ``s`` delivers at expected load ``load`` is
     ``min_m(si[s, m] + ss[s, m] * load)`` (concave, nondecreasing). Hot loops bind the arrays

@@ -23,6 +23,7 @@ from abroad.planning.rules import (
     IntArray,
     Lists,
     Rules,
+    first_open,
     rel_tol,
     served_of,
     staff_excess,
@@ -353,15 +354,8 @@ def _enumerate(
     """Best feasible plan over every subset of ``free`` with at most ``max_extra`` sites (by
     size, then lexicographically; ties keep the first). Returns (mask, plans evaluated), the
     count negated when no plan is feasible."""
-    pref_site = lists.pref_site
-    wd = lists.wd
-    si, ss = rules.served_intercept, rules.served_slope
-    sb, sl = rules.staff_break_load, rules.staff_level
-    staff_pool = rules.staff_pool
-    pool_budget = rules.pool_budget
-    open_cost = rules.open_cost
-    total_budget = rules.total_budget
-    cost_weight = rules.cost_weight
+    pref_site, wd, _, _, _, _ = lists
+    si, ss, sb, sl, staff_pool, pool_budget, total_budget, open_cost, cost_weight, _ = rules
     n_sites = must_open.shape[0]
     n_places, k_pref = pref_site.shape
     n_pools = pool_budget.shape[0]
@@ -391,13 +385,9 @@ def _enumerate(
                 count += 1
                 load[:] = 0.0
                 for p in range(n_places):
-                    for k in range(k_pref):
-                        t = pref_site[p, k]
-                        if t < 0:
-                            break
-                        if mask[t]:
-                            load[t] += wd[p, k]
-                            break
+                    k = first_open(pref_site, mask, p, 0)
+                    if k < k_pref:
+                        load[pref_site[p, k]] += wd[p, k]
                 pool[:] = 0.0
                 served = 0.0
                 total = 0.0

@@ -30,6 +30,7 @@ from abroad.planning.rules import (
     IntArray,
     Lists,
     Rules,
+    first_open,
     pool_excess,
     rel_tol,
     served_of,
@@ -49,15 +50,12 @@ def _assign(
     cur_pos = np.full(n_places, k_pref, dtype=np.int64)
     load = np.zeros(n_sites)
     for p in range(n_places):
-        for k in range(k_pref):
+        k = first_open(pref_site, open_mask, p, 0)
+        if k < k_pref:
             s = pref_site[p, k]
-            if s < 0:
-                break
-            if open_mask[s]:
-                cur_site[p] = s
-                cur_pos[p] = k
-                load[s] += wd[p, k]
-                break
+            cur_site[p] = s
+            cur_pos[p] = k
+            load[s] += wd[p, k]
     return cur_site, cur_pos, load
 
 
@@ -84,18 +82,11 @@ def _drop(
         if cs[p] != s_drop:
             continue
         ld[s_drop] -= wd[p, cp[p]]
-        cs[p] = -1
-        k0 = cp[p] + 1
-        cp[p] = k_pref
-        for k in range(k0, k_pref):
-            s = pref_site[p, k]
-            if s < 0:
-                break
-            if open_mask[s]:
-                cs[p] = s
-                cp[p] = k
-                ld[s] += wd[p, k]
-                break
+        k = first_open(pref_site, open_mask, p, cp[p] + 1)
+        cp[p] = k
+        cs[p] = pref_site[p, k] if k < k_pref else -1
+        if k < k_pref:
+            ld[cs[p]] += wd[p, k]
     ld[s_drop] = 0.0
     return cs, cp, ld
 
@@ -117,18 +108,10 @@ def _deltas_from_pairs(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(objective change, staff excess after, votes change) of opening each of ``sites``;
     site ``sites[q]`` takes the pairs of row ``rows[q]``."""
-    # Bind every array once: the loops below then keep them in registers.
-    start, gain, source, lost = pairs.start, pairs.gain, pairs.source, pairs.lost
-    load = state.load
-    site_served = state.site_served
-    site_staff = state.site_staff
-    pool_staff = state.pool_staff
-    si, ss = rules.served_intercept, rules.served_slope
-    sb, sl = rules.staff_break_load, rules.staff_level
-    staff_pool = rules.staff_pool
-    pool_budget = rules.pool_budget
-    open_cost = rules.open_cost
-    cost_weight = rules.cost_weight
+    # Bind every field once: the loops below then keep them in registers.
+    start, gain, source, lost = pairs
+    _, _, load, site_served, site_staff, pool_staff, total_staff = state
+    si, ss, sb, sl, staff_pool, pool_budget, total_budget, open_cost, cost_weight, _ = rules
     n_sites = load.shape[0]
     n_pools = pool_budget.shape[0]
     m = sites.shape[0]
@@ -188,7 +171,7 @@ def _deltas_from_pairs(
                 ex_sum += new
             pool_delta[g] = 0.0
             pool_mark[g] = False
-        tot_ex = state.total_staff + dtot - rules.total_budget
+        tot_ex = total_staff + dtot - total_budget
         if tot_ex > FEAS_TOL:
             ex_sum += tot_ex
         d_votes[q] = dv
