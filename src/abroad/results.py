@@ -21,28 +21,17 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
 from abroad.demand import Demand, DemandModel
 from abroad.model import Scenario
-from abroad.network.catchments import CatchmentSummary
+from abroad.model.types import Number
+from abroad.network.catchments import CatchmentSummary, StationCatchment
 from abroad.network.simulation import StationSimulation
 from abroad.queueing.outcome import LOSS_CAUSES, Estimate, PeriodOutcome, StationOutcome
 
 SCHEMA_VERSION = "1.0"
 """Version of the summary.json shape; the major number changes when a field changes meaning."""
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-Number = Annotated[
-    float,
-    PlainSerializer(_finite_or_none, return_type=float | None),
-    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "null"}]}),
-]
-"""A float written as null when it is undefined (NaN) or infinite."""
 
 
 def _omitted_when_none() -> Any:
@@ -64,21 +53,6 @@ class Result(BaseModel):
 # Catchments
 
 
-class CatchmentStation(Result):
-    """One open station and the citizens for whom it is the nearest."""
-
-    site_id: str
-    name: str
-    kind: str
-    lat: float
-    lon: float
-    places: int
-    citizens: float
-    distance_km_p50: Number
-    distance_km_p90: Number
-    citizens_beyond_far_km: float
-
-
 class CatchmentTotals(Result):
     citizens: float
     places: int
@@ -95,7 +69,7 @@ class CatchmentsResult(Result):
     variant: str | None
     far_km: float
     open_sites: tuple[str, ...]
-    stations: tuple[CatchmentStation, ...]
+    stations: tuple[StationCatchment, ...]
     totals: CatchmentTotals
 
     @classmethod
@@ -106,21 +80,7 @@ class CatchmentsResult(Result):
             variant=scenario.variant,
             far_km=cs.far_km,
             open_sites=tuple(cs.open_site_ids),
-            stations=tuple(
-                CatchmentStation(
-                    site_id=s.site_id,
-                    name=s.name,
-                    kind=s.kind,
-                    lat=s.lat,
-                    lon=s.lon,
-                    places=s.places,
-                    citizens=round(s.citizens, 1),
-                    distance_km_p50=round(s.distance_km_p50, 1),
-                    distance_km_p90=round(s.distance_km_p90, 1),
-                    citizens_beyond_far_km=round(s.citizens_beyond_far_km, 1),
-                )
-                for s in cs.stations
-            ),
+            stations=cs.stations,
             totals=CatchmentTotals(
                 citizens=round(cs.total_citizens, 1),
                 places=len(scenario.places),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
-from typing import NewType
+from typing import Annotated, NewType
+
+from pydantic import PlainSerializer, WithJsonSchema
 
 SiteId = NewType("SiteId", str)
 """Identifier of a site (mission or venue) from the scenario's sites table."""
@@ -16,6 +19,18 @@ CountryCode = NewType("CountryCode", str)
 
 TimeZoneName = NewType("TimeZoneName", str)
 """IANA time zone name (``America/New_York``)."""
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+Number = Annotated[
+    float,
+    PlainSerializer(_finite_or_none, return_type=float | None),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "null"}]}),
+]
+"""A float in a typed result, written as null in JSON when undefined (NaN) or infinite."""
 
 
 class SiteKind(StrEnum):

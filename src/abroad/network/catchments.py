@@ -5,27 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from abroad.geo.catchment import Catchment, nearest_open_site, weighted_quantile
 from abroad.model import Scenario, Site, SiteId
+from abroad.model.types import Number
 
 FAR_KM = 300.0
 """Citizens farther than this from their station are reported as 'beyond reach'."""
 
 
-@dataclass(frozen=True)
-class StationCatchment:
-    """One open station and the citizens for whom it is the nearest."""
+class StationCatchment(BaseModel):
+    """One open station and the citizens for whom it is the nearest (citizens and distances
+    to 0.1; a typed result, as written to summary.json)."""
 
-    site_id: SiteId
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    site_id: str
     name: str
     kind: str
     lat: float
     lon: float
     places: int
     citizens: float
-    distance_km_p50: float
-    distance_km_p90: float
+    distance_km_p50: Number
+    distance_km_p90: Number
     citizens_beyond_far_km: float
 
 
@@ -76,10 +80,10 @@ def catchments(
                 lat=site.lat,
                 lon=site.lon,
                 places=int(mine.sum()),
-                citizens=float(w.sum()),
-                distance_km_p50=weighted_quantile(d, w, 0.5),
-                distance_km_p90=weighted_quantile(d, w, 0.9),
-                citizens_beyond_far_km=float(w[d > far_km].sum()),
+                citizens=round(float(w.sum()), 1),
+                distance_km_p50=round(weighted_quantile(d, w, 0.5), 1),
+                distance_km_p90=round(weighted_quantile(d, w, 0.9), 1),
+                citizens_beyond_far_km=round(float(w[d > far_km].sum()), 1),
             )
         )
     return CatchmentSummary(
