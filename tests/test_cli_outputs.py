@@ -105,6 +105,11 @@ def test_demand_human_output_matches_its_json() -> None:
     result = runner.invoke(app, ["demand", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     out = json.loads(runner.invoke(app, ["demand", str(EXAMPLE), "--json"]).stdout)
+    jsonschema.validate(out, _schema("demand.schema.json"))
+    hourly = json.loads(runner.invoke(app, ["demand", str(EXAMPLE), "--json", "--hourly"]).stdout)
+    jsonschema.validate(hourly, _schema("demand.schema.json"))
+    assert "arrivals_per_local_hour" not in out["stations"][0]
+    assert len(hourly["stations"][0]["arrivals_per_local_hour"]) == len(out["days"])
     text = result.stdout
     assert "expected voters per station and day" in text
     for st in out["stations"]:

@@ -143,6 +143,68 @@ class DemandResult(Result):
         )
 
 
+class DemandStation(Result):
+    """One open station in ``abroad demand``: expected voters, by day and (``--hourly``) by
+    local clock hour (2 decimals)."""
+
+    site_id: str
+    name: str
+    timezone: str
+    voters: float
+    voters_per_day: tuple[float, ...]
+    arrivals_per_local_hour: tuple[tuple[float, ...], ...] | None = _omitted_when_none()
+
+
+class DemandCommandResult(Result):
+    """The output of ``abroad demand --json``."""
+
+    scenario: str
+    variant: str | None
+    days: tuple[str, ...]
+    day_shares: tuple[float, ...]
+    stations: tuple[DemandStation, ...]
+    total_voters: float
+    eligible_citizens: float
+
+    @classmethod
+    def of(cls, model: DemandModel, demand: Demand, *, hourly: bool) -> DemandCommandResult:
+        sc = model.scenario
+        n_days = len(sc.election.days)
+        stations = []
+        for i in map(int, demand.open_mask.nonzero()[0]):
+            site = sc.sites[i]
+            per_hour = (
+                tuple(
+                    tuple(
+                        round(float(v), 2)
+                        for v in model.arrival_profile(demand, i, k).voters_per_bin
+                    )
+                    for k in range(n_days)
+                )
+                if hourly
+                else None
+            )
+            stations.append(
+                DemandStation(
+                    site_id=site.site_id,
+                    name=site.name,
+                    timezone=site.timezone,
+                    voters=round(float(demand.voters_per_site[i]), 1),
+                    voters_per_day=tuple(round(float(v), 1) for v in demand.voters_per_site_day[i]),
+                    arrivals_per_local_hour=per_hour,
+                )
+            )
+        return cls(
+            scenario=sc.name,
+            variant=sc.variant,
+            days=tuple(day.date.isoformat() for day in sc.election.days),
+            day_shares=tuple(round(float(x), 4) for x in model.day_shares),
+            stations=tuple(stations),
+            total_voters=round(demand.total_voters, 1),
+            eligible_citizens=round(sc.total_eligible_citizens, 1),
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # Simulated stations
 
@@ -497,6 +559,9 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         ),
         "compare.schema.json": schema(
             ComparisonResult, "abroad compare --json", "One row per scenario variant."
+        ),
+        "demand.schema.json": schema(
+            DemandCommandResult, "abroad demand --json", "Expected voters per station and day."
         ),
         "simulate.schema.json": schema(
             StationOutcomeResult,

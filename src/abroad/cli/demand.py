@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -93,60 +93,36 @@ def demand(
         d = model.expected_demand(ids)
     except ValueError as exc:
         fail(f"--open: {exc}", EXIT_BAD_INPUT)
-    days = [day.date.isoformat() for day in sc.election.days]
-    stations: list[dict[str, Any]] = []
-    for i in map(int, d.open_mask.nonzero()[0]):
-        site = sc.sites[i]
-        entry: dict[str, Any] = {
-            "site_id": site.site_id,
-            "name": site.name,
-            "timezone": site.timezone,
-            "voters": round(float(d.voters_per_site[i]), 1),
-            "voters_per_day": [round(float(v), 1) for v in d.voters_per_site_day[i]],
-        }
-        if hourly:
-            entry["arrivals_per_local_hour"] = [
-                [round(float(v), 2) for v in model.arrival_profile(d, i, k).voters_per_bin]
-                for k in range(len(days))
-            ]
-        stations.append(entry)
-    payload = {
-        "scenario": sc.name,
-        "variant": sc.variant,
-        "days": days,
-        "day_shares": [round(float(s), 4) for s in model.day_shares],
-        "stations": stations,
-        "total_voters": round(d.total_voters, 1),
-        "eligible_citizens": round(sc.total_eligible_citizens, 1),
-    }
+    from abroad.results import DemandCommandResult
+
+    result = DemandCommandResult.of(model, d, hourly=hourly)
     if json_output:
-        print_json(payload)
+        print_json(result.to_json_dict())
         return
+    days = result.days
     table = Table(title=f"{sc.name}: expected voters per station and day")
     table.add_column("site")
     table.add_column("name")
     for day in days:
         table.add_column(day, justify="right")
     table.add_column("total", justify="right")
-    for st in stations:
+    for st in result.stations:
         table.add_row(
-            st["site_id"],
-            st["name"],
-            *(f"{v:,.0f}" for v in st["voters_per_day"]),
-            f"{st['voters']:,.0f}",
+            st.site_id,
+            st.name,
+            *(f"{v:,.0f}" for v in st.voters_per_day),
+            f"{st.voters:,.0f}",
         )
     stdout.print(table)
     stdout.print(
-        f"{payload['total_voters']:,.0f} expected voters of "
-        f"{payload['eligible_citizens']:,.0f} "
+        f"{result.total_voters:,.0f} expected voters of {result.eligible_citizens:,.0f} "
         "eligible citizens",
         highlight=False,
     )
-    if hourly:
-        for st in stations:
-            for day, row in zip(days, st["arrivals_per_local_hour"], strict=True):
-                busy = ", ".join(f"{h:02d}h {v:,.0f}" for h, v in enumerate(row) if v > 0)
-                stdout.print(f"{st['site_id']} {day} ({st['timezone']}): {busy}", highlight=False)
+    for st in result.stations if hourly else ():
+        for day, row in zip(days, st.arrivals_per_local_hour or (), strict=True):
+            busy = ", ".join(f"{h:02d}h {v:,.0f}" for h, v in enumerate(row) if v > 0)
+            stdout.print(f"{st.site_id} {day} ({st.timezone}): {busy}", highlight=False)
 
 
 @app.command()
