@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from abroad.demand import Demand, DemandModel
-from abroad.model import Scenario
+from abroad.model import Scenario, Site
 from abroad.model.types import Number
 from abroad.network.catchments import CatchmentSummary, StationCatchment
 from abroad.network.simulation import StationSimulation
@@ -95,6 +95,21 @@ class CatchmentsResult(Result):
 # Demand
 
 
+def _open_stations(
+    model: DemandModel, demand: Demand
+) -> Iterator[tuple[int, Site, float, tuple[float, ...]]]:
+    """Each open station: index, site, expected voters and voters per day (to 0.1)."""
+    for i in map(int, demand.open_mask.nonzero()[0]):
+        per_day = tuple(round(float(v), 1) for v in demand.voters_per_site_day[i])
+        yield i, model.scenario.sites[i], round(float(demand.voters_per_site[i]), 1), per_day
+
+
+def _days_and_shares(model: DemandModel) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The voting days (ISO dates) and each day's share of the voters (4 decimals)."""
+    days = tuple(d.date.isoformat() for d in model.scenario.election.days)
+    return days, tuple(round(float(x), 4) for x in model.day_shares)
+
+
 class StationDemand(Result):
     """Expected voters at one open station, by day and by local clock hour."""
 
@@ -117,17 +132,16 @@ class DemandResult(Result):
 
     @classmethod
     def of(cls, model: DemandModel, demand: Demand) -> DemandResult:
-        sc = model.scenario
-        n_days = len(sc.election.days)
+        n_days = len(model.scenario.election.days)
         stations = []
-        for i in map(int, demand.open_mask.nonzero()[0]):
+        for i, site, voters, per_day in _open_stations(model, demand):
             profiles = [model.arrival_profile(demand, i, k) for k in range(n_days)]
             stations.append(
                 StationDemand(
-                    site_id=sc.sites[i].site_id,
-                    timezone=sc.sites[i].timezone,
-                    voters=round(float(demand.voters_per_site[i]), 1),
-                    voters_per_day=tuple(round(float(v), 1) for v in demand.voters_per_site_day[i]),
+                    site_id=site.site_id,
+                    timezone=site.timezone,
+                    voters=voters,
+                    voters_per_day=per_day,
                     arrivals_per_local_hour=tuple(
                         tuple(round(float(v), 1) for v in p.voters_per_bin) for p in profiles
                     ),
@@ -135,9 +149,10 @@ class DemandResult(Result):
                     utc_offset_minutes=tuple(int(p.utc_offset_minutes) for p in profiles),
                 )
             )
+        days, shares = _days_and_shares(model)
         return cls(
-            days=tuple(d.date.isoformat() for d in sc.election.days),
-            day_shares=tuple(round(float(s), 4) for s in model.day_shares),
+            days=days,
+            day_shares=shares,
             total_voters=round(demand.total_voters, 1),
             stations=tuple(stations),
         )
@@ -169,36 +184,30 @@ class DemandCommandResult(Result):
     @classmethod
     def of(cls, model: DemandModel, demand: Demand, *, hourly: bool) -> DemandCommandResult:
         sc = model.scenario
-        n_days = len(sc.election.days)
+        n_days = len(sc.election.days) if hourly else 0
         stations = []
-        for i in map(int, demand.open_mask.nonzero()[0]):
-            site = sc.sites[i]
-            per_hour = (
-                tuple(
-                    tuple(
-                        round(float(v), 2)
-                        for v in model.arrival_profile(demand, i, k).voters_per_bin
-                    )
-                    for k in range(n_days)
-                )
-                if hourly
-                else None
-            )
+        for i, site, voters, per_day in _open_stations(model, demand):
+            profiles = [model.arrival_profile(demand, i, k) for k in range(n_days)]
             stations.append(
                 DemandStation(
                     site_id=site.site_id,
                     name=site.name,
                     timezone=site.timezone,
-                    voters=round(float(demand.voters_per_site[i]), 1),
-                    voters_per_day=tuple(round(float(v), 1) for v in demand.voters_per_site_day[i]),
-                    arrivals_per_local_hour=per_hour,
+                    voters=voters,
+                    voters_per_day=per_day,
+                    arrivals_per_local_hour=(
+                        tuple(tuple(round(float(v), 2) for v in p.voters_per_bin) for p in profiles)
+                        if hourly
+                        else None
+                    ),
                 )
             )
+        days, shares = _days_and_shares(model)
         return cls(
             scenario=sc.name,
             variant=sc.variant,
-            days=tuple(day.date.isoformat() for day in sc.election.days),
-            day_shares=tuple(round(float(x), 4) for x in model.day_shares),
+            days=days,
+            day_shares=shares,
             stations=tuple(stations),
             total_voters=round(demand.total_voters, 1),
             eligible_citizens=round(sc.total_eligible_citizens, 1),
