@@ -273,6 +273,15 @@ def _mean(e: EstimateResult) -> float:
     return e.mean if e.mean is not None and math.isfinite(e.mean) else 0.0
 
 
+def bottleneck(period: PeriodOutcome) -> tuple[str, float]:
+    """The most utilised stage of a simulated period and its mean utilisation."""
+    best, best_util = "", float("nan")
+    for name, est in period.utilisation.items():
+        if math.isfinite(est.mean) and not (math.isfinite(best_util) and est.mean <= best_util):
+            best, best_util = name, est.mean
+    return best, best_util
+
+
 class HourlyWaitResult(Result):
     """Wait of the voters who arrived in one local clock hour (served voters only)."""
 
@@ -290,18 +299,29 @@ class StationSimulationResult(Result):
     site_id: str
     desks: int
     booths: int
+    security_lanes: int = 0
+    """Door-screening lanes (0: no screening at this station)."""
     stages: tuple[str, ...]
+    bottleneck_stage: str = ""
+    """The stage with the highest utilisation over the voting days (security, checkin, booth)."""
+    bottleneck_utilisation: Number = float("nan")
+    """Busy share of that stage's server-minutes while the station is open (mean)."""
     total: PeriodResult
     days: tuple[PeriodResult, ...]
     wait_by_local_hour: tuple[HourlyWaitResult, ...]
 
     @classmethod
     def of(cls, sim: StationSimulation) -> StationSimulationResult:
+        stage, util = bottleneck(sim.outcome.total)
+        lanes = {st.name: st.max_servers for st in sim.spec.stages}.get("security", 0)
         return cls(
             site_id=sim.site_id,
             desks=sim.resources.desks,
             booths=sim.resources.booths,
+            security_lanes=lanes,
             stages=tuple(st.name for st in sim.spec.stages),
+            bottleneck_stage=stage,
+            bottleneck_utilisation=round(util, 3) if math.isfinite(util) else util,
             total=PeriodResult.of(sim.outcome.total, with_line=False),
             days=tuple(PeriodResult.of(d, with_line=True) for d in sim.outcome.days),
             wait_by_local_hour=tuple(
