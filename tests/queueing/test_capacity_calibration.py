@@ -18,6 +18,7 @@ from abroad.queueing.calibration import (
     bottleneck_rate_per_hour,
     replay,
 )
+
 from tests_paths import SHARED_DATA
 
 

@@ -33,6 +33,7 @@ from abroad.results import (
     PlanSummary,
     PlanValueResult,
     SimulationResult,
+    WaitTargetViolation,
 )
 
 Progress = Callable[[str, float], None]
@@ -93,37 +94,84 @@ def check_planner_supports(scenario: Scenario) -> None:
 
 
 def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueResult:
-    """A network as the planner values it (the ``evaluate`` output)."""
+    """A network as the planner values it (the ``evaluate`` output).
+
+    Votes cast per station are the planner's value (its concave votes curve at the load); with
+    a soft wait target the planner's objective also charges late votes, so the votes cast are
+    then read from the simulated curve and the objective is given beside them.
+    """
+    target = problem.scenario.policies.wait_target
     stations = []
+    wait_violations = []
+    votes_cast = 0.0
     for i in value.open_sites:
         sid = problem.site_ids[i]
+        response = problem.responses[i]
         load = float(value.load_voters[i])
-        res = problem.responses[i].resources_at(load)
+        res = response.resources_at(load)
+        votes = float(value.served_voters[i]) if target.hard else response.votes_cast_at(load)
+        p95 = response.wait_minutes_p95_at(load)
+        meets = response.meets_target_at(load)
+        votes_cast += votes
         stations.append(
             PlannedStation(
                 site_id=sid,
                 name=problem.scenario.site(sid).name,
                 expected_voters=round(load, 1),
-                expected_votes_cast=round(float(value.served_voters[i]), 1),
-                lost_to_queues=round(float(value.lost_voters[i]), 1),
-                capacity_voters=round(problem.responses[i].capacity_voters, 1),
+                expected_votes_cast=round(votes, 1),
+                lost_to_queues=round(load - votes, 1),
+                capacity_voters=round(response.capacity_voters, 1),
                 desks=res.desks,
                 booths=res.booths,
+                security_lanes=res.security_lanes or 0,
                 staff=float(value.staff[i]),
+                predicted_wait_minutes_p95=round(p95, 1),
+                meets_wait_target=meets,
             )
         )
+        if not meets:
+            wait_violations.append(
+                WaitTargetViolation(
+                    site_id=sid,
+                    predicted_wait_minutes_p95=round(p95, 1),
+                    target_minutes=target.minutes,
+                    load_voters=round(load, 1),
+                    capacity_voters=round(response.capacity_voters, 1),
+                )
+            )
+    violations = list(value.violations)
+    if target.hard:
+        violations += [
+            f"{w.site_id}: wait target missed at the most resources the site allows "
+            f"(predicted p95 wait {w.predicted_wait_minutes_p95:.0f} min > {w.target_minutes:g} "
+            f"min; load {w.load_voters:,.0f} > {w.capacity_voters:,.0f} within the target)"
+            for w in wait_violations
+        ]
+    half_width = float(
+        np.sqrt(
+            sum(
+                problem.responses[i].votes_cast_half_width_at(float(value.load_voters[i])) ** 2
+                for i in value.open_sites
+            )
+        )
+    )
     return PlanValueResult(
         scenario=problem.scenario.name,
         variant=problem.scenario.variant,
         open_sites=tuple(problem.site_ids[i] for i in value.open_sites),
-        expected_votes_cast=round(value.votes, 1),
+        expected_votes_cast=round(votes_cast, 1),
         expected_voters_after_travel=round(value.demand_voters, 1),
-        lost_to_queues=round(float(value.lost_voters.sum()), 1),
+        lost_to_queues=round(value.demand_voters - votes_cast, 1),
         staff=value.total_staff,
         cost=value.cost,
-        feasible=value.feasible,
-        violations=value.violations,
+        feasible=value.feasible and not (target.hard and wait_violations),
+        within_budgets=value.feasible,
+        violations=tuple(violations),
         stations=tuple(stations),
+        wait_target_hard=target.hard,
+        wait_target_violations=tuple(wait_violations),
+        expected_votes_cast_ci_half_width=round(half_width, 1),
+        planner_objective=None if target.hard else round(value.votes, 1),
     )
 
 
@@ -235,6 +283,7 @@ def run_plan(
         demand=demand_result,
         simulation=simulation,
         simulated_votes_cast=simulation.simulated_votes_cast,
+        simulated_votes_cast_interval=simulation.simulated_votes_cast_interval if sims else None,
         voters_lost_by_cause=simulation.lost_by_cause(),
         total_seconds=round(time.perf_counter() - t0, 3),
         catchments=None if cs is None else CatchmentsResult.of(scenario, cs),

@@ -112,13 +112,12 @@ def station_spec(
         )
     service = scenario.service
     lanes = max_security_lanes(scenario, site_id)
-    if service.security is not None:
-        if lanes == 0:
-            service = service.model_copy(update={"security": None})
-        else:
-            chosen = lanes if resources.security_lanes is None else resources.security_lanes
-            security = service.security.model_copy(update={"servers": max(chosen, 1)})
-            service = service.model_copy(update={"security": security})
+    if service.security is not None and lanes == 0:
+        service = service.model_copy(update={"security": None})
+    elif service.security is not None:
+        chosen = lanes if resources.security_lanes is None else resources.security_lanes
+        security = service.security.model_copy(update={"servers": max(chosen, 1)})
+        service = service.model_copy(update={"security": security})
     return station_from_model(
         service,
         scenario.policies,
