@@ -51,6 +51,10 @@ def validate(
         return
     if problems:
         fail_input(InputError(problems))
+    from abroad.cli.common import print_default_notices
+    from abroad.io.scenario import load_scenario
+
+    print_default_notices(load_scenario(scenario))
     variants = [v.name for v in list_variants(scenario)]
     extra = f" and its {len(variants)} variants ({', '.join(variants)})" if variants else ""
     stdout.print(f"[green]valid:[/] {scenario}{extra}", highlight=False)
