@@ -474,6 +474,7 @@ class PlanValueResult(Result):
     violations: tuple[str, ...]
     """Staff, cost and (hard target) wait violations, naming sites and pools by id."""
     stations: tuple[PlannedStation, ...]
+    wait_target_minutes: float = 30.0
     wait_target_hard: bool = True
     wait_target_violations: tuple[WaitTargetViolation, ...] = ()
     expected_votes_cast_ci_half_width: float = 0.0
@@ -509,6 +510,10 @@ class PlanSummary(PlanValueResult):
     seed: int
     phases: tuple[PhaseResult, ...]
     status_quo: PlanValueResult
+    status_quo_label: str = "status quo"
+    """What ``status_quo`` is: with a variant, the base scenario's network as it is."""
+    tie_break: str = ""
+    """Which rule chose among plans with equal votes cast (more voters reached, then cheaper)."""
     demand: DemandResult | None
     simulation: SimulationResult
     simulated_votes_cast: float

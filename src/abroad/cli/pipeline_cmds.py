@@ -97,6 +97,8 @@ def demo(
 
 
 def _print_stations(summary: DemoSummary) -> None:
+    from abroad.cli.plan import bottleneck_text
+
     sims = summary.simulation.by_site()
     table = Table(title=summary.title, title_justify="left")
     columns = [
@@ -112,9 +114,11 @@ def _print_stations(summary: DemoSummary) -> None:
             "votes cast\n(simulated)",
             "could not vote\n(simulated)",
             "wait p95 min\n(simulated)",
+            "lanes/desks/booths",
+            "bottleneck\n(utilisation)",
         ]
     for i, name in enumerate(columns):
-        table.add_column(name, justify="left" if i == 0 else "right")
+        table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for r in summary.stations:
         row = [
             r.name,
@@ -131,6 +135,8 @@ def _print_stations(summary: DemoSummary) -> None:
                 f"{sim.simulated_votes_cast:,.0f}",
                 f"{sim.total.lost:,.0f}",
                 "-" if wait is None else f"{wait:,.0f}",
+                f"{sim.security_lanes or '-'}/{sim.desks}/{sim.booths}",
+                bottleneck_text(sim),
             ]
         table.add_row(*row)
     t = summary.totals
@@ -147,6 +153,8 @@ def _print_stations(summary: DemoSummary) -> None:
             f"{summary.simulation.simulated_arrivals:,.0f}",
             f"{summary.simulation.simulated_votes_cast:,.0f}",
             f"{summary.simulation.simulated_lost:,.0f}",
+            "",
+            "",
             "",
         ]
     table.add_row(*totals)

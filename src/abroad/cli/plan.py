@@ -24,7 +24,7 @@ from abroad.io.errors import InputError
 from abroad.model import SiteId
 
 if TYPE_CHECKING:
-    from abroad.results import PlanSummary
+    from abroad.results import PlanSummary, StationSimulationResult
 
 VariantOpt = Annotated[str | None, typer.Option(help="Use one of the scenario's named variants.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random stream.")]
@@ -87,6 +87,7 @@ def plan(
 
 
 def _print_plan(s: PlanSummary) -> None:
+    sims = s.simulation.by_site()
     table = Table(
         title=f"{s.scenario}{' / ' + s.variant if s.variant else ''}: plan",
         title_justify="left",
@@ -94,41 +95,79 @@ def _print_plan(s: PlanSummary) -> None:
     for i, c in enumerate(
         [
             "station",
+            "lanes",
             "desks",
             "booths",
             "staff",
             "expected voters",
-            "expected votes cast\n(planner)",
-            "votes cast\n(simulated)",
+            "votes cast",
+            "bottleneck\n(utilisation)",
             "wait p95 min\n(simulated)",
+            f"within {s.wait_target_minutes:g} min",
         ]
     ):
-        table.add_column(c, justify="left" if i == 0 else "right")
+        table.add_column(c, justify="left" if i in (0, 7) else "right")
     for st in s.stations:
         wait = st.wait_minutes_p95
-        sim = st.simulated_votes_cast
+        sim = sims.get(st.site_id)
         table.add_row(
             st.name,
+            str(st.security_lanes) if st.security_lanes else "-",
             str(st.desks),
             str(st.booths),
             f"{st.staff:g}",
             f"{st.expected_voters:,.0f}",
             f"{st.expected_votes_cast:,.0f}",
-            "" if sim is None else f"{sim:,.0f}",
+            "" if sim is None else bottleneck_text(sim),
             "" if wait is None else f"{wait:,.0f}",
+            "yes" if st.meets_wait_target else "NO",
         )
     stdout.print(table)
     sq = s.status_quo
-    sq_note = "" if sq.feasible else ", not staffable: " + "; ".join(sq.violations)
+    sq_note = (
+        ""
+        if sq.within_budgets
+        else ", not staffable: " + "; ".join(v for v in sq.violations if "wait target" not in v)
+    )
     bound = "none" if s.bound is None else f"{s.bound:,.0f}"
+    low, high = s.simulated_votes_cast_interval or (None, None)
+    check = (
+        ""
+        if low is None or high is None
+        else f" (re-simulated: {s.simulated_votes_cast:,.0f}, 95 % interval {low:,.0f}-{high:,.0f})"
+    )
     stdout.print(
-        f"expected votes cast (planner) {s.expected_votes_cast:,.0f} (status quo "
-        f"{sq.expected_votes_cast:,.0f}{sq_note}); proven bound {bound}"
+        f"votes cast {s.expected_votes_cast:,.0f} \u00b1 {s.expected_votes_cast_ci_half_width:,.0f}"
+        f"{check}; {s.status_quo_label} {sq.expected_votes_cast:,.0f}{sq_note}; "
+        f"proven bound {bound}"
         + (f", gap {s.gap:.2%}" if s.gap is not None else "")
-        + f"; votes cast in the simulation of the plan {s.simulated_votes_cast:,.0f}"
         + f"; {s.method}, solved in {s.solve_seconds:.1f} s",
         highlight=False,
     )
+    if s.planner_objective is not None:
+        stdout.print(
+            f"planner objective (soft wait target, late votes at a penalty) "
+            f"{s.planner_objective:,.0f}",
+            highlight=False,
+        )
+    if s.tie_break:
+        stdout.print(f"tie-break: {s.tie_break}", highlight=False)
+    for w in s.wait_target_violations:
+        stdout.print(
+            f"[yellow]wait target missed[/] at {w.site_id}: predicted p95 wait "
+            f"{w.predicted_wait_minutes_p95:,.0f} min (target {w.target_minutes:g} min; load "
+            f"{w.load_voters:,.0f}, {w.capacity_voters:,.0f} within the target at the most "
+            "resources the site allows)",
+            highlight=False,
+        )
+
+
+def bottleneck_text(sim: StationSimulationResult) -> str:
+    """``checkin (97 %)``: the most utilised stage of a simulated station."""
+    util = sim.bottleneck_utilisation
+    if not sim.bottleneck_stage:
+        return "-"
+    return sim.bottleneck_stage + ("" if util is None else f" ({util:.0%})")
 
 
 @app.command("evaluate")

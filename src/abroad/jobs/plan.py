@@ -168,6 +168,7 @@ def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueRes
         within_budgets=value.feasible,
         violations=tuple(violations),
         stations=tuple(stations),
+        wait_target_minutes=target.minutes,
         wait_target_hard=target.hard,
         wait_target_violations=tuple(wait_violations),
         expected_votes_cast_ci_half_width=round(half_width, 1),
