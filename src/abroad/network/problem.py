@@ -48,6 +48,10 @@ OVERLOAD_STEPS = (1.25, 1.5, 2.0, 3.0, 5.0, 8.0)
 """Loads beyond capacity (multiples of it) at which the votes curve is simulated, up to the
 most the station could ever get (every voter's only station)."""
 CURVE_REPLICATIONS = 12
+GRID_RATIO = 0.85
+"""Besides the staff breaks and the overload steps, the votes curve is simulated at loads
+``expected * GRID_RATIO**k`` (down to 2 % of the most the station could get): a grid that does
+not depend on the station's resources."""
 """Replications per point of a votes curve (common random numbers across points)."""
 
 
@@ -310,10 +314,11 @@ def station_response(
     response = StationResponse(
         site.site_id, capacity, tuple(breaks), tuple(levels), tuple(resources)
     )
+    grid = {expected * GRID_RATIO**k for k in range(int(np.log(0.02) / np.log(GRID_RATIO)) + 1)}
     loads = sorted(
         {b for b in breaks if b > 0}
         | {capacity * m for m in OVERLOAD_STEPS if capacity * m < expected}
-        | {expected}
+        | grid
     )
     curve = [CurvePoint(0.0, 0.0, 0.0, 0.0, 0.0, resources[0])]
     curve += [
