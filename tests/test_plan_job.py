@@ -122,16 +122,21 @@ def test_example_permissive_host_plan_beats_the_status_quo_with_the_same_staff()
     assert s.method == "exhaustive"
 
 
-def test_an_unstaffable_status_quo_is_flagged_not_passed_off_as_a_plan(tmp_path: Path) -> None:
+def test_a_variant_is_compared_with_the_base_network_as_it_is(tmp_path: Path) -> None:
     from tests_paths import EXAMPLE
 
-    # staff-cut: Houston's mission keeps 4 of its staff, its station needs 5.
+    # staff-cut: Houston's mission keeps 4 of its staff, its station needs 5; the status quo
+    # the plan is compared with is today's network with today's staff, and says so.
     args = ["plan", str(EXAMPLE), "--variant", "staff-cut", "--time-limit", "5"]
     result = runner.invoke(app, [*args, "--json", "--out", str(tmp_path / "json")])
     assert result.exit_code == 0, result.output
     s = json.loads(result.stdout)
-    assert s["status_quo"]["feasible"] is False
-    assert any("staff pool" in v for v in s["status_quo"]["violations"])
+    assert s["status_quo_label"] == "status quo (the base scenario's network as it is)"
+    assert s["status_quo"]["within_budgets"] is True
+    assert "us-houston-cg" in s["status_quo"]["open_sites"]
+    assert "us-houston-cg" not in s["open_sites"]  # not staffable after the cut
     assert s["within_budgets"] and not any("staff" in v for v in s["violations"])
+    assert s["expected_votes_cast"] < s["status_quo"]["expected_votes_cast"]
+    assert s["tie_break"].startswith("votes cast")
     text = runner.invoke(app, ["plan", str(EXAMPLE), "--variant", "staff-cut", "--time-limit", "5"])
-    assert "not staffable: staff pool" in text.stdout
+    assert "status quo (the base scenario's network as it is)" in text.stdout

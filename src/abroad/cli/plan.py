@@ -62,6 +62,7 @@ def plan(
     from abroad.jobs.plan import run_plan
 
     sc = load_scenario_or_exit(scenario, variant)
+    base = load_scenario_or_exit(scenario) if variant is not None else None
     with stdout_to_stderr(), progress(enabled=not json_output) as bar:
         task = bar.add_task("planning", total=100)
 
@@ -76,6 +77,7 @@ def plan(
                 seed=seed,
                 replications=replications,
                 progress=tell,
+                base=base,
             )
         except InputError as exc:
             fail_input(exc)
@@ -274,11 +276,11 @@ def compare(
     table = Table(title=f"{base.name}: variants", title_justify="left")
     cols = [
         "variant",
-        "status quo:\nexpected votes\ncast (planner)",
-        "plan:\nexpected votes\ncast (planner)",
-        "bound\n(planner)",
-        "plan: lost\nto queues\n(planner)",
-        "plan:\nvotes cast\n(simulated)",
+        "status quo\n(base network):\nvotes cast",
+        "plan:\nvotes cast",
+        "bound",
+        "plan: could\nnot vote",
+        "plan: votes\ncast, re-\nsimulated",
         "plan: worst\nwait p95\n(simulated)",
         "staff",
         "stations",
@@ -302,9 +304,14 @@ def compare(
             ", ".join(r.planned_open_sites),
         )
     stdout.print(table)
+    stdout.print(
+        "status quo: the base scenario's network as it is, in each variant's world; among "
+        "plans with equal votes cast the one reaching more voters, then the cheaper, is chosen",
+        highlight=False,
+    )
     if unstaffable:
         stdout.print(
-            "* the status quo needs more staff than this variant has "
+            "* the status quo needs more staff than it has "
             "(its value assumes it could be staffed; the plan respects the staff limits)",
             highlight=False,
         )

@@ -7,6 +7,7 @@ with a located error until the planner models them (``check_planner_supports``).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from abroad.model import Scenario, SiteId, VoterPlace
 from abroad.network.catchments import catchments, default_open_sites
 from abroad.network.problem import NetworkProblem, build_network_problem
 from abroad.network.simulation import simulate_network
+from abroad.network.tiebreak import break_ties
 from abroad.planning import PlanValue, plan_network
 from abroad.planning.network import ProgressEvent
 from abroad.report.plan_report import write_plan_report
@@ -176,6 +178,40 @@ def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueRes
     )
 
 
+def status_quo_scenario(base: Scenario, variant: Scenario) -> Scenario:
+    """The base scenario's network as it is (its sites with their premises and staff, its staff
+    rules and budgets), in the variant's world (its voters, demand, service and close policy):
+    what a variant's plan is compared with."""
+    policies = variant.policies.model_copy(
+        update={
+            "staff_budget": base.policies.staff_budget,
+            "staff": base.policies.staff,
+            "cost_budget_per_day": base.policies.cost_budget_per_day,
+        }
+    )
+    return dataclasses.replace(variant, sites=base.sites, policies=policies)
+
+
+def status_quo_value(
+    problem: NetworkProblem, base: Scenario | None, seed: int
+) -> tuple[PlanValueResult, str]:
+    """The status quo's value and what it is called. Without a base (or for the base itself):
+    the scenario's own missions. For a variant: the base scenario's network as it is."""
+    sc = problem.scenario
+    if base is None or sc.variant is None:
+        return plan_value_result(problem, problem.value_of(status_quo_sites(problem))), (
+            "status quo"
+        )
+    sq_scenario = status_quo_scenario(base, sc)
+    missions = [
+        sid for sid in default_open_sites(sq_scenario) if sq_scenario.site(sid).kind.is_mission
+    ]
+    sites = missions or list(default_open_sites(sq_scenario))
+    sq_problem = build_network_problem(sq_scenario, seed=seed, candidates=sites)
+    value = plan_value_result(sq_problem, sq_problem.value_of(sites))
+    return value, "status quo (the base scenario's network as it is)"
+
+
 def status_quo_sites(problem: NetworkProblem) -> list[SiteId]:
     """Today's network for the planner: the missions that may open (else every openable site)."""
     missions = [
@@ -202,8 +238,13 @@ def run_plan(
     seed: int = 0,
     replications: int = 20,
     progress: Progress | None = None,
+    base: Scenario | None = None,
 ) -> PlanRun:
-    """Optimise, re-simulate the chosen plan, and (with ``out_dir``) write every output."""
+    """Optimise, re-simulate the chosen plan, and (with ``out_dir``) write every output.
+
+    For a variant, pass the ``base`` scenario: the plan is then compared with the base's
+    network as it is (:func:`status_quo_scenario`), not with the variant's own sites.
+    """
     check_planner_supports(scenario)
 
     def tell(label: str, fraction: float) -> None:
@@ -226,8 +267,9 @@ def run_plan(
     result = plan_network(
         problem.instance, time_limit_seconds=time_limit_seconds, seed=seed, progress=on_event
     )
-    open_ids = tuple(problem.site_ids[i] for i in result.open_sites)
-    planned = plan_value_result(problem, result.plan)
+    tie = break_ties(problem.instance, result.plan)
+    open_ids = tuple(problem.site_ids[i] for i in tie.plan.open_sites)
+    planned = plan_value_result(problem, tie.plan)
 
     tell("re-simulating the plan", 0.85)
     demand_result = None
@@ -262,6 +304,7 @@ def run_plan(
             )
         )
     cs = catchments(scenario, open_ids) if open_ids and out_dir is not None else None
+    status_quo, status_quo_label = status_quo_value(problem, base, seed)
     summary = PlanSummary(
         **{**dict(planned), "stations": tuple(stations)},
         bound=round(result.bound, 1),
@@ -280,7 +323,9 @@ def run_plan(
             )
             for p in result.phases
         ),
-        status_quo=plan_value_result(problem, problem.value_of(status_quo_sites(problem))),
+        status_quo=status_quo,
+        status_quo_label=status_quo_label,
+        tie_break=tie.decided_by,
         demand=demand_result,
         simulation=simulation,
         simulated_votes_cast=simulation.simulated_votes_cast,

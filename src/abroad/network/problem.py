@@ -372,10 +372,15 @@ def build_network_problem(
     seed: int = 0,
     max_open: int | None = None,
     on_site: Callable[[SiteId], None] | None = None,
+    candidates: Sequence[SiteId] | None = None,
 ) -> NetworkProblem:
-    """Station responses for every openable site and the planning instance built on them."""
+    """Station responses for every openable site (or only ``candidates``) and the planning
+    instance built on them."""
     model = DemandModel.from_scenario(scenario)
     sites = scenario.openable_sites
+    if candidates is not None:
+        wanted = set(candidates)
+        sites = tuple(s for s in sites if s.site_id in wanted)
     responses = []
     for site in sites:
         own = float(site.staff_available) if site.kind.is_mission and site.staff_available else None
