@@ -93,3 +93,10 @@ def test_scaffold_rejects_an_unknown_host(tmp_path: Path) -> None:
     args = ["scaffold", "--citizens-of", "RU", "--host", "XX", "--citizens", "10"]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "unknown country code" in result.stderr
+
+
+def test_the_germany_example_written_with_scaffold_is_valid() -> None:
+    from tests_paths import REPO
+
+    result = runner.invoke(app, ["validate", str(REPO / "examples" / "de-2024")])
+    assert result.exit_code == 0, result.output
