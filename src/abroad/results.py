@@ -437,6 +437,9 @@ class PlannedStation(Result):
     staff: float
     security_lanes: int = 0
     """Door-screening lanes (0: none at this station)."""
+    ballots_to_send: int | None = _omitted_when_none()
+    """Ballots for this station, so that it runs out with ``ballot_run_out_probability``."""
+    ballot_run_out_probability: float | None = _omitted_when_none()
     predicted_wait_minutes_p95: Number = float("nan")
     """The planner's prediction of the 95th percentile wait at this load and these resources."""
     meets_wait_target: bool = True

@@ -20,6 +20,7 @@ from abroad.io.errors import InputError, Problem
 from abroad.io.outputs import write_result
 from abroad.io.plan_files import write_plan_geojson, write_plan_xlsx
 from abroad.model import Scenario, SiteId, VoterPlace
+from abroad.network.ballots import ballots_to_send
 from abroad.network.catchments import catchments, default_open_sites
 from abroad.network.problem import NetworkProblem, build_network_problem
 from abroad.network.simulation import simulate_network
@@ -115,6 +116,14 @@ def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueRes
         p95 = response.wait_minutes_p95_at(load)
         meets = response.meets_target_at(load)
         votes_cast += votes
+        policies = problem.scenario.policies
+        ballots = ballots_to_send(
+            response.votes_cast_at,
+            load,
+            run_out_probability=policies.ballot_run_out_probability,
+            forecast_sigma=policies.ballot_forecast_sigma,
+            cap=policies.ballot_cap_per_station,
+        )
         stations.append(
             PlannedStation(
                 site_id=sid,
@@ -127,6 +136,8 @@ def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueRes
                 booths=res.booths,
                 security_lanes=res.security_lanes or 0,
                 staff=float(value.staff[i]),
+                ballots_to_send=ballots.ballots,
+                ballot_run_out_probability=round(ballots.run_out_probability, 4),
                 predicted_wait_minutes_p95=round(p95, 1),
                 meets_wait_target=meets,
             )

@@ -241,6 +241,11 @@ class Policies(_Frozen):
     staff_budget: int | None = Field(default=None, ge=0)
     staff: StaffRules = StaffRules()
     cost_budget_per_day: float | None = Field(default=None, ge=0)
+    ballot_run_out_probability: float = Field(default=0.01, gt=0, lt=1)
+    """Stated probability that a station runs out of the ballots the plan sends it."""
+    ballot_forecast_sigma: float = Field(default=0.32, ge=0)
+    """Uncertainty of a station's load before the vote: sd of its logarithm (calibrated on
+    Russia 2018, abroad.network.ballots)."""
 
 
 class TravelModel(_Frozen):

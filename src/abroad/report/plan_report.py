@@ -101,6 +101,7 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
             round(st.expected_votes_cast),
             None if st.simulated_votes_cast is None else round(st.simulated_votes_cast),
             _bottleneck(summary, st.site_id),
+            st.ballots_to_send,
             "yes" if st.meets_wait_target else f"no (p95 {st.predicted_wait_minutes_p95:,.0f} min)",
         )
         for st in summary.stations
@@ -118,6 +119,7 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
             "Votes cast",
             "Votes cast, re-simulated",
             "Bottleneck (utilisation)",
+            "Ballots to send",
             "Meets the wait target",
         ),
         rows=tuple(station_rows),
@@ -126,7 +128,8 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
         "load and resources (the planner's value). Re-simulated: the same figure measured "
         "again in the simulation of the whole plan. Capacity within the wait target: the "
         "largest load at which the station's most resources meet the target; beyond it the "
-        "station still serves voters, late.",
+        "station still serves voters, late. Ballots to send: the fewest with which the station "
+        "runs out with the scenario's stated probability (policies.ballot_run_out_probability).",
     )
     return dataclasses.replace(
         data,
