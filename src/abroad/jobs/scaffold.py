@@ -17,6 +17,7 @@ from pathlib import Path
 from abroad.geo.agglomeration import Resident, residents
 from abroad.geo.gazetteer import City, all_cities
 from abroad.io.errors import InputError, Problem
+from abroad.io.scenario import PLACE_COLUMNS, SITE_COLUMNS
 from abroad.queueing.calibration import DEFAULT_BOOTH, DEFAULT_CHECKIN, DEFAULT_SECURITY
 
 MIN_PLACE_CITIZENS = 0.5
@@ -98,91 +99,58 @@ def _capital(cities: list[City], capital_name: str) -> City:
     return cities[0]
 
 
-def _write_places(path: Path, kept: list[tuple[Resident, float]]) -> None:
+def _write_csv(path: Path, columns: dict[str, bool], rows: list[dict[str, object]]) -> None:
+    """Every column the loader knows (io.scenario), in its order; unknown ones left empty."""
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(
-            [
-                "place_id",
-                "name",
-                "country",
-                "admin1",
-                "lat",
-                "lon",
-                "timezone",
-                "eligible_citizens",
-                "notes",
-            ]
+        w = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _write_places(path: Path, kept: list[tuple[Resident, float]]) -> None:
+    rows: list[dict[str, object]] = []
+    for resident, n in kept:
+        city = resident.city
+        note = f"gazetteer population {city.population}"
+        if resident.part_of is not None:
+            note += f"; district of {resident.part_of.name}"
+        elif resident.people < city.population:
+            note += f"; {resident.people:.0f} after its districts"
+        rows.append(
+            {
+                "place_id": f"g{city.geoname_id}",
+                "name": city.name,
+                "country": city.country,
+                "admin1": city.admin1,
+                "lat": f"{city.lat:.5f}",
+                "lon": f"{city.lon:.5f}",
+                "timezone": city.timezone,
+                "eligible_citizens": f"{n:.1f}",
+                "notes": note,
+            }
         )
-        for resident, n in kept:
-            city = resident.city
-            part_of = resident.part_of
-            note = f"gazetteer population {city.population}"
-            if part_of is not None:
-                note += f"; district of {part_of.name}"
-            elif resident.people < city.population:
-                note += f"; {resident.people:.0f} after its districts"
-            w.writerow(
-                [
-                    f"g{city.geoname_id}",
-                    city.name,
-                    city.country,
-                    city.admin1,
-                    f"{city.lat:.5f}",
-                    f"{city.lon:.5f}",
-                    city.timezone,
-                    f"{n:.1f}",
-                    note,
-                ]
-            )
+    _write_csv(path, PLACE_COLUMNS, rows)
 
 
 def _write_sites(path: Path, host: str, capital: City) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(
-            [
-                "site_id",
-                "name",
-                "kind",
-                "country",
-                "city",
-                "admin1",
-                "lat",
-                "lon",
-                "available",
-                "host_permits",
-                "max_desks",
-                "max_booths",
-                "max_security_lanes",
-                "max_queue_outside",
-                "staff_available",
-                "cost_per_day",
-                "notes",
-            ]
-        )
-        w.writerow(
-            [
-                f"{host.lower()}-embassy",
-                f"Embassy in {capital.name}",
-                "embassy",
-                host,
-                capital.name,
-                capital.admin1,
-                f"{capital.lat:.5f}",
-                f"{capital.lon:.5f}",
-                "true",
-                "true",
-                8,
-                14,
-                2,
-                "",
-                12,
-                0,
-                "FILL IN: street coordinates, desks, booths, lanes, staff; add consulates "
-                "(closed ones with available=false) and venues",
-            ]
-        )
+    embassy: dict[str, object] = {
+        "site_id": f"{host.lower()}-embassy",
+        "name": f"Embassy in {capital.name}",
+        "kind": "embassy",
+        "country": host,
+        "city": capital.name,
+        "admin1": capital.admin1,
+        "lat": f"{capital.lat:.5f}",
+        "lon": f"{capital.lon:.5f}",
+        "timezone": capital.timezone,
+        "max_desks": 8,
+        "max_booths": 14,
+        "max_security_lanes": 2,
+        "staff_available": 12,
+        "notes": "FILL IN: street coordinates, desks, booths, lanes, staff; add consulates "
+        "(closed ones with available=false) and venues",
+    }
+    _write_csv(path, SITE_COLUMNS, [embassy])
 
 
 def _scenario_yaml(name: str, voters: str, host: str, host_name: str, date: dt.date) -> str:
