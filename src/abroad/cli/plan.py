@@ -206,22 +206,25 @@ def evaluate_command(
         title=f"{sc.name}{' / ' + sc.variant if sc.variant else ''}: the planner's value",
         title_justify="left",
     )
-    for i, c in enumerate(
-        ["station", "desks", "booths", "staff", "expected voters", "expected votes cast"]
-    ):
+    columns = ["station", "lanes", "desks", "booths", "staff", "expected voters", "votes cast"]
+    for i, c in enumerate([*columns, "p95 wait min", "ballots"]):
         table.add_column(c, justify="left" if i == 0 else "right")
     for st in result.stations:
         table.add_row(
             st.name,
+            str(st.security_lanes) if st.security_lanes else "-",
             str(st.desks),
             str(st.booths),
             f"{st.staff:g}",
             f"{st.expected_voters:,.0f}",
             f"{st.expected_votes_cast:,.0f}",
+            f"{st.predicted_wait_minutes_p95:,.0f}" + ("" if st.meets_wait_target else " (missed)"),
+            "" if st.ballots_to_send is None else f"{st.ballots_to_send:,d}",
         )
     stdout.print(table)
     stdout.print(
-        f"expected votes cast (planner) {result.expected_votes_cast:,.0f} of "
+        f"votes cast {result.expected_votes_cast:,.0f} "
+        f"\u00b1 {result.expected_votes_cast_ci_half_width:,.0f} of "
         f"{result.expected_voters_after_travel:,.0f} expected voters after travel; staff "
         f"{result.staff:g}; feasible: {result.feasible}"
         + ("" if result.feasible else f" ({'; '.join(result.violations)})"),
