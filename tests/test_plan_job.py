@@ -140,3 +140,18 @@ def test_a_variant_is_compared_with_the_base_network_as_it_is(tmp_path: Path) ->
     assert s["tie_break"].startswith("votes cast")
     text = runner.invoke(app, ["plan", str(EXAMPLE), "--variant", "staff-cut", "--time-limit", "5"])
     assert "status quo (the base scenario's network as it is)" in text.stdout
+
+
+def test_compare_cli_names_the_status_quo_the_ties_and_the_missed_targets(
+    venue_scenario: Path,
+) -> None:
+    args = ["compare", str(venue_scenario), "--time-limit", "2"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    assert [r["variant"] for r in rows] == ["base", "open-venue"]
+    for r in rows:
+        assert r["tie_break"] and isinstance(r["planned_missing_wait_target"], list)
+    text = runner.invoke(app, args)
+    assert "the base scenario's network as it is" in text.stdout
+    assert "missing the" in text.stdout and "more voters, then the cheaper" in text.stdout

@@ -553,6 +553,9 @@ class VariantComparison(Result):
     worst_wait_minutes_p95: Number | None
     staff: float
     cost: float
+    planned_missing_wait_target: tuple[str, ...] = ()
+    """Planned stations whose most resources cannot meet the wait target at their load."""
+    tie_break: str = ""
 
 
 class ComparisonResult(Result):

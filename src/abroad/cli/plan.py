@@ -287,9 +287,10 @@ def compare(
         "plan: worst\nwait p95\n(simulated)",
         "staff",
         "stations",
+        "missing the\nwait target",
     ]
     for i, c in enumerate(cols):
-        table.add_column(c, justify="left" if i in (0, 8) else "right")
+        table.add_column(c, justify="left" if i in (0, 8, 9) else "right")
     unstaffable = False
     for r in result.rows:
         wait = r.worst_wait_minutes_p95
@@ -305,6 +306,7 @@ def compare(
             "" if wait is None else f"{wait:,.0f} min",
             f"{r.staff:g}",
             ", ".join(r.planned_open_sites),
+            ", ".join(r.planned_missing_wait_target) or "none",
         )
     stdout.print(table)
     stdout.print(

@@ -50,6 +50,8 @@ def compare_variants(
                 worst_wait_minutes_p95=max(waits) if waits else None,
                 staff=s.staff,
                 cost=s.cost,
+                planned_missing_wait_target=tuple(w.site_id for w in s.wait_target_violations),
+                tie_break=s.tie_break,
             )
         )
     if progress is not None:
