@@ -73,3 +73,29 @@ def test_the_sites_column_overrides_the_scenario_lanes_per_site(tmp_path: Path) 
     # The consulate still relies on the scenario-wide default: the notice names it alone.
     (change,) = changed_defaults(sc)
     assert "(cg)" in change.new
+
+
+def test_upgrade_writes_the_old_value_and_keeps_the_comments(tmp_path: Path) -> None:
+    folder = _with_security(tmp_path, "")
+    text = (folder / "scenario.yaml").read_text(encoding="utf-8")
+    (folder / "scenario.yaml").write_text(
+        text.replace("minutes: 0.45}}", "minutes: 0.45}}   # door screening"), encoding="utf-8"
+    )
+    result = runner.invoke(app, ["upgrade", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "wrote service.security.servers: 1" in result.stdout
+    upgraded = (folder / "scenario.yaml").read_text(encoding="utf-8")
+    assert "minutes: 0.45}, servers: 1}   # door screening" in upgraded
+    sc = load_scenario(folder)
+    assert changed_defaults(sc) == () and max_security_lanes(sc, SiteId("emb")) == 1
+    again = runner.invoke(app, ["upgrade", str(folder)])
+    assert again.exit_code == 0 and "up to date" in again.stdout
+
+
+def test_upgrade_of_a_block_style_mapping(tmp_path: Path) -> None:
+    block = "  security:\n    service: {dist: deterministic, minutes: 0.45}\n  patience:"
+    text = SCENARIO_YAML.replace("  patience:", block)
+    folder = write_scenario(tmp_path / "sc", scenario_yaml=text)
+    assert runner.invoke(app, ["upgrade", str(folder)]).exit_code == 0
+    assert "    servers: 1" in (folder / "scenario.yaml").read_text(encoding="utf-8")
+    assert max_security_lanes(load_scenario(folder), SiteId("emb")) == 1

@@ -163,3 +163,23 @@ def _print_stations(summary: DemoSummary) -> None:
 
 def _km(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
+
+
+@app.command()
+def upgrade(scenario: ScenarioArg) -> None:
+    """Write into scenario.yaml the old value of every changed default it relies on, so that
+    it keeps its meaning and loads without notices (comments and layout kept).
+
+    Example:  abroad upgrade my-scenario
+    """
+    from abroad.io.upgrade import upgrade_scenario
+
+    try:
+        result = upgrade_scenario(scenario)
+    except InputError as exc:
+        fail_input(exc)
+    if not result.written:
+        stdout.print(f"{result.path}: up to date, nothing to write", highlight=False)
+        return
+    for line in result.written:
+        stdout.print(f"{result.path}: wrote {line}", highlight=False)

@@ -28,7 +28,8 @@ class ChangedDefault:
     def __str__(self) -> str:
         return (
             f"{self.path} is not set: its default changed from {self.old} to {self.new} "
-            f"({self.why}); to keep the old meaning write {self.keep_old}"
+            f"({self.why}); to keep the old meaning write {self.keep_old} "
+            "(`abroad upgrade SCENARIO` does it)"
         )
 
 
