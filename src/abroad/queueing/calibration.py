@@ -68,68 +68,53 @@ HARD = ClosePolicy(kind=ClosePolicyKind.HARD_CLOSE)
 ROMANIA_AFTER_2014 = ClosePolicy(kind=ClosePolicyKind.EXTEND, extend_minutes=179.0)
 """Anyone in line at 21:00 may vote until 23:59 (Romania since 2014)."""
 
-REFERENCES = (
-    ThroughputReference(
-        key="berlin-2024",
-        description="Russia 2024, embassy in Berlin, one day 08:00-20:00, hard close "
-        "(500+ still in line at closing)",
-        source="domain.md §2: 3,275 of 10,000 ballots issued (derived), about 270 an hour",
-        voters_processed=3275,
-        hours=((480.0, 1200.0),),
-        close_policy=HARD,
-        security_lanes=2,
-        desks=11,
-        booths=16,
+_FIGURES: dict[str, tuple[int, tuple[tuple[float, float], ...], ClosePolicy, int, int, int]] = {
+    # key: (voters processed, (open, close) minutes per day, close policy, lanes, desks, booths)
+    "berlin-2024": (3275, ((480.0, 1200.0),), HARD, 2, 11, 16),
+    "bonn-2024": (5071, ((480.0, 1200.0),), HARD, 3, 16, 24),
+    "russia-2018-busiest": (7746, ((480.0, 1200.0),), HARD, 0, 24, 34),
+    "romania-2014-busiest": (2325, ((420.0, 1260.0),), HARD, 0, 6, 8),
+    "london-stratford-2019": (
+        8514,
+        ((720.0, 1260.0), (420.0, 1260.0), (420.0, 1260.0)),
+        ROMANIA_AFTER_2014,
+        0,
+        7,
+        10,
     ),
+}
+_TEXTS = {
+    # key: what the station was, and where its figure comes from
+    "berlin-2024": "Russia 2024, embassy in Berlin, one day 08:00-20:00, hard close (500+ "
+    "still in line at closing) | domain.md §2: 3,275 of 10,000 ballots issued (derived), "
+    "about 270 an hour",
+    "bonn-2024": "Russia 2024, consulate general in Bonn, one day 08:00-20:00, about 1,000 "
+    "in line in the afternoon | domain.md §2: 5,071 ballots issued, about 420 an hour",
+    "russia-2018-busiest": "Russia 2018, busiest station abroad (no. 8342), counted as one "
+    "day 08:00-20:00 as the issue states it (4,006 of its ballots were issued early) | "
+    "../shared/data/ru_2018_abroad_stations.csv: voters_on_list 7,746 (max)",
+    "romania-2014-busiest": "Romania 2014 round 1, busiest station abroad, one 14-hour day "
+    "07:00-21:00, hard close (1,000+ could not vote in London) | domain.md §2: no station "
+    "processed more than 2,325 (derived)",
+    "london-stratford-2019": "Romania 2019 round 2, London Stratford, Fri 12:00-21:00, Sat "
+    "and Sun 07:00-21:00, in line at 21:00 votes until 23:59 | ../shared/data/"
+    "ro_2019_president_round2_abroad_stations.csv: 8,514 voted (max)",
+}
+REFERENCES = tuple(
     ThroughputReference(
-        key="bonn-2024",
-        description="Russia 2024, consulate general in Bonn, one day 08:00-20:00, about 1,000 "
-        "in line in the afternoon",
-        source="domain.md §2: 5,071 ballots issued, about 420 an hour",
-        voters_processed=5071,
-        hours=((480.0, 1200.0),),
-        close_policy=HARD,
-        security_lanes=3,
-        desks=16,
-        booths=24,
-    ),
-    ThroughputReference(
-        key="russia-2018-busiest",
-        description="Russia 2018, busiest station abroad (no. 8342), counted as one day "
-        "08:00-20:00 as the issue states it (4,006 of its ballots were issued early)",
-        source="../shared/data/ru_2018_abroad_stations.csv: voters_on_list 7,746 (max)",
-        voters_processed=7746,
-        hours=((480.0, 1200.0),),
-        close_policy=HARD,
-        security_lanes=0,
-        desks=24,
-        booths=34,
-    ),
-    ThroughputReference(
-        key="romania-2014-busiest",
-        description="Romania 2014 round 1, busiest station abroad, one 14-hour day "
-        "07:00-21:00, hard close (1,000+ could not vote in London)",
-        source="domain.md §2: no station processed more than 2,325 (derived)",
-        voters_processed=2325,
-        hours=((420.0, 1260.0),),
-        close_policy=HARD,
-        security_lanes=0,
-        desks=6,
-        booths=8,
-    ),
-    ThroughputReference(
-        key="london-stratford-2019",
-        description="Romania 2019 round 2, London Stratford, Fri 12:00-21:00, Sat and Sun "
-        "07:00-21:00, in line at 21:00 votes until 23:59",
-        source="../shared/data/ro_2019_president_round2_abroad_stations.csv: 8,514 voted (max)",
-        voters_processed=8514,
-        hours=((720.0, 1260.0), (420.0, 1260.0), (420.0, 1260.0)),
-        close_policy=ROMANIA_AFTER_2014,
-        security_lanes=0,
-        desks=7,
-        booths=10,
-    ),
+        key,
+        _TEXTS[key].split(" | ")[0],
+        _TEXTS[key].split(" | ")[1],
+        voters,
+        hours,
+        close,
+        lanes,
+        desks,
+        booths,
+    )
+    for key, (voters, hours, close, lanes, desks, booths) in _FIGURES.items()
 )
+"""The five reference stations (docs/background/capacity.md)."""
 
 
 def bottleneck_rate_per_hour(
