@@ -6,11 +6,14 @@ undefined, NaN or infinite, are written as ``null``). The JSON Schema of summary
 generated from :data:`Summary` (``tools/write_schemas.py`` writes
 docs/reference/summary.schema.json). Vocabulary (docs/reference/outputs.md):
 
-- ``expected_votes_cast``: the planner's value of a network: expected voters after travel
-  decay (each place at its nearest open station), up to each station's capacity within the
-  wait target. A model figure, not a simulation.
-- ``simulated_votes_cast``: voters served in the station simulation (mean over replications),
-  whatever their wait.
+- ``expected_votes_cast``: the planner's value of a network: expected votes cast as the station
+  simulator predicts them at each station's load and resources, under the scenario's own
+  behaviour (patience, balking, outside cap, close policy, ballots); each place at its nearest
+  open station. The figure the planner maximises (with a hard wait target; with a soft one,
+  ``planner_objective`` also subtracts the late-vote penalty).
+- ``simulated_votes_cast``: voters served in the re-simulation of the network (mean over
+  replications), whatever their wait: the same quantity, measured; it agrees with
+  ``expected_votes_cast`` within ``simulated_votes_cast_ci``.
 - ``expected_voters``: expected voters after travel decay coming to a station (before queues).
 """
 
@@ -328,6 +331,15 @@ def _mean(e: EstimateResult) -> float:
     return e.mean if e.mean is not None and math.isfinite(e.mean) else 0.0
 
 
+def bottleneck(period: PeriodOutcome) -> tuple[str, float]:
+    """The most utilised stage of a simulated period and its mean utilisation."""
+    best, best_util = "", float("nan")
+    for name, est in period.utilisation.items():
+        if math.isfinite(est.mean) and not (math.isfinite(best_util) and est.mean <= best_util):
+            best, best_util = name, est.mean
+    return best, best_util
+
+
 class HourlyWaitResult(Result):
     """Wait of the voters who arrived in one local clock hour (served voters only)."""
 
@@ -345,18 +357,29 @@ class StationSimulationResult(Result):
     site_id: str
     desks: int
     booths: int
+    security_lanes: int = 0
+    """Door-screening lanes (0: no screening at this station)."""
     stages: tuple[str, ...]
+    bottleneck_stage: str = ""
+    """The stage with the highest utilisation over the voting days (security, checkin, booth)."""
+    bottleneck_utilisation: Number = float("nan")
+    """Busy share of that stage's server-minutes while the station is open (mean)."""
     total: PeriodResult
     days: tuple[PeriodResult, ...]
     wait_by_local_hour: tuple[HourlyWaitResult, ...]
 
     @classmethod
     def of(cls, sim: StationSimulation) -> StationSimulationResult:
+        stage, util = bottleneck(sim.outcome.total)
+        lanes = {st.name: st.max_servers for st in sim.spec.stages}.get("security", 0)
         return cls(
             site_id=sim.site_id,
             desks=sim.resources.desks,
             booths=sim.resources.booths,
+            security_lanes=lanes,
             stages=tuple(st.name for st in sim.spec.stages),
+            bottleneck_stage=stage,
+            bottleneck_utilisation=round(util, 3) if math.isfinite(util) else util,
             total=PeriodResult.of(sim.outcome.total, with_line=False),
             days=tuple(PeriodResult.of(d, with_line=True) for d in sim.outcome.days),
             wait_by_local_hour=tuple(
@@ -406,6 +429,20 @@ class SimulationResult(Result):
         return sum(s.simulated_votes_cast for s in self.stations)
 
     @property
+    def simulated_votes_cast_interval(self) -> tuple[float, float]:
+        """95 % interval of the network's simulated votes cast (stations run on independent
+        streams, so the half-widths add in quadrature)."""
+        half = math.sqrt(
+            sum(
+                (_mean(s.total.served) - s.total.served.ci_low) ** 2
+                for s in self.stations
+                if s.total.served.ci_low is not None and math.isfinite(s.total.served.ci_low)
+            )
+        )
+        total = self.simulated_votes_cast
+        return (round(total - half, 1), round(total + half, 1))
+
+    @property
     def simulated_arrivals(self) -> float:
         return sum(s.simulated_arrivals for s in self.stations)
 
@@ -445,17 +482,36 @@ class PlannedStation(Result):
     expected_voters: float
     """Expected voters after travel decay coming to this station (before queues)."""
     expected_votes_cast: float
-    """The planner's value: expected voters up to the station's capacity within the target."""
+    """The planner's value: votes cast as the simulator predicts them at this load."""
     lost_to_queues: float
-    """``expected_voters - expected_votes_cast``."""
+    """``expected_voters - expected_votes_cast``: voters who come but do not vote."""
     capacity_voters: float
+    """Largest load at which the site's most resources meet the wait target."""
     desks: int
     booths: int
     staff: float
+    security_lanes: int = 0
+    """Door-screening lanes (0: none at this station)."""
+    ballots_to_send: int | None = _omitted_when_none()
+    """Ballots for this station, so that it runs out with ``ballot_run_out_probability``."""
+    ballot_run_out_probability: float | None = _omitted_when_none()
+    predicted_wait_minutes_p95: Number = float("nan")
+    """The planner's prediction of the 95th percentile wait at this load and these resources."""
+    meets_wait_target: bool = True
     wait_minutes_p95: Number | None = _omitted_when_none()
     """Simulated 95th percentile wait (mean over replications), planned networks only."""
     simulated_votes_cast: float | None = _omitted_when_none()
     simulated_lost: float | None = _omitted_when_none()
+
+
+class WaitTargetViolation(Result):
+    """A station whose most resources cannot meet the wait target at its load."""
+
+    site_id: str
+    predicted_wait_minutes_p95: Number
+    target_minutes: float
+    load_voters: float
+    capacity_voters: float
 
 
 class PlanValueResult(Result):
@@ -470,8 +526,20 @@ class PlanValueResult(Result):
     staff: float
     cost: float
     feasible: bool
+    """Budgets hold and, with a hard wait target, every station meets it."""
+    within_budgets: bool = True
+    """Staff, cost and open-station limits hold (whatever the waits)."""
     violations: tuple[str, ...]
+    """Staff, cost and (hard target) wait violations, naming sites and pools by id."""
     stations: tuple[PlannedStation, ...]
+    wait_target_minutes: float = 30.0
+    wait_target_hard: bool = True
+    wait_target_violations: tuple[WaitTargetViolation, ...] = ()
+    expected_votes_cast_ci_half_width: float = 0.0
+    """95 % half-width of ``expected_votes_cast`` from the Monte Carlo error of the stations'
+    simulated votes curves (added in quadrature)."""
+    planner_objective: float | None = _omitted_when_none()
+    """With a soft wait target: votes cast minus ``late_penalty`` per late vote."""
 
 
 class PhaseResult(Result):
@@ -500,10 +568,16 @@ class PlanSummary(PlanValueResult):
     seed: int
     phases: tuple[PhaseResult, ...]
     status_quo: PlanValueResult
+    status_quo_label: str = "status quo"
+    """What ``status_quo`` is: with a variant, the base scenario's network as it is."""
+    tie_break: str = ""
+    """Which rule chose among plans with equal votes cast (more voters reached, then cheaper)."""
     demand: DemandResult | None
     simulation: SimulationResult
     simulated_votes_cast: float
     """Voters served in the re-simulation of the plan, all stations."""
+    simulated_votes_cast_interval: tuple[Number, Number] | None = _omitted_when_none()
+    """95 % interval of ``simulated_votes_cast`` (over replications)."""
     voters_lost_by_cause: dict[str, float]
     total_seconds: float
     catchments: CatchmentsResult | None = _omitted_when_none()
@@ -534,6 +608,9 @@ class VariantComparison(Result):
     worst_wait_minutes_p95: Number | None
     staff: float
     cost: float
+    planned_missing_wait_target: tuple[str, ...] = ()
+    """Planned stations whose most resources cannot meet the wait target at their load."""
+    tie_break: str = ""
 
 
 class ComparisonResult(Result):

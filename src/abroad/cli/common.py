@@ -52,9 +52,19 @@ def load_scenario_or_exit(path: Path, variant: str | None = None) -> Scenario:
     from abroad.io.scenario import load_scenario
 
     try:
-        return load_scenario(path, variant)
+        scenario = load_scenario(path, variant)
     except InputError as exc:
         fail_input(exc)
+    print_default_notices(scenario)
+    return scenario
+
+
+def print_default_notices(scenario: Scenario) -> None:
+    """Name on stderr every changed default the scenario relies on (never on stdout)."""
+    from abroad.model.format_notices import changed_defaults
+
+    for change in changed_defaults(scenario):
+        stderr.print(f"[yellow]notice:[/] {change}", highlight=False)
 
 
 def print_json(payload: Any) -> None:

@@ -51,6 +51,10 @@ def validate(
         return
     if problems:
         fail_input(InputError(problems))
+    from abroad.cli.common import print_default_notices
+    from abroad.io.scenario import load_scenario
+
+    print_default_notices(load_scenario(scenario))
     variants = [v.name for v in list_variants(scenario)]
     extra = f" and its {len(variants)} variants ({', '.join(variants)})" if variants else ""
     stdout.print(f"[green]valid:[/] {scenario}{extra}", highlight=False)
@@ -93,6 +97,8 @@ def demo(
 
 
 def _print_stations(summary: DemoSummary) -> None:
+    from abroad.cli.plan import bottleneck_text
+
     sims = summary.simulation.by_site()
     table = Table(title=summary.title, title_justify="left")
     columns = [
@@ -108,9 +114,11 @@ def _print_stations(summary: DemoSummary) -> None:
             "votes cast\n(simulated)",
             "could not vote\n(simulated)",
             "wait p95 min\n(simulated)",
+            "lanes/desks/booths",
+            "bottleneck\n(utilisation)",
         ]
     for i, name in enumerate(columns):
-        table.add_column(name, justify="left" if i == 0 else "right")
+        table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for r in summary.stations:
         row = [
             r.name,
@@ -127,6 +135,8 @@ def _print_stations(summary: DemoSummary) -> None:
                 f"{sim.simulated_votes_cast:,.0f}",
                 f"{sim.total.lost:,.0f}",
                 "-" if wait is None else f"{wait:,.0f}",
+                f"{sim.security_lanes or '-'}/{sim.desks}/{sim.booths}",
+                bottleneck_text(sim),
             ]
         table.add_row(*row)
     t = summary.totals
@@ -144,6 +154,8 @@ def _print_stations(summary: DemoSummary) -> None:
             f"{summary.simulation.simulated_votes_cast:,.0f}",
             f"{summary.simulation.simulated_lost:,.0f}",
             "",
+            "",
+            "",
         ]
     table.add_row(*totals)
     stdout.print(table)
@@ -151,3 +163,23 @@ def _print_stations(summary: DemoSummary) -> None:
 
 def _km(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
+
+
+@app.command()
+def upgrade(scenario: ScenarioArg) -> None:
+    """Write into scenario.yaml the old value of every changed default it relies on, so that
+    it keeps its meaning and loads without notices (comments and layout kept).
+
+    Example:  abroad upgrade my-scenario
+    """
+    from abroad.io.upgrade import upgrade_scenario
+
+    try:
+        result = upgrade_scenario(scenario)
+    except InputError as exc:
+        fail_input(exc)
+    if not result.written:
+        stdout.print(f"{result.path}: up to date, nothing to write", highlight=False)
+        return
+    for line in result.written:
+        stdout.print(f"{result.path}: wrote {line}", highlight=False)

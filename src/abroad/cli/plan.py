@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,7 +24,7 @@ from abroad.io.errors import InputError
 from abroad.model import SiteId
 
 if TYPE_CHECKING:
-    from abroad.results import PlannedStation, PlanSummary
+    from abroad.results import PlanSummary, StationSimulationResult
 
 VariantOpt = Annotated[str | None, typer.Option(help="Use one of the scenario's named variants.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random stream.")]
@@ -63,6 +62,7 @@ def plan(
     from abroad.jobs.plan import run_plan
 
     sc = load_scenario_or_exit(scenario, variant)
+    base = load_scenario_or_exit(scenario) if variant is not None else None
     with stdout_to_stderr(), progress(enabled=not json_output) as bar:
         task = bar.add_task("planning", total=100)
 
@@ -77,6 +77,7 @@ def plan(
                 seed=seed,
                 replications=replications,
                 progress=tell,
+                base=base,
             )
         except InputError as exc:
             fail_input(exc)
@@ -87,48 +88,88 @@ def plan(
     stderr.print("wrote " + ", ".join(str(p) for p in run.paths.values()), highlight=False)
 
 
-def _stations_table(title: str, stations: Sequence[PlannedStation]) -> Table:
-    """One row per planned station: resources, the planner's figures and, after a
-    re-simulation, the simulated ones."""
-    simulated = any(st.simulated_votes_cast is not None for st in stations)
-    columns = ["station", "desks", "booths", "staff", "expected voters"]
-    columns += ["expected votes cast\n(planner)"]
-    if simulated:
-        columns += ["votes cast\n(simulated)", "wait p95 min\n(simulated)"]
-    table = Table(title=title, title_justify="left")
-    for i, c in enumerate(columns):
-        table.add_column(c, justify="left" if i == 0 else "right")
-    for st in stations:
-        row = [
+def _print_plan(s: PlanSummary) -> None:
+    sims = s.simulation.by_site()
+    table = Table(
+        title=f"{s.scenario}{' / ' + s.variant if s.variant else ''}: plan",
+        title_justify="left",
+    )
+    for i, c in enumerate(
+        [
+            "station",
+            "lanes",
+            "desks",
+            "booths",
+            "staff",
+            "expected voters",
+            "votes cast",
+            "bottleneck\n(utilisation)",
+            "wait p95 min\n(simulated)",
+            f"within {s.wait_target_minutes:g} min",
+        ]
+    ):
+        table.add_column(c, justify="left" if i in (0, 7) else "right")
+    for st in s.stations:
+        wait = st.wait_minutes_p95
+        sim = sims.get(st.site_id)
+        table.add_row(
             st.name,
+            str(st.security_lanes) if st.security_lanes else "-",
             str(st.desks),
             str(st.booths),
             f"{st.staff:g}",
             f"{st.expected_voters:,.0f}",
             f"{st.expected_votes_cast:,.0f}",
-        ]
-        if simulated:
-            sim, wait = st.simulated_votes_cast, st.wait_minutes_p95
-            row += ["" if sim is None else f"{sim:,.0f}", "" if wait is None else f"{wait:,.0f}"]
-        table.add_row(*row)
-    return table
-
-
-def _print_plan(s: PlanSummary) -> None:
-    variant = f" / {s.variant}" if s.variant else ""
-    table = _stations_table(f"{s.scenario}{variant}: plan", s.stations)
+            "" if sim is None else bottleneck_text(sim),
+            "" if wait is None else f"{wait:,.0f}",
+            "yes" if st.meets_wait_target else "NO",
+        )
     stdout.print(table)
     sq = s.status_quo
-    sq_note = "" if sq.feasible else ", not staffable: " + "; ".join(sq.violations)
+    sq_note = (
+        ""
+        if sq.within_budgets
+        else ", not staffable: " + "; ".join(v for v in sq.violations if "wait target" not in v)
+    )
     bound = "none" if s.bound is None else f"{s.bound:,.0f}"
+    low, high = s.simulated_votes_cast_interval or (None, None)
+    check = (
+        ""
+        if low is None or high is None
+        else f" (re-simulated: {s.simulated_votes_cast:,.0f}, 95 % interval {low:,.0f}-{high:,.0f})"
+    )
     stdout.print(
-        f"expected votes cast (planner) {s.expected_votes_cast:,.0f} (status quo "
-        f"{sq.expected_votes_cast:,.0f}{sq_note}); proven bound {bound}"
+        f"votes cast {s.expected_votes_cast:,.0f} \u00b1 {s.expected_votes_cast_ci_half_width:,.0f}"
+        f"{check}; {s.status_quo_label} {sq.expected_votes_cast:,.0f}{sq_note}; "
+        f"proven bound {bound}"
         + (f", gap {s.gap:.2%}" if s.gap is not None else "")
-        + f"; votes cast in the simulation of the plan {s.simulated_votes_cast:,.0f}"
         + f"; {s.method}, solved in {s.solve_seconds:.1f} s",
         highlight=False,
     )
+    if s.planner_objective is not None:
+        stdout.print(
+            f"planner objective (soft wait target, late votes at a penalty) "
+            f"{s.planner_objective:,.0f}",
+            highlight=False,
+        )
+    if s.tie_break:
+        stdout.print(f"tie-break: {s.tie_break}", highlight=False)
+    for w in s.wait_target_violations:
+        stdout.print(
+            f"[yellow]wait target missed[/] at {w.site_id}: predicted p95 wait "
+            f"{w.predicted_wait_minutes_p95:,.0f} min (target {w.target_minutes:g} min; load "
+            f"{w.load_voters:,.0f}, {w.capacity_voters:,.0f} within the target at the most "
+            "resources the site allows)",
+            highlight=False,
+        )
+
+
+def bottleneck_text(sim: StationSimulationResult) -> str:
+    """``checkin (97 %)``: the most utilised stage of a simulated station."""
+    util = sim.bottleneck_utilisation
+    if not sim.bottleneck_stage:
+        return "-"
+    return sim.bottleneck_stage + ("" if util is None else f" ({util:.0%})")
 
 
 @app.command("evaluate")
@@ -161,10 +202,29 @@ def evaluate_command(
     if json_output:
         print_json(result.to_json_dict())
         return
-    variant = f" / {sc.variant}" if sc.variant else ""
-    stdout.print(_stations_table(f"{sc.name}{variant}: the planner's value", result.stations))
+    table = Table(
+        title=f"{sc.name}{' / ' + sc.variant if sc.variant else ''}: the planner's value",
+        title_justify="left",
+    )
+    columns = ["station", "lanes", "desks", "booths", "staff", "expected voters", "votes cast"]
+    for i, c in enumerate([*columns, "p95 wait min", "ballots"]):
+        table.add_column(c, justify="left" if i == 0 else "right")
+    for st in result.stations:
+        table.add_row(
+            st.name,
+            str(st.security_lanes) if st.security_lanes else "-",
+            str(st.desks),
+            str(st.booths),
+            f"{st.staff:g}",
+            f"{st.expected_voters:,.0f}",
+            f"{st.expected_votes_cast:,.0f}",
+            f"{st.predicted_wait_minutes_p95:,.0f}" + ("" if st.meets_wait_target else " (missed)"),
+            "" if st.ballots_to_send is None else f"{st.ballots_to_send:,d}",
+        )
+    stdout.print(table)
     stdout.print(
-        f"expected votes cast (planner) {result.expected_votes_cast:,.0f} of "
+        f"votes cast {result.expected_votes_cast:,.0f} "
+        f"\u00b1 {result.expected_votes_cast_ci_half_width:,.0f} of "
         f"{result.expected_voters_after_travel:,.0f} expected voters after travel; staff "
         f"{result.staff:g}; feasible: {result.feasible}"
         + ("" if result.feasible else f" ({'; '.join(result.violations)})"),
@@ -219,17 +279,18 @@ def compare(
     table = Table(title=f"{base.name}: variants", title_justify="left")
     cols = [
         "variant",
-        "status quo:\nexpected votes\ncast (planner)",
-        "plan:\nexpected votes\ncast (planner)",
-        "bound\n(planner)",
-        "plan: lost\nto queues\n(planner)",
-        "plan:\nvotes cast\n(simulated)",
+        "status quo\n(base network):\nvotes cast",
+        "plan:\nvotes cast",
+        "bound",
+        "plan: could\nnot vote",
+        "plan: votes\ncast, re-\nsimulated",
         "plan: worst\nwait p95\n(simulated)",
         "staff",
         "stations",
+        "missing the\nwait target",
     ]
     for i, c in enumerate(cols):
-        table.add_column(c, justify="left" if i in (0, 8) else "right")
+        table.add_column(c, justify="left" if i in (0, 8, 9) else "right")
     unstaffable = False
     for r in result.rows:
         wait = r.worst_wait_minutes_p95
@@ -245,11 +306,17 @@ def compare(
             "" if wait is None else f"{wait:,.0f} min",
             f"{r.staff:g}",
             ", ".join(r.planned_open_sites),
+            ", ".join(r.planned_missing_wait_target) or "none",
         )
     stdout.print(table)
+    stdout.print(
+        "status quo: the base scenario's network as it is, in each variant's world; among "
+        "plans with equal votes cast the one reaching more voters, then the cheaper, is chosen",
+        highlight=False,
+    )
     if unstaffable:
         stdout.print(
-            "* the status quo needs more staff than this variant has "
+            "* the status quo needs more staff than it has "
             "(its value assumes it could be staffed; the plan respects the staff limits)",
             highlight=False,
         )

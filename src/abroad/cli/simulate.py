@@ -124,6 +124,10 @@ def _print_outcome(outcome: Any) -> None:
         *(clock_text(p.last_leave_minute.mean) for p in periods[: len(periods)]),
     )
     stdout.print(table)
+    util = {k: v.mean for k, v in outcome.total.utilisation.items() if v.mean == v.mean}
+    if util:
+        stage = max(util, key=lambda k: util[k])
+        stdout.print(f"bottleneck: {stage} ({util[stage]:.0%} busy)", highlight=False)
     for day in outcome.days:
         if not day.line_over_time:
             continue

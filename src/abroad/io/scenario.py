@@ -66,6 +66,7 @@ SITE_COLUMNS = {
     "host_permits": False,
     "max_desks": False,
     "max_booths": False,
+    "max_security_lanes": False,
     "max_queue_outside": False,
     "staff_available": False,
     "cost_per_day": False,

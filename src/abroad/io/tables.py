@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from abroad.io.csv_dialect import read_csv_rows
 from abroad.io.errors import InputError, Problem
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
@@ -63,13 +63,7 @@ def read_table(path: Path, file_label: str, sheet: str | None = None) -> Table:
 
 
 def _read_csv(path: Path, file_label: str) -> list[list[str]]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            return [list(r) for r in csv.reader(fh)]
-    except UnicodeDecodeError as exc:
-        raise InputError([Problem(file_label, f"not UTF-8 text: {exc}")]) from None
-    except csv.Error as exc:
-        raise InputError([Problem(file_label, f"malformed CSV: {exc}")]) from None
+    return read_csv_rows(path, file_label)  # comma or semicolon, decimal point or comma
 
 
 def _read_xlsx(path: Path, file_label: str, sheet: str | None) -> list[list[str]]:

@@ -7,6 +7,7 @@ with a located error until the planner models them (``check_planner_supports``).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from abroad.io.errors import InputError, Problem
 from abroad.io.outputs import write_result
 from abroad.io.plan_files import write_plan_geojson, write_plan_xlsx
 from abroad.model import Scenario, SiteId, VoterPlace
+from abroad.network.ballots import ballots_to_send
 from abroad.network.catchments import catchments, default_open_sites
 from abroad.network.problem import NetworkProblem, build_network_problem
 from abroad.network.simulation import simulate_network
+from abroad.network.tiebreak import break_ties
 from abroad.planning import PlanValue, plan_network
 from abroad.planning.network import ProgressEvent
 from abroad.report.plan_report import write_plan_report
@@ -33,6 +36,7 @@ from abroad.results import (
     PlanSummary,
     PlanValueResult,
     SimulationResult,
+    WaitTargetViolation,
 )
 
 Progress = Callable[[str, float], None]
@@ -93,38 +97,130 @@ def check_planner_supports(scenario: Scenario) -> None:
 
 
 def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueResult:
-    """A network as the planner values it (the ``evaluate`` output)."""
+    """A network as the planner values it (the ``evaluate`` output).
+
+    Votes cast per station are the planner's value (its concave votes curve at the load); with
+    a soft wait target the planner's objective also charges late votes, so the votes cast are
+    then read from the simulated curve and the objective is given beside them.
+    """
+    target = problem.scenario.policies.wait_target
     stations = []
+    wait_violations = []
+    votes_cast = 0.0
     for i in value.open_sites:
         sid = problem.site_ids[i]
+        response = problem.responses[i]
         load = float(value.load_voters[i])
-        res = problem.responses[i].resources_at(load)
+        res = response.resources_at(load)
+        votes = float(value.served_voters[i]) if target.hard else response.votes_cast_at(load)
+        p95 = response.wait_minutes_p95_at(load)
+        meets = response.meets_target_at(load)
+        votes_cast += votes
+        policies = problem.scenario.policies
+        ballots = ballots_to_send(
+            response.votes_cast_at,
+            load,
+            run_out_probability=policies.ballot_run_out_probability,
+            forecast_sigma=policies.ballot_forecast_sigma,
+            cap=policies.ballot_cap_per_station,
+        )
         stations.append(
             PlannedStation(
                 site_id=sid,
                 name=problem.scenario.site(sid).name,
                 expected_voters=round(load, 1),
-                expected_votes_cast=round(float(value.served_voters[i]), 1),
-                lost_to_queues=round(float(value.lost_voters[i]), 1),
-                capacity_voters=round(problem.responses[i].capacity_voters, 1),
+                expected_votes_cast=round(votes, 1),
+                lost_to_queues=round(load - votes, 1),
+                capacity_voters=round(response.capacity_voters, 1),
                 desks=res.desks,
                 booths=res.booths,
+                security_lanes=res.security_lanes or 0,
                 staff=float(value.staff[i]),
+                ballots_to_send=ballots.ballots,
+                ballot_run_out_probability=round(ballots.run_out_probability, 4),
+                predicted_wait_minutes_p95=round(p95, 1),
+                meets_wait_target=meets,
             )
         )
+        if not meets:
+            wait_violations.append(
+                WaitTargetViolation(
+                    site_id=sid,
+                    predicted_wait_minutes_p95=round(p95, 1),
+                    target_minutes=target.minutes,
+                    load_voters=round(load, 1),
+                    capacity_voters=round(response.capacity_voters, 1),
+                )
+            )
+    violations = list(value.violations)
+    if target.hard:
+        violations += [
+            f"{w.site_id}: wait target missed at the most resources the site allows "
+            f"(predicted p95 wait {w.predicted_wait_minutes_p95:.0f} min > {w.target_minutes:g} "
+            f"min; load {w.load_voters:,.0f} > {w.capacity_voters:,.0f} within the target)"
+            for w in wait_violations
+        ]
+    half_width = float(
+        np.sqrt(
+            sum(
+                problem.responses[i].votes_cast_half_width_at(float(value.load_voters[i])) ** 2
+                for i in value.open_sites
+            )
+        )
+    )
     return PlanValueResult(
         scenario=problem.scenario.name,
         variant=problem.scenario.variant,
         open_sites=tuple(problem.site_ids[i] for i in value.open_sites),
-        expected_votes_cast=round(value.votes, 1),
+        expected_votes_cast=round(votes_cast, 1),
         expected_voters_after_travel=round(value.demand_voters, 1),
-        lost_to_queues=round(float(value.lost_voters.sum()), 1),
+        lost_to_queues=round(value.demand_voters - votes_cast, 1),
         staff=value.total_staff,
         cost=value.cost,
-        feasible=value.feasible,
-        violations=value.violations,
+        feasible=value.feasible and not (target.hard and wait_violations),
+        within_budgets=value.feasible,
+        violations=tuple(violations),
         stations=tuple(stations),
+        wait_target_minutes=target.minutes,
+        wait_target_hard=target.hard,
+        wait_target_violations=tuple(wait_violations),
+        expected_votes_cast_ci_half_width=round(half_width, 1),
+        planner_objective=None if target.hard else round(value.votes, 1),
     )
+
+
+def status_quo_scenario(base: Scenario, variant: Scenario) -> Scenario:
+    """The base scenario's network as it is (its sites with their premises and staff, its staff
+    rules and budgets), in the variant's world (its voters, demand, service and close policy):
+    what a variant's plan is compared with."""
+    policies = variant.policies.model_copy(
+        update={
+            "staff_budget": base.policies.staff_budget,
+            "staff": base.policies.staff,
+            "cost_budget_per_day": base.policies.cost_budget_per_day,
+        }
+    )
+    return dataclasses.replace(variant, sites=base.sites, policies=policies)
+
+
+def status_quo_value(
+    problem: NetworkProblem, base: Scenario | None, seed: int
+) -> tuple[PlanValueResult, str]:
+    """The status quo's value and what it is called. Without a base (or for the base itself):
+    the scenario's own missions. For a variant: the base scenario's network as it is."""
+    sc = problem.scenario
+    if base is None or sc.variant is None:
+        return plan_value_result(problem, problem.value_of(status_quo_sites(problem))), (
+            "status quo"
+        )
+    sq_scenario = status_quo_scenario(base, sc)
+    missions = [
+        sid for sid in default_open_sites(sq_scenario) if sq_scenario.site(sid).kind.is_mission
+    ]
+    sites = missions or list(default_open_sites(sq_scenario))
+    sq_problem = build_network_problem(sq_scenario, seed=seed, candidates=sites)
+    value = plan_value_result(sq_problem, sq_problem.value_of(sites))
+    return value, "status quo (the base scenario's network as it is)"
 
 
 def status_quo_sites(problem: NetworkProblem) -> list[SiteId]:
@@ -153,8 +249,13 @@ def run_plan(
     seed: int = 0,
     replications: int = 20,
     progress: Progress | None = None,
+    base: Scenario | None = None,
 ) -> PlanRun:
-    """Optimise, re-simulate the chosen plan, and (with ``out_dir``) write every output."""
+    """Optimise, re-simulate the chosen plan, and (with ``out_dir``) write every output.
+
+    For a variant, pass the ``base`` scenario: the plan is then compared with the base's
+    network as it is (:func:`status_quo_scenario`), not with the variant's own sites.
+    """
     check_planner_supports(scenario)
 
     def tell(label: str, fraction: float) -> None:
@@ -177,8 +278,9 @@ def run_plan(
     result = plan_network(
         problem.instance, time_limit_seconds=time_limit_seconds, seed=seed, progress=on_event
     )
-    open_ids = tuple(problem.site_ids[i] for i in result.open_sites)
-    planned = plan_value_result(problem, result.plan)
+    tie = break_ties(problem.instance, result.plan)
+    open_ids = tuple(problem.site_ids[i] for i in tie.plan.open_sites)
+    planned = plan_value_result(problem, tie.plan)
 
     tell("re-simulating the plan", 0.85)
     demand_result = None
@@ -213,6 +315,7 @@ def run_plan(
             )
         )
     cs = catchments(scenario, open_ids) if open_ids and out_dir is not None else None
+    status_quo, status_quo_label = status_quo_value(problem, base, seed)
     summary = PlanSummary(
         **{**dict(planned), "stations": tuple(stations)},
         bound=round(result.bound, 1),
@@ -231,10 +334,13 @@ def run_plan(
             )
             for p in result.phases
         ),
-        status_quo=plan_value_result(problem, problem.value_of(status_quo_sites(problem))),
+        status_quo=status_quo,
+        status_quo_label=status_quo_label,
+        tie_break=tie.decided_by,
         demand=demand_result,
         simulation=simulation,
         simulated_votes_cast=simulation.simulated_votes_cast,
+        simulated_votes_cast_interval=simulation.simulated_votes_cast_interval if sims else None,
         voters_lost_by_cause=simulation.lost_by_cause(),
         total_seconds=round(time.perf_counter() - t0, 3),
         catchments=None if cs is None else CatchmentsResult.of(scenario, cs),

@@ -120,6 +120,9 @@ class Site(_Frozen):
     host_permits: bool = True
     max_desks: int = Field(default=4, ge=1)
     max_booths: int = Field(default=10, ge=1)
+    max_security_lanes: int | None = Field(default=None, ge=1)
+    """Most door-screening lanes the premises allow (missions only); ``None``: the scenario's
+    ``service.security.servers`` (see :func:`abroad.network.simulation.max_security_lanes`)."""
     max_queue_outside: int | None = Field(default=None, ge=0)
     staff_available: int = Field(default=0, ge=0)
     cost_per_day: float = Field(default=0.0, ge=0)
@@ -150,11 +153,19 @@ class VoterPlace(_Frozen):
 # Service model and policies
 
 
+DEFAULT_SECURITY_LANES = 2
+"""Door-screening lanes at a mission when neither the sites table nor the scenario says
+(calibrated on Berlin 2024: two lanes at ~27 s a person pass ~270 voters an hour)."""
+
+
 class SecurityScreening(_Frozen):
     """Door security screening before the desks (embassies)."""
 
     service: Distribution
-    servers: int = Field(default=1, ge=1)
+    servers: int = Field(default=DEFAULT_SECURITY_LANES, ge=1)
+    """Lanes at a mission whose row in the sites table leaves ``max_security_lanes`` empty.
+    The default changed from 1 to 2 (docs/background/capacity.md): one lane at 27 s a person
+    passes about 133 voters an hour, half of what Berlin processed in 2024."""
 
 
 class ServiceModel(_Frozen):
@@ -199,6 +210,9 @@ class WaitTarget(_Frozen):
     minutes: float = Field(default=30.0, gt=0)
     service_level: float = Field(default=0.95, gt=0, le=1)
     hard: bool = True
+    late_penalty: float = Field(default=0.5, ge=0, le=1)
+    """Soft target only: votes given up in the planner's objective per voter who votes after
+    waiting longer than ``minutes`` (0.5: two late votes are worth one on time)."""
 
 
 class StaffRules(_Frozen):
@@ -209,6 +223,13 @@ class StaffRules(_Frozen):
     """Staff per booth (supervision), may be fractional: 0.2 = one per five booths."""
     fixed_per_station: float = Field(default=1.0, ge=0)
     """Chair of the station, security liaison: staff a station needs whatever its size."""
+    per_security_lane: float | None = Field(default=None, ge=0)
+    """Staff per door-screening lane; ``None``: as ``per_desk`` (the format-1 rule)."""
+
+    @property
+    def per_lane(self) -> float:
+        """Staff per screening lane, after the default."""
+        return self.per_desk if self.per_security_lane is None else self.per_security_lane
 
 
 class Policies(_Frozen):
@@ -220,6 +241,11 @@ class Policies(_Frozen):
     staff_budget: int | None = Field(default=None, ge=0)
     staff: StaffRules = StaffRules()
     cost_budget_per_day: float | None = Field(default=None, ge=0)
+    ballot_run_out_probability: float = Field(default=0.01, gt=0, lt=1)
+    """Stated probability that a station runs out of the ballots the plan sends it."""
+    ballot_forecast_sigma: float = Field(default=0.32, ge=0)
+    """Uncertainty of a station's load before the vote: sd of its logarithm (calibrated on
+    Russia 2018, abroad.network.ballots)."""
 
 
 class TravelModel(_Frozen):

@@ -1,16 +1,21 @@
 """From a scenario to a network plan: station responses by simulation, the planning instance,
 the planner, and the true value of any plan.
 
-- Each candidate station's *response* comes from the simulator: its capacity (the largest
-  expected load at which the most desks and booths its premises allow still meet the wait
-  target) and the staff it needs at each load (``size_station``: fewest desks and booths meeting
-  the target at that load). Loads have the station's own arrival curve (its time zone, the
-  scenario's surges), scaled.
-- The planner's value of a plan counts the voters who come after travel decay, under the demand
-  model's behaviour (nearest open station), up to each station's capacity: voters beyond it are
-  lost to queues (with a hard wait target, a station may not serve more than it can within it).
+- Each candidate station's *response* comes from the simulator. The wait target sizes its
+  resources: at each load, the fewest screening lanes, desks and booths that meet the target
+  (``size_station``), up to the most the site allows (and, at a mission, its own staff can run).
+  Its ``capacity_voters`` is the largest load at which the site's most resources still meet the
+  target; beyond it the station works at those resources and misses the target.
+- Its *votes curve* is what the simulator predicts it delivers at each load with those
+  resources under the scenario's own behaviour (patience, balking, outside cap, close policy,
+  ballots): expected votes cast, made concave (the least concave majorant of the simulated
+  points) so that the planner's pieces ``min_m(intercept + slope * L)`` can carry it. With a
+  soft wait target each late vote (cast after waiting beyond the target) counts
+  ``1 - late_penalty``. The planner maximises the sum of these curves: the same figure the
+  re-simulation of its plan reports (docs/background/objective.md).
+- Loads have the station's own arrival curve (its time zone, the scenario's surges), scaled.
 - Staff: a mission's station works with the mission's own staff (``staff_available``), so it
-  has at most the desks and booths they can run; venues draw on the rest of the budget
+  has at most the lanes, desks and booths they can run; venues draw on the rest of the budget
   (``policies.staff_budget`` minus the missions' own staff); the total is capped by
   ``staff_budget``. (Mission staff do not travel to venues in this model.)
 
@@ -19,22 +24,50 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from abroad.demand import DemandModel
 from abroad.model import Scenario, Site, SiteId
-from abroad.network.simulation import Resources, station_spec
+from abroad.network.simulation import Resources, site_max_resources, station_spec
 from abroad.planning import PlanningInstance, PlanValue, value_plan
 from abroad.planning.instance import preferences_from_distance
+from abroad.queueing import kernel as K
 from abroad.queueing import simulate_station
 from abroad.queueing.sizing import size_station
 from abroad.queueing.spec import StationSpec
+from abroad.queueing.station import prepare, run_replications
 
 LOAD_STEPS = 6
 """Loads at which each station is sized (fractions of its capacity) for its staff steps."""
+OVERLOAD_STEPS = (1.25, 1.5, 2.0, 3.0, 5.0, 8.0)
+"""Loads beyond capacity (multiples of it) at which the votes curve is simulated, up to the
+most the station could ever get (every voter's only station)."""
+CURVE_REPLICATIONS = 12
+GRID_RATIO = 0.85
+"""Besides the staff breaks and the overload steps, the votes curve is simulated at loads
+``expected * GRID_RATIO**k`` (down to 2 % of the most the station could get): a grid that does
+not depend on the station's resources."""
+"""Replications per point of a votes curve (common random numbers across points)."""
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """What the simulator predicts for a station at one expected load."""
+
+    load_voters: float
+    votes_cast: float
+    """Expected votes cast (over replications, arrivals as control variate)."""
+    votes_cast_half_width: float
+    """Half-width of the 95 % interval of ``votes_cast``."""
+    late_votes: float
+    """Votes cast after a wait beyond the target."""
+    wait_minutes_p95: float
+    resources: Resources
 
 
 @dataclass(frozen=True)
@@ -49,11 +82,40 @@ class StationResponse:
     staff_levels: tuple[float, ...]
     """Staff needed up to each break load, and beyond the last (one more than the breaks)."""
     resources_at_break: tuple[Resources, ...]
-    """Desks and booths needed at each break load, and beyond the last."""
+    """Lanes, desks and booths needed at each break load, and beyond the last."""
+    curve: tuple[CurvePoint, ...] = ()
+    """Simulated points of the votes curve (ascending load, the first at load 0)."""
+    value_pieces: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+    """``(intercept, slope)`` pieces: the planner's value at load L is the least of them."""
 
     def resources_at(self, load_voters: float) -> Resources:
         j = int(np.searchsorted(np.array(self.break_load_voters), load_voters, side="left"))
         return self.resources_at_break[min(j, len(self.resources_at_break) - 1)]
+
+    def value_at(self, load_voters: float) -> float:
+        """The planner's value of this station at an expected load."""
+        return min(a + b * load_voters for a, b in self.value_pieces)
+
+    def _interp(self, load_voters: float, field: str) -> float:
+        loads = [p.load_voters for p in self.curve]
+        values = [getattr(p, field) for p in self.curve]
+        return float(np.interp(load_voters, loads, values)) if loads else float("nan")
+
+    def votes_cast_at(self, load_voters: float) -> float:
+        """Expected votes cast at a load (interpolated between simulated points)."""
+        return self._interp(load_voters, "votes_cast")
+
+    def votes_cast_half_width_at(self, load_voters: float) -> float:
+        """95 % half-width of the simulated votes curve at a load (interpolated)."""
+        return self._interp(load_voters, "votes_cast_half_width")
+
+    def wait_minutes_p95_at(self, load_voters: float) -> float:
+        """Predicted 95th percentile wait at a load (interpolated)."""
+        return self._interp(load_voters, "wait_minutes_p95")
+
+    def meets_target_at(self, load_voters: float) -> bool:
+        """Whether the station's resources meet the wait target at this load."""
+        return load_voters <= self.capacity_voters + 1e-9
 
 
 def _scaled(spec: StationSpec, factor: float) -> StationSpec:
@@ -64,34 +126,126 @@ def _scaled(spec: StationSpec, factor: float) -> StationSpec:
     return spec.model_copy(update={"days": days})
 
 
-def _staff(scenario: Scenario, res: Resources, security_lanes: int) -> float:
-    """Staff a station needs: whole people, rounded up."""
+def station_staff(scenario: Scenario, res: Resources) -> float:
+    """Staff a station needs for its resources: whole people, rounded up."""
     rules = scenario.policies.staff
     need = (
         rules.fixed_per_station
-        + rules.per_desk * (res.desks + security_lanes)
+        + rules.per_desk * res.desks
+        + rules.per_lane * (res.security_lanes or 0)
         + rules.per_booths * res.booths
     )
     return float(np.ceil(need - 1e-9))
 
 
-def affordable_resources(
-    scenario: Scenario, site: Site, security_lanes: int, staff_limit: float | None
-) -> Resources:
-    """The most desks and booths the premises allow within a staff limit (booths go first)."""
-    res = Resources(site.max_desks, site.max_booths)
+def affordable_resources(scenario: Scenario, site: Site, staff_limit: float | None) -> Resources:
+    """The most lanes, desks and booths the premises allow within a staff limit (booths go
+    first while there are more than two per desk, then desks and lanes in turn)."""
+    res = site_max_resources(scenario, site.site_id)
     if staff_limit is None:
         return res
-    while _staff(scenario, res, security_lanes) > staff_limit + 1e-9:
+    while station_staff(scenario, res) > staff_limit + 1e-9:
+        lanes = res.security_lanes or 0
         if res.booths > 2 * res.desks and res.booths > 1:
-            res = Resources(res.desks, res.booths - 1)
+            res = Resources(res.desks, res.booths - 1, res.security_lanes)
+        elif lanes > 1 and lanes * 4 > res.desks:
+            res = Resources(res.desks, res.booths, lanes - 1)
         elif res.desks > 1:
-            res = Resources(res.desks - 1, res.booths)
+            res = Resources(res.desks - 1, res.booths, res.security_lanes)
         elif res.booths > 1:
-            res = Resources(res.desks, res.booths - 1)
+            res = Resources(res.desks, res.booths - 1, res.security_lanes)
         else:
             break
     return res
+
+
+def concave_pieces(
+    loads: Sequence[float], votes: Sequence[float]
+) -> tuple[tuple[float, float], ...]:
+    """``(intercept, slope)`` pieces of the least concave, nondecreasing majorant through
+    ``(0, 0)`` of the points, flat beyond the last one."""
+    pts = [(0.0, 0.0)]
+    best = 0.0
+    for x, y in sorted(zip(loads, votes, strict=True)):
+        if x <= 0:
+            continue
+        best = max(best, min(y, x))
+        pts.append((float(x), float(best)))
+    hull: list[tuple[float, float]] = []
+    for p in pts:
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            # drop the middle point when it lies on or below the chord from hull[-2] to p
+            if (y2 - y1) * (p[0] - x1) <= (p[1] - y1) * (x2 - x1):
+                hull.pop()
+            else:
+                break
+        hull.append(p)
+    pieces = []
+    for (x1, y1), (x2, y2) in itertools.pairwise(hull):
+        slope = (y2 - y1) / (x2 - x1)
+        pieces.append((max(y1 - slope * x1, 0.0), max(slope, 0.0)))
+    pieces.append((hull[-1][1], 0.0))
+    if pieces[0][0] > 0:
+        pieces.insert(0, (0.0, 1.0))
+    return tuple(pieces)
+
+
+def _point(
+    scenario: Scenario, unit: StationSpec, expected: float, load: float, res: Resources, seed: int
+) -> CurvePoint:
+    """One simulated point of a votes curve.
+
+    Votes cast use the number of arrivals as a control variate (its expectation is known):
+    the estimate is unbiased and loses most of the Poisson noise of the arrivals, whether the
+    station is idle (votes follow arrivals) or saturated (they do not).
+    """
+    target = scenario.policies.wait_target
+    spec = _scaled(unit, max(load, 1e-6) / expected).with_servers(_servers(res))
+    raw = run_replications(prepare(spec), CURVE_REPLICATIONS, seed, target.minutes)
+    tot = raw.stats[:, len(spec.days), :]
+    arrivals = tot[:, K.COL_ARRIVALS]
+    served = tot[:, K.COL_COUNTS + K.SERVED]
+    late = served - tot[:, K.COL_SL_HITS]
+    votes, half = _controlled(served, arrivals, spec.expected_arrivals)
+    late_votes, _ = _controlled(late, arrivals, spec.expected_arrivals)
+    p95 = tot[:, K.COL_WAIT_P95]
+    return CurvePoint(
+        load_voters=load,
+        votes_cast=votes,
+        votes_cast_half_width=half,
+        late_votes=max(late_votes, 0.0),
+        wait_minutes_p95=float(np.nanmean(p95)) if np.isfinite(p95).any() else 0.0,
+        resources=res,
+    )
+
+
+def _controlled(
+    values: npt.NDArray[np.float64], control: npt.NDArray[np.float64], control_mean: float
+) -> tuple[float, float]:
+    """Mean of ``values`` corrected by a control variate with known mean, and the 95 %
+    half-width of the estimate."""
+    n = values.shape[0]
+    var = float(np.var(control, ddof=1)) if n > 1 else 0.0
+    beta = float(np.cov(values, control, ddof=1)[0, 1]) / var if var > 0 else 0.0
+    adjusted = values - beta * (control - control_mean)
+    mean = float(adjusted.mean())
+    half = 1.96 * float(adjusted.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
+    return mean, half
+
+
+def _mean(value: float) -> float:
+    return value if np.isfinite(value) else 0.0
+
+
+def _servers(res: Resources) -> dict[str, int | tuple[tuple[float, int], ...]]:
+    out: dict[str, int | tuple[tuple[float, int], ...]] = {
+        "checkin": res.desks,
+        "booth": res.booths,
+    }
+    if res.security_lanes:
+        out["security"] = res.security_lanes
+    return out
 
 
 def station_response(
@@ -103,18 +257,13 @@ def station_response(
     seed: int = 0,
     replications: int = 6,
 ) -> StationResponse:
-    """Capacity and staff steps of one candidate station, by simulation.
+    """Capacity, staff steps and votes curve of one candidate station, by simulation.
 
     With ``staff_limit`` (a mission working with its own staff), the station has at most the
-    desks and booths that staff can run, and its capacity is what those serve.
+    lanes, desks and booths that staff can run, and its capacity is what those serve.
     """
     alone = model.expected_demand((site.site_id,))
-    security_lanes = (
-        scenario.service.security.servers
-        if scenario.service.security is not None and site.kind.is_mission
-        else 0
-    )
-    top = affordable_resources(scenario, site, security_lanes, staff_limit)
+    top = affordable_resources(scenario, site, staff_limit)
     unit = station_spec(scenario, model, alone, site.site_id, top)
     expected = max(float(alone.voters_per_site[scenario.site_index[site.site_id]]), 1.0)
     target = scenario.policies.wait_target
@@ -139,6 +288,8 @@ def station_response(
     levels: list[float] = []
     resources: list[Resources] = []
     caps = {"checkin": top.desks, "booth": top.booths}
+    if top.security_lanes:
+        caps["security"] = top.security_lanes
     for k in range(1, LOAD_STEPS + 1):
         load = capacity * k / LOAD_STEPS
         sized = size_station(
@@ -149,14 +300,44 @@ def station_response(
             replications=replications,
             seed=seed,
         ).servers()
-        res = Resources(sized.get("checkin", top.desks), sized.get("booth", top.booths))
+        res = Resources(
+            sized.get("checkin", top.desks),
+            sized.get("booth", top.booths),
+            sized.get("security", top.security_lanes),
+        )
         breaks.append(load)
-        levels.append(_staff(scenario, res, security_lanes))
+        levels.append(station_staff(scenario, res))
         resources.append(res)
-    levels.append(_staff(scenario, top, security_lanes))
+    levels.append(station_staff(scenario, top))
     resources.append(top)
     levels = list(np.maximum.accumulate(levels))
-    return StationResponse(site.site_id, capacity, tuple(breaks), tuple(levels), tuple(resources))
+    response = StationResponse(
+        site.site_id, capacity, tuple(breaks), tuple(levels), tuple(resources)
+    )
+    grid = {expected * GRID_RATIO**k for k in range(int(np.log(0.02) / np.log(GRID_RATIO)) + 1)}
+    loads = sorted(
+        {b for b in breaks if b > 0}
+        | {capacity * m for m in OVERLOAD_STEPS if capacity * m < expected}
+        | grid
+    )
+    curve = [CurvePoint(0.0, 0.0, 0.0, 0.0, 0.0, resources[0])]
+    curve += [
+        _point(scenario, unit, expected, load, response.resources_at(load), seed) for load in loads
+    ]
+    penalty = 0.0 if target.hard else target.late_penalty
+    pieces = concave_pieces(
+        [p.load_voters for p in curve[1:]],
+        [p.votes_cast - penalty * p.late_votes for p in curve[1:]],
+    )
+    return StationResponse(
+        site.site_id,
+        capacity,
+        tuple(breaks),
+        tuple(levels),
+        tuple(resources),
+        curve=tuple(curve),
+        value_pieces=pieces,
+    )
 
 
 @dataclass(frozen=True)
@@ -191,10 +372,15 @@ def build_network_problem(
     seed: int = 0,
     max_open: int | None = None,
     on_site: Callable[[SiteId], None] | None = None,
+    candidates: Sequence[SiteId] | None = None,
 ) -> NetworkProblem:
-    """Station responses for every openable site and the planning instance built on them."""
+    """Station responses for every openable site (or only ``candidates``) and the planning
+    instance built on them."""
     model = DemandModel.from_scenario(scenario)
     sites = scenario.openable_sites
+    if candidates is not None:
+        wanted = set(candidates)
+        sites = tuple(s for s in sites if s.site_id in wanted)
     responses = []
     for site in sites:
         own = float(site.staff_available) if site.kind.is_mission and site.staff_available else None
@@ -205,9 +391,15 @@ def build_network_problem(
     pref_site, pref_decay = preferences_from_distance(
         model.distance_km[:, cols], model.decay[:, cols]
     )
-    capacity = np.array([r.capacity_voters for r in responses])
-    intercept = np.stack([np.zeros_like(capacity), capacity], axis=1)
-    slope = np.stack([np.ones_like(capacity), np.zeros_like(capacity)], axis=1)
+    n_pieces = max(len(r.value_pieces) for r in responses) if responses else 1
+    intercept = np.zeros((len(sites), n_pieces))
+    slope = np.zeros((len(sites), n_pieces))
+    for i, r in enumerate(responses):
+        a, b = zip(*r.value_pieces, strict=True)
+        intercept[i, : len(a)] = a
+        slope[i, : len(b)] = b
+        intercept[i, len(a) :] = a[-1]  # repeat the last (flat) piece
+        slope[i, len(b) :] = b[-1]
     n_breaks = max(len(r.break_load_voters) for r in responses)
     break_load = np.full((len(sites), n_breaks), np.inf)
     staff_level = np.zeros((len(sites), n_breaks + 1))

@@ -27,10 +27,32 @@ BIN_MINUTES = 15
 
 @dataclass(frozen=True)
 class Resources:
-    """What one station works with."""
+    """What one station works with: desks, booths and (at missions) door-screening lanes.
+
+    ``security_lanes`` ``None`` means the most the site allows (:func:`max_security_lanes`);
+    it is ignored where the station has no screening (venues, or no ``service.security``).
+    """
 
     desks: int
     booths: int
+    security_lanes: int | None = None
+
+
+def max_security_lanes(scenario: Scenario, site_id: SiteId) -> int:
+    """Door-screening lanes a site can run: 0 without screening (venues, or a scenario without
+    ``service.security``); else the sites table's ``max_security_lanes``, or, where that is
+    empty, the scenario's ``service.security.servers``."""
+    site = scenario.site(site_id)
+    security = scenario.service.security
+    if security is None or not site.kind.is_mission:
+        return 0
+    return site.max_security_lanes if site.max_security_lanes is not None else security.servers
+
+
+def site_max_resources(scenario: Scenario, site_id: SiteId) -> Resources:
+    """The most desks, booths and screening lanes a site's premises allow."""
+    site = scenario.site(site_id)
+    return Resources(site.max_desks, site.max_booths, max_security_lanes(scenario, site_id))
 
 
 @dataclass(frozen=True)
@@ -61,11 +83,8 @@ class StationSimulation:
 def status_quo_resources(
     scenario: Scenario, site_ids: tuple[SiteId, ...]
 ) -> dict[SiteId, Resources]:
-    """Every station at the most desks and booths its premises allow."""
-    return {
-        sid: Resources(scenario.site(sid).max_desks, scenario.site(sid).max_booths)
-        for sid in site_ids
-    }
+    """Every station at the most desks, booths and lanes its premises allow."""
+    return {sid: site_max_resources(scenario, sid) for sid in site_ids}
 
 
 def station_spec(
@@ -92,8 +111,13 @@ def station_spec(
             )
         )
     service = scenario.service
-    if not site.kind.is_mission and service.security is not None:
+    lanes = max_security_lanes(scenario, site_id)
+    if service.security is not None and lanes == 0:
         service = service.model_copy(update={"security": None})
+    elif service.security is not None:
+        chosen = lanes if resources.security_lanes is None else resources.security_lanes
+        security = service.security.model_copy(update={"servers": max(chosen, 1)})
+        service = service.model_copy(update={"security": security})
     return station_from_model(
         service,
         scenario.policies,

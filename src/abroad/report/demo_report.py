@@ -289,8 +289,13 @@ def demo_report_data(
             queue_rows.append(
                 (
                     st.name,
+                    sim.security_lanes or "-",
                     sim.desks,
                     sim.booths,
+                    sim.bottleneck_stage or "-",
+                    None
+                    if sim.bottleneck_utilisation is None
+                    else round(100 * sim.bottleneck_utilisation),
                     round(mean(t.arrivals)),
                     round(mean(t.served)),
                     round(mean(t.turned_away_at_close)),
@@ -306,8 +311,11 @@ def demo_report_data(
                 title="Queues (simulated)",
                 columns=(
                     "Station",
+                    "Screening lanes",
                     "Desks",
                     "Booths",
+                    "Bottleneck",
+                    "Bottleneck utilisation %",
                     "Arrivals",
                     "Votes cast",
                     "Turned away at close",
@@ -321,8 +329,9 @@ def demo_report_data(
                 decimals=0,
                 note=(
                     f"Means over {simulation.replications} "
-                    "replications; summary.json has 95 % intervals. Each station at the most "
-                    "desks and booths its premises allow."
+                    "replications; summary.json has 95 % intervals. Bottleneck: the stage "
+                    "busiest while the station is open. Each station at the resources "
+                    "listed (the status quo: the most its premises allow)."
                 ),
             )
         )

@@ -26,14 +26,29 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
     sq = summary.status_quo
     gain = summary.expected_votes_cast - sq.expected_votes_cast
     gap = summary.gap
+    low, high = summary.simulated_votes_cast_interval or (None, None)
+    missed = summary.wait_target_violations
     planner_figures = (
         KeyFigure(
-            "expected votes cast, planner's value (plan)",
+            "votes cast (plan)",
             f"{summary.expected_votes_cast:,.0f}",
-            f"status quo {sq.expected_votes_cast:,.0f} ({gain:+,.0f}); "
-            f"{summary.simulated_votes_cast:,.0f} votes cast in the simulation of the plan"
-            + ("" if sq.feasible else "; the status quo needs more staff than available"),
+            f"{summary.status_quo_label} {sq.expected_votes_cast:,.0f} ({gain:+,.0f}); "
+            + (
+                f"re-simulated {low:,.0f}-{high:,.0f} (95 % interval)"
+                if low is not None and high is not None
+                else ""
+            )
+            + ("" if sq.within_budgets else "; the status quo needs more staff than available"),
             tone="good" if gain > 0 else "neutral",
+        ),
+        KeyFigure(
+            f"stations missing the {summary.wait_target_minutes:g}-minute wait target",
+            f"{len(missed)}",
+            "; ".join(
+                f"{w.site_id}: p95 wait {w.predicted_wait_minutes_p95:,.0f} min" for w in missed
+            )
+            or "every station meets it",
+            tone="bad" if missed else "good",
         ),
         KeyFigure(
             "proven bound",
@@ -48,7 +63,7 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
     )
     rows: list[tuple[Cell, ...]] = []
     plan: PlanValueResult
-    for label, plan in (("status quo", sq), ("plan", summary)):
+    for label, plan in ((summary.status_quo_label, sq), ("plan", summary)):
         rows.append(
             (
                 label,
@@ -66,8 +81,8 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
             "Network",
             "Stations",
             "Expected voters after travel",
-            "Expected votes cast (planner)",
-            "Lost to queues (planner)",
+            "Votes cast",
+            "Could not vote",
             "Staff",
             "Cost",
         ),
@@ -77,6 +92,7 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
     station_rows: list[tuple[Cell, ...]] = [
         (
             st.name,
+            st.security_lanes or "-",
             st.desks,
             st.booths,
             st.staff,
@@ -84,6 +100,9 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
             round(st.capacity_voters),
             round(st.expected_votes_cast),
             None if st.simulated_votes_cast is None else round(st.simulated_votes_cast),
+            _bottleneck(summary, st.site_id),
+            st.ballots_to_send,
+            "yes" if st.meets_wait_target else f"no (p95 {st.predicted_wait_minutes_p95:,.0f} min)",
         )
         for st in summary.stations
     ]
@@ -91,20 +110,26 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
         title="Planned stations and resources",
         columns=(
             "Station",
+            "Screening lanes",
             "Desks",
             "Booths",
             "Staff",
             "Expected voters",
-            "Capacity",
-            "Expected votes cast (planner)",
-            "Votes cast (simulated)",
+            "Capacity within the wait target",
+            "Votes cast",
+            "Votes cast, re-simulated",
+            "Bottleneck (utilisation)",
+            "Ballots to send",
+            "Meets the wait target",
         ),
         rows=tuple(station_rows),
         decimals=0,
-        note="Capacity: the most voters served within the wait target at the station's "
-        "most resources (by simulation). Expected votes cast (planner): expected voters up to "
-        "the capacity. Votes cast (simulated): voters served in the re-simulation of the plan, "
-        "whatever their wait.",
+        note="Votes cast: what the simulator predicts the station delivers at its expected "
+        "load and resources (the planner's value). Re-simulated: the same figure measured "
+        "again in the simulation of the whole plan. Capacity within the wait target: the "
+        "largest load at which the station's most resources meet the target; beyond it the "
+        "station still serves voters, late. Ballots to send: the fewest with which the station "
+        "runs out with the scenario's stated probability (policies.ballot_run_out_probability).",
     )
     return dataclasses.replace(
         data,
@@ -112,6 +137,14 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
         variants=comparison,
         tables=(stations, *data.tables),
     )
+
+
+def _bottleneck(summary: PlanSummary, site_id: str) -> str:
+    sim = summary.simulation.by_site().get(site_id)
+    if sim is None or not sim.bottleneck_stage:
+        return "-"
+    util = sim.bottleneck_utilisation
+    return sim.bottleneck_stage + ("" if util is None else f" ({util:.0%})")
 
 
 def write_plan_report(
