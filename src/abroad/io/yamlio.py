@@ -43,7 +43,7 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
                 raise ComposerError(
@@ -77,7 +77,7 @@ class _Loader(yaml.SafeLoader):
                     None,
                     None,
                     f"nested deeper than {MAX_YAML_DEPTH} levels (the limit)",
-                    self.peek_event().start_mark,
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
                 )
             node = super().compose_node(parent, index)
         finally:
