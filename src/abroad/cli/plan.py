@@ -11,6 +11,7 @@ from rich.table import Table
 from abroad.cli.app import app
 from abroad.cli.common import (
     ScenarioArg,
+    check_options,
     fail,
     load_scenario_or_exit,
     print_json,
@@ -56,6 +57,7 @@ def plan(
     """
     from abroad.plan_job import run_plan
 
+    check_options(seed=seed, replications=replications, time_limit=time_limit, out=out)
     sc = load_scenario_or_exit(scenario, variant)
     with stdout_to_stderr(), progress(enabled=not json_output) as bar:
         task = bar.add_task("planning", total=100)
@@ -127,6 +129,7 @@ def evaluate(
     """
     from abroad.plan_job import evaluate_plan
 
+    check_options(seed=seed)
     sc = load_scenario_or_exit(scenario, variant)
     ids = _sites(open_sites)
     if not ids:
@@ -167,6 +170,7 @@ def compare(
     from abroad.io.scenario import list_variants
     from abroad.plan_job import compare_variants
 
+    check_options(seed=seed, time_limit=time_limit)
     base = load_scenario_or_exit(scenario)
     names = (
         [v.strip() for v in variants.split(",") if v.strip()]

@@ -9,7 +9,15 @@ import typer
 from rich.table import Table
 
 from abroad.cli.app import app
-from abroad.cli.common import fail, fail_input, print_json, progress, stderr, stdout
+from abroad.cli.common import (
+    check_options,
+    fail,
+    fail_input,
+    print_json,
+    progress,
+    stderr,
+    stdout,
+)
 from abroad.io.errors import InputError
 
 SpecArg = Annotated[
@@ -70,6 +78,7 @@ def simulate(
     """
     from abroad.queueing import simulate_station
 
+    check_options(seed=seed, replications=replications)
     station = _load(spec)
     with progress(enabled=not json_output) as bar:
         task = bar.add_task("simulating", total=replications)
@@ -174,6 +183,7 @@ def size(
     """
     from abroad.queueing.sizing import size_station
 
+    check_options(seed=seed, replications=replications)
     station = _load(spec)
     caps: dict[str, int] = {}
     names = {s.name for s in station.stages}

@@ -175,6 +175,11 @@ class _Reader:
 
     def __init__(self, path: str | Path) -> None:
         self.folder = _folder_or_error(path)
+        if (
+            not (self.folder / SCENARIO_FILE).exists()
+            and not (self.folder / SCENARIO_FILE).is_symlink()
+        ):
+            raise InputError([Problem(str(path), f"no {SCENARIO_FILE} in this folder")])
         self.raw = read_yaml(self.folder / SCENARIO_FILE, SCENARIO_FILE)
         self._tables: dict[tuple[Path, str | None], Table | InputError] = {}
         self._places: dict[tuple[Path, str | None, bool], _Places | InputError] = {}
