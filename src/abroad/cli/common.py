@@ -113,7 +113,7 @@ def out_folder_problem(out: Path) -> str | None:
     probe_dir = out
     try:
         info = out.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         info = None
     except OSError as exc:
         return f"cannot use it ({exc.strerror or type(exc).__name__})"
@@ -129,7 +129,7 @@ def out_folder_problem(out: Path) -> str | None:
         while True:
             try:
                 parent_info = probe_dir.stat()
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 probe_dir = probe_dir.parent
                 continue
             except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -401,19 +402,19 @@ def _table_target(
     if not name or "\0" in name:
         col.add(SCENARIO_FILE, "expected a file name", path=f"{section}.table")
         return None
-    try:
-        target = resolve_input_path(reader.folder / name, name)
-        inside = resolve_input_path(reader.folder, str(reader.folder)) in target.parents
-    except InputError as exc:
-        col.extend(exc.problems)
-        return None
-    if not inside:
+    home = Path(os.path.realpath(reader.folder))
+    if home not in Path(os.path.realpath(reader.folder / name)).parents:
         col.add(
             SCENARIO_FILE,
             "the table must be inside the scenario folder (paths and links leading outside "
             "it are refused)",
             path=f"{section}.table",
         )
+        return None
+    try:
+        target = resolve_input_path(reader.folder / name, name)
+    except InputError as exc:
+        col.extend(exc.problems)
         return None
     return target, name, sheet
 

@@ -170,6 +170,9 @@ def _rows(
             )
             continue
         bad = False
+        if any("\0" in c for c in cells):
+            problems.append(Problem(label, "a NUL character in a cell (a binary file?)", number))
+            continue
         for j in unnamed:
             if j < len(cells) and cells[j].strip():
                 problems.append(
