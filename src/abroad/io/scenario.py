@@ -705,6 +705,7 @@ def _places(reader: _Reader, ref: Any, keep: bool, col: ProblemCollector) -> _Pl
 
 
 _FINITE = ConfigDict(allow_inf_nan=False)
+_WHERE = ("lat", "lon", "timezone")
 
 
 @lru_cache(maxsize=64)
@@ -731,11 +732,15 @@ def _read_places(stream: TableStream, keep: bool) -> _Places:
     references: list[tuple[int, str]] = []
     total_citizens = 0.0
     countries_ok: set[str] = set()
+    columns = stream.columns
+    model_cells = [(j, c) for j, c in enumerate(columns) if c not in _NOT_MODEL_FIELDS]
+    i_lat, i_lon, i_tz = (columns.index(c) if c in columns else -1 for c in _WHERE)
+    candidates = [n for n in fields if n in columns or n in _WHERE]
     for chunk in stream.chunks():
         batch: list[tuple[int, dict[str, Any]]] = []
         for number, cells in chunk:
-            data = dict(zip(stream.columns, cells, strict=True))
-            key = data["place_id"]
+            data = {c: cells[j] for j, c in model_cells if cells[j]}
+            key = data.get("place_id", "")
             if key in row_of:
                 col.add(
                     label,
@@ -752,20 +757,15 @@ def _read_places(stream: TableStream, keep: bool) -> _Places:
                 countries_ok.add(country)
             else:
                 data["country"] = country.upper()
-            if data.get("lat") and data.get("lon") and data.get("timezone"):
-                if not _zone_ok(data["timezone"]):
-                    _locate(data, label, number, col, "name")  # reports the zone
-                    continue
-            else:
-                loc = _locate(data, label, number, col, "name")
+            located = min(i_lat, i_lon, i_tz) >= 0 and cells[i_lat] and cells[i_lon]
+            if not (located and cells[i_tz] and _zone_ok(cells[i_tz])):
+                loc = _locate(dict(zip(columns, cells, strict=True)), label, number, col, "name")
                 if loc is None:
                     continue
                 data.update(loc)
-            batch.append(
-                (number, {k: v for k, v in data.items() if v != "" and k not in _NOT_MODEL_FIELDS})
-            )
+            batch.append((number, data))
         failed: set[int] = set()
-        for name in fields:
+        for name in candidates:
             present = [i for i, (_, d) in enumerate(batch) if name in d]
             if name in required and len(present) < len(batch):
                 have = set(present)

@@ -153,8 +153,10 @@ def _rows(
 ) -> Iterator[Row]:
     width = len(header)
     count = 0
+    plain = not unnamed  # every column has a header: the fast path
     for number, cells, note in raw.rows:
-        if not any(c.strip() for c in cells):
+        joined = "".join(cells)
+        if not joined.strip():
             continue  # blank line: nothing to drop
         count += 1
         if count > MAX_TABLE_ROWS:
@@ -162,43 +164,66 @@ def _rows(
                 Problem(label, f"more than {MAX_TABLE_ROWS:,} data rows (the limit)", row=number)
             )
             return
-        if len(cells) > width and any(c.strip() for c in cells[width:]):
-            problems.append(
-                Problem(
-                    label, f"{len(cells)} cells but the header has {width} columns{note}", number
-                )
-            )
+        n = len(cells)
+        if n > width and "".join(cells[width:]).strip():
+            message = f"{n} cells but the header has {width} columns{note}"
+            problems.append(Problem(label, message, row=number))
             continue
-        bad = False
-        if any("\0" in c for c in cells):
+        if "\0" in joined:
             problems.append(Problem(label, "a NUL character in a cell (a binary file?)", number))
             continue
-        for j in unnamed:
-            if j < len(cells) and cells[j].strip():
-                problems.append(
-                    Problem(
-                        label,
-                        f"a value ({cells[j].strip()[:40]!r}) in column {j + 1}, which has no "
-                        "header; name the column or remove the value",
-                        row=number,
-                    )
-                )
-                bad = True
-        long = [j for j in named if j < len(cells) and len(cells[j]) > MAX_CELL_CHARS]
-        for j in long:
+        if len(joined) > MAX_CELL_CHARS and _long_cells(
+            cells, header, named, number, note, label, problems
+        ):
+            continue
+        if not plain and _unnamed_values(cells, unnamed, number, label, problems):
+            continue
+        if n != width:
+            cells = [*cells[:width], *([""] * (width - n))]
+        if plain:
+            yield number, tuple(map(str.strip, cells))
+        else:
+            yield number, tuple(cells[j].strip() for j in named)
+
+
+def _long_cells(
+    cells: list[str],
+    header: list[str],
+    named: list[int],
+    number: int,
+    note: str,
+    label: str,
+    problems: list[Problem],
+) -> bool:
+    long = [j for j in named if j < len(cells) and len(cells[j]) > MAX_CELL_CHARS]
+    for j in long:
+        problems.append(
+            Problem(
+                label,
+                f"cell longer than {MAX_CELL_CHARS:,} characters (the limit){note}",
+                row=number,
+                column=header[j],
+            )
+        )
+    return bool(long)
+
+
+def _unnamed_values(
+    cells: list[str], unnamed: list[int], number: int, label: str, problems: list[Problem]
+) -> bool:
+    bad = False
+    for j in unnamed:
+        if j < len(cells) and cells[j].strip():
             problems.append(
                 Problem(
                     label,
-                    f"cell longer than {MAX_CELL_CHARS:,} characters (the limit){note}",
+                    f"a value ({cells[j].strip()[:40]!r}) in column {j + 1}, which has no "
+                    "header; name the column or remove the value",
                     row=number,
-                    column=header[j],
                 )
             )
-        if bad or long:
-            continue
-        if len(cells) < width:
-            cells = [*cells, *([""] * (width - len(cells)))]
-        yield number, tuple(cells[j].strip() for j in named)
+            bad = True
+    return bad
 
 
 # ---------------------------------------------------------------------------------------------
