@@ -708,6 +708,110 @@ _FINITE = ConfigDict(allow_inf_nan=False)
 _WHERE = ("lat", "lon", "timezone")
 
 
+def _check_ids(
+    ids: Sequence[str],
+    numbers: list[int],
+    row_of: dict[str, int],
+    failed: set[int],
+    label: str,
+    col: ProblemCollector,
+) -> None:
+    for i, (key, number) in enumerate(zip(ids, numbers, strict=True)):
+        first = row_of.setdefault(key, number)
+        if first != number:
+            col.add(
+                label,
+                f"duplicate place_id {key[:60]!r} (first at row {first})",
+                row=number,
+                column="place_id",
+            )
+            failed.add(i)
+
+
+def _check_countries(
+    table: dict[str, Sequence[str]],
+    numbers: list[int],
+    known: set[str],
+    failed: set[int],
+    label: str,
+    col: ProblemCollector,
+) -> None:
+    codes = table.get("country")
+    if codes is None:
+        return
+    for value in set(codes) - known:
+        if value and country_problem(value) is not None:
+            for i, code in enumerate(codes):
+                if code == value:
+                    col.add(label, str(country_problem(value)), row=numbers[i], column="country")
+                    failed.add(i)
+        else:
+            known.add(value)
+    if any(c != c.upper() for c in set(codes)):
+        table["country"] = tuple(c.upper() for c in codes)
+
+
+def _locate_column(
+    table: dict[str, Sequence[str]],
+    chunk: list[tuple[int, tuple[str, ...]]],
+    numbers: list[int],
+    columns: tuple[str, ...],
+    failed: set[int],
+    label: str,
+    col: ProblemCollector,
+) -> dict[str, list[Any]]:
+    """lat, lon and timezone columns with the gaps filled from the gazetteer or time zones."""
+    lat, lon, tz = (table.get(c) for c in _WHERE)
+    if lat is not None and lon is not None and tz is not None:
+        zones_ok = {z for z in set(tz) if z and _zone_ok(z)}
+        need = [
+            i
+            for i, (a, b, z) in enumerate(zip(lat, lon, tz, strict=True))
+            if not (a and b and z in zones_ok)
+        ]
+    else:
+        need = list(range(len(numbers)))
+    if not need:
+        return {}
+    out: dict[str, list[Any]] = {
+        c: list(table[c]) if c in table else [""] * len(numbers) for c in _WHERE
+    }
+    for i in need:
+        if i in failed:
+            continue
+        loc = _locate(dict(zip(columns, chunk[i][1], strict=True)), label, numbers[i], col, "name")
+        if loc is None:
+            failed.add(i)
+            continue
+        for c in _WHERE:
+            out[c][i] = loc.get(c, out[c][i])
+    return out
+
+
+def _check_column(
+    name: str,
+    column: Sequence[Any],
+    present: list[int],
+    numbers: list[int],
+    failed: set[int],
+    label: str,
+    col: ProblemCollector,
+) -> tuple[list[int], list[Any]]:
+    """Validate the present cells of one column; failing rows are reported and marked."""
+    adapter = _column_adapter(VoterPlace, name)
+    try:
+        return present, adapter.validate_python([column[i] for i in present])
+    except ValidationError as exc:
+        bad: set[int] = set()
+        for err in exc.errors():
+            i = present[int(err["loc"][0])]
+            col.add(label, friendly_message(err), row=numbers[i], column=name)
+            bad.add(i)
+        failed |= bad
+        present = [i for i in present if i not in bad]
+        return present, adapter.validate_python([column[i] for i in present])
+
+
 @lru_cache(maxsize=64)
 def _column_adapter(model: type[BaseModel], field_name: str) -> TypeAdapter[list[Any]]:
     """Validates a whole column with the rules of one model field (``list[Annotated[...]]``)."""
@@ -726,78 +830,51 @@ def _read_places(stream: TableStream, keep: bool) -> _Places:
     if not _check_columns(label, stream.columns, PLACE_COLUMNS, col):
         col.raise_if_any()
     fields = VoterPlace.model_fields
-    required = [n for n, info in fields.items() if info.is_required()]
+    required = {n for n, info in fields.items() if info.is_required()}
     places: list[VoterPlace] = []
     row_of: dict[str, int] = {}
     references: list[tuple[int, str]] = []
     total_citizens = 0.0
     countries_ok: set[str] = set()
     columns = stream.columns
-    model_cells = [(j, c) for j, c in enumerate(columns) if c not in _NOT_MODEL_FIELDS]
-    i_lat, i_lon, i_tz = (columns.index(c) if c in columns else -1 for c in _WHERE)
     candidates = [n for n in fields if n in columns or n in _WHERE]
     for chunk in stream.chunks():
-        batch: list[tuple[int, dict[str, Any]]] = []
-        for number, cells in chunk:
-            data = {c: cells[j] for j, c in model_cells if cells[j]}
-            key = data.get("place_id", "")
-            if key in row_of:
-                col.add(
-                    label,
-                    f"duplicate place_id {key[:60]!r} (first at row {row_of[key]})",
-                    row=number,
-                    column="place_id",
-                )
-                continue
-            row_of[key] = number
-            country = data.get("country", "")
-            if country not in countries_ok:
-                if not _country_ok(data, label, number, col):
-                    continue
-                countries_ok.add(country)
-            else:
-                data["country"] = country.upper()
-            located = min(i_lat, i_lon, i_tz) >= 0 and cells[i_lat] and cells[i_lon]
-            if not (located and cells[i_tz] and _zone_ok(cells[i_tz])):
-                loc = _locate(dict(zip(columns, cells, strict=True)), label, number, col, "name")
-                if loc is None:
-                    continue
-                data.update(loc)
-            batch.append((number, data))
+        numbers = [number for number, _ in chunk]
+        table: dict[str, Sequence[str]] = dict(
+            zip(columns, zip(*(cells for _, cells in chunk), strict=True), strict=True)
+        )
         failed: set[int] = set()
+        _check_ids(table["place_id"], numbers, row_of, failed, label, col)
+        _check_countries(table, numbers, countries_ok, failed, label, col)
+        values = _locate_column(table, chunk, numbers, columns, failed, label, col)
+        checked: dict[str, tuple[list[int], list[Any]]] = {}
         for name in candidates:
-            present = [i for i, (_, d) in enumerate(batch) if name in d]
-            if name in required and len(present) < len(batch):
-                have = set(present)
-                for i, (number, _) in enumerate(batch):
-                    if i not in have:
-                        col.add(label, "required field is missing", row=number, column=name)
-                        failed.add(i)
-            if not present:
-                continue
-            adapter = _column_adapter(VoterPlace, name)
-            try:
-                checked = adapter.validate_python([batch[i][1][name] for i in present])
-            except ValidationError as exc:
-                bad: set[int] = set()
-                for err in exc.errors():
-                    i = present[int(err["loc"][0])]
-                    col.add(label, friendly_message(err), row=batch[i][0], column=name)
-                    bad.add(i)
-                failed |= bad
-                present = [i for i in present if i not in bad]
-                checked = adapter.validate_python([batch[i][1][name] for i in present])
-            for i, v in zip(present, checked, strict=True):
-                batch[i][1][name] = v
-        for i, (number, d) in enumerate(batch):
-            if i in failed:
-                continue
-            total_citizens += d["eligible_citizens"]
-            site = d.get("pre_registered_site")
-            if site is not None:
-                references.append((number, site))
-            if keep:
-                places.append(VoterPlace.model_construct(**d))
+            column = values.get(name) or table.get(name) or ()
+            if not failed and column and all(column):
+                present = list(range(len(numbers)))
+            else:
+                present = [i for i, v in enumerate(column) if v and i not in failed]
+                if name in required:
+                    for i in range(len(numbers)):
+                        if i not in failed and not (column and column[i]):
+                            col.add(label, "required field is missing", row=numbers[i], column=name)
+                            failed.add(i)
+            if present:
+                checked[name] = _check_column(name, column, present, numbers, failed, label, col)
+        present, citizens = checked.get("eligible_citizens", ([], []))
+        total_citizens += sum(c for i, c in zip(present, citizens, strict=True) if i not in failed)
+        if "pre_registered_site" in checked:
+            for i, site in zip(*checked["pre_registered_site"], strict=True):
+                if i not in failed:
+                    references.append((numbers[i], site))
+        if keep:
+            rows: list[dict[str, Any]] = [{} for _ in numbers]
+            for name, (present, items) in checked.items():
+                for i, v in zip(present, items, strict=True):
+                    rows[i][name] = v
+            places.extend(
+                VoterPlace.model_construct(**d) for i, d in enumerate(rows) if i not in failed
+            )
     if not row_of and not col.problems:
         col.add(label, "the table has no rows: expected at least one")
     if total_citizens > L.MAX_TOTAL_CITIZENS:
