@@ -42,9 +42,7 @@ def write_scenario(folder: Path, n_places: int, seed: int = 0) -> None:
             lat = rng.uniform(25.0, 49.0)
             lon = rng.uniform(-124.0, -67.0)
             zone = ZONES[min(3, int((lon + 124.0) / 14.25))]
-            fh.write(
-                f"p{i},Place {i},US,NY,{lat:.5f},{lon:.5f},{zone},{rng.uniform(1, 80):.1f}\n"
-            )
+            fh.write(f"p{i},Place {i},US,NY,{lat:.5f},{lon:.5f},{zone},{rng.uniform(1, 80):.1f}\n")
 
 
 def run_validate(folder: Path, src: Path | None) -> tuple[float, float, int]:

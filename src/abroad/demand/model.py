@@ -27,6 +27,7 @@ from abroad.demand.turnout import combine_signals, decay_factor
 from abroad.geo.distance import distance_matrix_km
 from abroad.geo.travel import travel_time_hours
 from abroad.model import Scenario, SiteId
+from abroad.model.clock import clock_minutes
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -296,8 +297,7 @@ class DemandModel:
         election = self.scenario.election
         day = election.days[day_index]
         opens, closes = election.hours(s.site_id, day)
-        open_m = opens.hour * 60.0 + opens.minute
-        close_m = closes.hour * 60.0 + closes.minute + closes.second / 60.0
+        open_m, close_m = clock_minutes(opens), clock_minutes(closes)
         surges = surges_for_day(self.scenario.demand.surges, day_index, len(election.days))
         shares = day_profile(self.site_hourly_weights[i], open_m, close_m, surges, bin_minutes)
         return ArrivalProfile(
