@@ -155,6 +155,26 @@ def load_scenario_or_exit(path: Path, variant: str | None = None) -> Scenario:
         fail_input(exc)
 
 
+def load_scenarios_or_exit(path: Path, variants: list[str | None]) -> list[Scenario]:
+    """The scenario under several variants (None: the base); its files are read once."""
+    from abroad.io.scenario import load_scenarios
+
+    try:
+        return load_scenarios(path, variants)
+    except InputError as exc:
+        fail_input(exc)
+
+
+def variant_names_or_exit(path: Path) -> list[str]:
+    """Names of the variants a scenario declares (exit 2 if its file cannot be read)."""
+    from abroad.io.scenario import list_variants
+
+    try:
+        return [v.name for v in list_variants(path)]
+    except InputError as exc:
+        fail_input(exc)
+
+
 def print_json(payload: Any) -> None:
     """Machine-readable output on stdout (NaN written as null)."""
     sys.stdout.write(json_text(payload))

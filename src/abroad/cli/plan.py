@@ -14,11 +14,13 @@ from abroad.cli.common import (
     check_options,
     fail,
     load_scenario_or_exit,
+    load_scenarios_or_exit,
     print_json,
     progress,
     stderr,
     stdout,
     stdout_to_stderr,
+    variant_names_or_exit,
 )
 from abroad.model import SiteId
 
@@ -167,17 +169,15 @@ def compare(
 
     Example:  abroad compare examples/us-2024 --variants permissive-host,staff-cut
     """
-    from abroad.io.scenario import list_variants
     from abroad.plan_job import compare_variants
 
     check_options(seed=seed, time_limit=time_limit)
-    base = load_scenario_or_exit(scenario)
     names = (
         [v.strip() for v in variants.split(",") if v.strip()]
         if variants
-        else [v.name for v in list_variants(scenario)]
+        else variant_names_or_exit(scenario)
     )
-    others = [load_scenario_or_exit(scenario, n) for n in names]
+    base, *others = load_scenarios_or_exit(scenario, [None, *names])
     with stdout_to_stderr(), progress(enabled=not json_output) as bar:
         task = bar.add_task("comparing", total=100)
         rows = compare_variants(

@@ -135,6 +135,30 @@ def load_scenario(path: str | Path, variant: str | None = None) -> Scenario:
     return scenario
 
 
+def load_scenarios(path: str | Path, variants: Sequence[str | None]) -> list[Scenario]:
+    """The scenario under several variants (None: the base), reading its files once.
+
+    Raises InputError listing every problem of every variant (each marked with its variant).
+    """
+    reader = _Reader(path)
+    out: list[Scenario] = []
+    problems: list[Problem] = []
+    for name in variants:
+        try:
+            scenario = reader.build(name, keep_places=True)
+        except InputError as exc:
+            tag = f"[variant {name}] " if name is not None else ""
+            problems.extend(
+                Problem(p.file, f"{tag}{p.message}", p.row, p.column, p.path) for p in exc.problems
+            )
+            continue
+        assert scenario is not None
+        out.append(scenario)
+    if problems:
+        raise InputError(problems)
+    return out
+
+
 def validate_scenario(path: str | Path) -> list[Problem]:
     """Every problem in a scenario and in each of its variants (empty when all is valid).
 
