@@ -323,30 +323,7 @@ CASES: list[Case] = [
     Case("spec: invalid YAML", "yaml", spec("days: [\n"), ("spec.yaml", "line 2")),
     Case("spec: a list", "yaml", spec("- 1\n- 2\n"), ("spec.yaml", "expected a mapping")),
     # numbers
-    Case(
-        "citizens inf",
-        "numbers",
-        validate(places=_places_row(",5000,", ",inf,")),
-        ("places.csv, row 2, column 'eligible_citizens'", "finite"),
-    ),
-    Case(
-        "citizens nan",
-        "numbers",
-        validate(places=_places_row(",1200,", ",nan,")),
-        ("places.csv, row 3, column 'eligible_citizens'", "finite"),
-    ),
-    Case(
-        "citizens 1e309",
-        "numbers",
-        validate(places=_places_row(",3000,", ",1e309,")),
-        ("places.csv, row 4, column 'eligible_citizens'", "finite"),
-    ),
-    Case(
-        "citizens 1e15",
-        "numbers",
-        validate(places=_places_row(",3000,", ",1e15,")),
-        ("places.csv, row 4, column 'eligible_citizens'", "100000000"),
-    ),
+    # (and the eligible citizens of the places: see CITIZENS below)
     Case(
         "cost inf",
         "numbers",
@@ -406,30 +383,7 @@ CASES: list[Case] = [
         ),
         ("days[0].close", "1,000,000"),
     ),
-    Case(
-        "spec: 1e9 servers",
-        "numbers",
-        spec(_issue("servers: 8", "servers: 1e9")),
-        ("stages[1].servers", "1000"),
-    ),
-    Case(
-        "spec: 1e9 early voters",
-        "numbers",
-        spec(_berlin("early_voters: 250", "early_voters: 1e9")),
-        ("days[0].early_voters", "1000000"),
-    ),
-    Case(
-        "spec: queue_step_minutes 1e-6",
-        "numbers",
-        spec(_berlin("ballots: 10000", "ballots: 10000\nqueue_step_minutes: 1e-6")),
-        ("spec.yaml", "line-length samples"),
-    ),
-    Case(
-        "spec: rate inf",
-        "numbers",
-        spec(_issue("[90, 110,", "[.inf, 110,")),
-        ("days[0].arrivals_per_hour", "finite"),
-    ),
+    # (and the station-spec numbers of SPEC_NUMBERS below)
     Case(
         "spec: 1e8 arrivals per hour all day",
         "numbers",
@@ -470,10 +424,7 @@ CASES: list[Case] = [
         _xlsx_merged,
         ("sites.xlsx, row 4, column 'max_desks'", "merged cells J4:K4"),
     ),
-    Case("XLSX broken zip", "tables", _xlsx_broken, ("sites.xlsx", "cannot read as XLSX")),
-    Case("XLSX that is not a zip", "tables", _xlsx_not_zip, ("sites.xlsx", "cannot read as XLSX")),
-    Case("CSV not UTF-8", "tables", _csv_not_utf8, ("places.csv", "UTF-8")),
-    Case("CSV with a NUL byte", "tables", _csv_nul, ("places.csv", "NUL")),
+    # (and the broken files of BROKEN_FILES below)
     Case(
         "row longer than the header",
         "tables",
@@ -545,40 +496,7 @@ CASES: list[Case] = [
         validate("  open-venue:\n", "  open-venue: [1, 2]\n  other:\n"),
         ("variants.open-venue", "expected a mapping"),
     ),
-    # command line
-    Case("--seed -1", "command line", _cli("simulate", BERLIN, "--seed", "-1"), ("--seed -1",)),
-    Case(
-        "--time-limit 0",
-        "command line",
-        _cli("compare", BERLIN, "--time-limit", "0"),
-        ("--time-limit",),
-    ),
-    Case(
-        "--time-limit nan",
-        "command line",
-        _cli("plan", BERLIN, "--time-limit", "nan"),
-        ("--time-limit nan",),
-    ),
-    Case(
-        "--replications 0",
-        "command line",
-        _cli("plan", BERLIN, "--replications", "0"),
-        ("--replications 0",),
-    ),
-    Case(
-        "--replications 1e9",
-        "command line",
-        _cli("simulate", BERLIN, "-n", "1000000000"),
-        ("--replications 1000000000", "10,000"),
-    ),
-    Case("--out an existing file", "command line", _out_is_file, ("--out", "existing file")),
-    Case(
-        "--out /dev/null",
-        "command line",
-        _cli("demo", BERLIN, "--out", "/dev/null"),
-        ("--out /dev/null", "device"),
-    ),
-    Case("--out under a file", "command line", _out_under_file, ("--out", "not a folder")),
+    # command line: see COMMAND_LINE below
     # valid inputs that must be accepted
     Case(
         "line_stages in a station spec",
@@ -605,3 +523,63 @@ CASES: list[Case] = [
         exit_code=0,
     ),
 ]
+
+COMMAND_LINE: list[tuple[str, list[str], tuple[str, ...]]] = [
+    ("--seed -1", ["simulate", BERLIN, "--seed", "-1"], ("--seed -1",)),
+    ("--time-limit 0", ["compare", BERLIN, "--time-limit", "0"], ("--time-limit",)),
+    ("--time-limit nan", ["plan", BERLIN, "--time-limit", "nan"], ("--time-limit nan",)),
+    ("--replications 0", ["plan", BERLIN, "--replications", "0"], ("--replications 0",)),
+    ("--replications 1e9", ["simulate", BERLIN, "-n", "1000000000"], ("10,000",)),
+    ("--out /dev/null", ["demo", BERLIN, "--out", "/dev/null"], ("--out /dev/null", "device")),
+]
+CASES += [Case(name, "command line", _cli(*args), expect) for name, args, expect in COMMAND_LINE]
+CASES += [
+    Case("--out an existing file", "command line", _out_is_file, ("--out", "existing file")),
+    Case("--out under a file", "command line", _out_under_file, ("--out", "not a folder")),
+]
+
+CITIZENS: list[tuple[str, str, int, str]] = [
+    ("citizens inf", ",5000,", 2, "finite"),
+    ("citizens nan", ",1200,", 3, "finite"),
+    ("citizens 1e309", ",3000,", 4, "finite"),
+    ("citizens 1e15", ",800,", 5, "100000000"),
+]
+"""(case, the cell replaced, its row, a phrase of the message)."""
+CASES += [
+    Case(
+        name,
+        "numbers",
+        validate(places=_places_row(cell, "," + name.split()[1] + ",")),
+        (f"places.csv, row {row}, column 'eligible_citizens'", phrase),
+    )
+    for name, cell, row, phrase in CITIZENS
+]
+
+SPEC_NUMBERS: list[tuple[str, str, str, str]] = [
+    ("spec: 1e9 servers", _issue("servers: 8", "servers: 1e9"), "stages[1].servers", "1000"),
+    (
+        "spec: 1e9 early voters",
+        _berlin("early_voters: 250", "early_voters: 1e9"),
+        "days[0].early_voters",
+        "1000000",
+    ),
+    (
+        "spec: queue_step_minutes 1e-6",
+        _berlin("ballots: 10000", "ballots: 10000\nqueue_step_minutes: 1e-6"),
+        "spec.yaml",
+        "line-length samples",
+    ),
+    ("spec: rate inf", _issue("[90, 110,", "[.inf, 110,"), "days[0].arrivals_per_hour", "finite"),
+]
+"""(case, spec text, where, a phrase of the message)."""
+CASES += [
+    Case(n, "numbers", spec(text), (where, phrase)) for n, text, where, phrase in SPEC_NUMBERS
+]
+
+BROKEN_FILES = {
+    "XLSX broken zip": (_xlsx_broken, "sites.xlsx", "cannot read as XLSX"),
+    "XLSX that is not a zip": (_xlsx_not_zip, "sites.xlsx", "cannot read as XLSX"),
+    "CSV not UTF-8": (_csv_not_utf8, "places.csv", "UTF-8"),
+    "CSV with a NUL byte": (_csv_nul, "places.csv", "NUL"),
+}
+CASES += [Case(n, "tables", b, (f, m)) for n, (b, f, m) in BROKEN_FILES.items()]

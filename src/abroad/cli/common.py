@@ -68,21 +68,6 @@ def check_options(
     - ``--out``: a folder that exists and is writable, or that can be created (its nearest
       existing parent is a writable folder); not an existing file or device such as /dev/null.
     """
-    problems = option_problems(seed=seed, replications=replications, time_limit=time_limit, out=out)
-    if problems:
-        for message in problems:
-            stderr.print(f"[bold red]error:[/] {message}", highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def option_problems(
-    *,
-    seed: int | None = None,
-    replications: int | None = None,
-    time_limit: float | None = None,
-    out: Path | None = None,
-) -> list[str]:
-    """What is wrong with the common options (empty when all are valid)."""
     problems = []
     if seed is not None and not 0 <= seed <= L.MAX_SEED:
         problems.append(f"--seed {seed}: expected an integer from 0 to {L.MAX_SEED}")
@@ -101,7 +86,10 @@ def option_problems(
         why = out_folder_problem(out)
         if why is not None:
             problems.append(f"--out {out}: {why}")
-    return problems
+    for message in problems:
+        stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    if problems:
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def out_folder_problem(out: Path) -> str | None:

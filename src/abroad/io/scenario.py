@@ -12,7 +12,7 @@ import gc
 import math
 import os
 import zoneinfo
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -216,32 +216,33 @@ class _Reader:
         return [str(k) for k in variants] if isinstance(variants, dict) else []
 
     def table(self, target: Path, name: str, sheet: str | None) -> Table:
-        key = (target, sheet)
-        if key not in self._tables:
-            try:
-                self._tables[key] = read_table(target, name, sheet)
-            except InputError as exc:
-                self._tables[key] = exc
-        found = self._tables[key]
-        if isinstance(found, InputError):
-            raise found
-        return found
+        return _once(self._tables, (target, sheet), lambda: read_table(target, name, sheet))
 
     def places(self, target: Path, name: str, sheet: str | None, keep: bool) -> _Places:
-        key = (target, sheet, keep)
-        if key not in self._places:
-            try:
-                with _bulk_reading():
-                    self._places[key] = _read_places(open_table(target, name, sheet), keep)
-            except InputError as exc:
-                self._places[key] = exc
-        found = self._places[key]
-        if isinstance(found, InputError):
-            raise found
-        return found
+        def read() -> _Places:
+            with _bulk_reading():
+                return _read_places(open_table(target, name, sheet), keep)
+
+        return _once(self._places, (target, sheet, keep), read)
 
     def build(self, variant: str | None, *, keep_places: bool) -> Scenario | None:
         return _build(self, self.raw, variant, keep_places)
+
+
+T = TypeVar("T")
+
+
+def _once(cache: dict[Any, T | InputError], key: Any, make: Callable[[], T]) -> T:
+    """``make()`` the first time for this key; its result (or its InputError) afterwards."""
+    if key not in cache:
+        try:
+            cache[key] = make()
+        except InputError as exc:
+            cache[key] = exc
+    found = cache[key]
+    if isinstance(found, InputError):
+        raise found
+    return found
 
 
 @contextmanager

@@ -71,6 +71,19 @@ class _StationFile(_File):
     line_stages: int = Field(default=1, ge=1, le=L.MAX_STAGES)
 
 
+_AS_IN_THE_FILE = (
+    "name",
+    "patience",
+    "balk_queue_length",
+    "max_queue_outside",
+    "close_policy",
+    "ballots",
+    "queue_step_minutes",
+    "line_stages",
+)
+"""Fields of the station that the file gives as the simulator takes them."""
+
+
 def _minutes(value: str | float, file: str, path: str, problems: ProblemCollector) -> float:
     """Clock text ("08:00", "24:00") or a number of minutes after midnight."""
     if isinstance(value, str):
@@ -225,18 +238,8 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
         )
     problems.raise_if_any()
     try:
-        spec = StationSpec(
-            name=raw.name,
-            days=tuple(days),
-            stages=tuple(stages),
-            patience=raw.patience,
-            balk_queue_length=raw.balk_queue_length,
-            max_queue_outside=raw.max_queue_outside,
-            close_policy=raw.close_policy,
-            ballots=raw.ballots,
-            queue_step_minutes=raw.queue_step_minutes,
-            line_stages=raw.line_stages,
-        )
+        same = {k: getattr(raw, k) for k in _AS_IN_THE_FILE}
+        spec = StationSpec(days=tuple(days), stages=tuple(stages), **same)
     except ValidationError as exc:  # rules of the spec itself not checked above
         problems.add_validation_error(file, exc)
         problems.raise_if_any()
