@@ -37,9 +37,7 @@ def test_duplicate_key_names_both_lines() -> None:
 
 
 def test_nesting_up_to_the_limit_is_read() -> None:
-    assert parse_yaml_text("x: " + "[" * 40 + "]" * 40, "f.yaml") == {
-        "x": [[[[[[]]]]]] and _deep(40)
-    }
+    assert parse_yaml_text("x: " + "[" * 40 + "]" * 40, "f.yaml") == {"x": _deep(40)}
 
 
 def _deep(n: int) -> object:
