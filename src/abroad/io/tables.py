@@ -15,6 +15,7 @@ of a million rows is checked without holding every cell in memory at once.
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 import zipfile
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ CHUNK_ROWS = 20_000
 
 Row = tuple[int, tuple[str, ...]]
 """(spreadsheet row number, cells in the order of the table's named columns)."""
+RawRow = tuple[int, list[str], str]
+"""(row number, cells as read, a note for messages about the row)."""
 
 
 @dataclass(frozen=True)
@@ -58,18 +61,12 @@ class TableStream:
 
     file_label: str
     columns: tuple[str, ...]
-    _rows: Iterator[Row]
+    _chunks: Iterator[list[Row]]
     problems: list[Problem] = field(default_factory=list)
 
-    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[list[Row]]:
-        chunk: list[Row] = []
-        for row in self._rows:
-            chunk.append(row)
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+    def chunks(self) -> Iterator[list[Row]]:
+        """The rows, in chunks of at most ``CHUNK_ROWS`` (a chunk may be empty)."""
+        return self._chunks
 
 
 def read_table(path: Path, file_label: str, sheet: str | None = None) -> Table:
@@ -102,16 +99,21 @@ def open_table(path: Path, file_label: str, sheet: str | None = None) -> TableSt
 
 @dataclass
 class _Raw:
-    """Raw rows ``(row number, cells, note)`` and the problems found reading them."""
+    """Raw rows ``(row number, cells, note)`` in chunks, and the problems found reading them."""
 
-    rows: Iterator[tuple[int, list[str], str]]
+    rows: Iterator[list[RawRow]]
     problems: list[Problem]
     column_names: dict[str, str] = field(default_factory=dict)
     """XLSX column letter -> header, filled once the header is known."""
 
 
 def _structured(raw: _Raw, label: str) -> TableStream:
-    first = next(raw.rows, None)
+    head: list[RawRow] = []
+    for chunk in raw.rows:
+        if chunk:
+            head = chunk
+            break
+    first = head[0] if head else None
     if raw.problems and first is None:
         raise InputError(raw.problems)
     if first is None or not any(c.strip() for c in first[1]):
@@ -139,31 +141,37 @@ def _structured(raw: _Raw, label: str) -> TableStream:
     for j, letter in enumerate(_letters(len(header))):
         raw.column_names[letter] = header[j] or f"{letter} (no header)"
     stream = TableStream(label, columns, iter(()), raw.problems)
-    stream._rows = _rows(raw, header, named, unnamed, stream.problems, label)
+    rest = itertools.chain([head[1:]], raw.rows)
+    counter = [0]
+    stream._chunks = (
+        _rows(chunk, header, named, unnamed, stream.problems, label, counter) for chunk in rest
+    )
     return stream
 
 
 def _rows(
-    raw: _Raw,
+    chunk: list[RawRow],
     header: list[str],
     named: list[int],
     unnamed: list[int],
     problems: list[Problem],
     label: str,
-) -> Iterator[Row]:
+    counter: list[int],
+) -> list[Row]:
+    """The rows of a raw chunk that are well formed, stripped, one cell per named column."""
+    out: list[Row] = []
     width = len(header)
-    count = 0
     plain = not unnamed  # every column has a header: the fast path
-    for number, cells, note in raw.rows:
+    for number, cells, note in chunk:
         joined = "".join(cells)
         if not joined.strip():
             continue  # blank line: nothing to drop
-        count += 1
-        if count > MAX_TABLE_ROWS:
-            problems.append(
-                Problem(label, f"more than {MAX_TABLE_ROWS:,} data rows (the limit)", row=number)
-            )
-            return
+        counter[0] += 1
+        if counter[0] > MAX_TABLE_ROWS:
+            if counter[0] == MAX_TABLE_ROWS + 1:
+                message = f"more than {MAX_TABLE_ROWS:,} data rows (the limit)"
+                problems.append(Problem(label, message, row=number))
+            continue
         n = len(cells)
         if n > width and "".join(cells[width:]).strip():
             message = f"{n} cells but the header has {width} columns{note}"
@@ -181,9 +189,10 @@ def _rows(
         if n != width:
             cells = [*cells[:width], *([""] * (width - n))]
         if plain:
-            yield number, tuple(map(str.strip, cells))
+            out.append((number, tuple(map(str.strip, cells))))
         else:
-            yield number, tuple(cells[j].strip() for j in named)
+            out.append((number, tuple(cells[j].strip() for j in named)))
+    return out
 
 
 def _long_cells(
@@ -235,14 +244,37 @@ def _csv_rows(path: Path, label: str) -> _Raw:
     return _Raw(_csv_iter(path, label, problems), problems)
 
 
-def _csv_iter(
-    path: Path, label: str, problems: list[Problem]
-) -> Iterator[tuple[int, list[str], str]]:
+def _csv_iter(path: Path, label: str, problems: list[Problem]) -> Iterator[list[RawRow]]:
+    """Chunks of records, read fast; a chunk that fails is read again record by record to
+    locate the problem (the row where the bad quoted cell starts)."""
+    done = 0
+    with _open_csv(path, label) as fh:
+        reader = csv.reader(fh, strict=True)
+        while True:
+            lines_before = reader.line_num
+            try:
+                batch = list(itertools.islice(reader, CHUNK_ROWS))
+            except (csv.Error, UnicodeDecodeError):
+                break
+            if not batch:
+                return
+            spans = reader.line_num - lines_before != len(batch)
+            note = " (a quoted cell near here spans lines: an unclosed quote?)" if spans else ""
+            yield [(done + k + 1, cells, note) for k, cells in enumerate(batch)]
+            done += len(batch)
+    yield list(_csv_records(path, label, problems, skip=done))
+
+
+def _open_csv(path: Path, label: str) -> Any:
     try:
-        fh = path.open(newline="", encoding="utf-8-sig")
+        return path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise InputError([Problem(label, f"cannot open: {exc.strerror}")]) from None
-    with fh:
+
+
+def _csv_records(path: Path, label: str, problems: list[Problem], skip: int) -> Iterator[RawRow]:
+    """Records after the first ``skip``, one by one with their lines, up to the first error."""
+    with _open_csv(path, label) as fh:
         reader = csv.reader(fh, strict=True)
         number = 1
         while True:
@@ -265,7 +297,8 @@ def _csv_iter(
                 if end_line > start_line
                 else ""
             )
-            yield number, cells, note
+            if number > skip:
+                yield number, cells, note
             number += 1
 
 
@@ -329,11 +362,16 @@ def _xlsx_rows(path: Path, label: str, sheet: str | None) -> _Raw:
 
 def _xlsx_iter(
     path: Path, label: str, book: Any, ws: Any, sheet_xml: str, raw: _Raw
-) -> Iterator[tuple[int, list[str], str]]:
+) -> Iterator[list[RawRow]]:
     try:
         try:
+            chunk: list[RawRow] = []
             for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-                yield number, ["" if v is None else _cell_text(v) for v in values], ""
+                chunk.append((number, ["" if v is None else _cell_text(v) for v in values], ""))
+                if len(chunk) >= CHUNK_ROWS:
+                    yield chunk
+                    chunk = []
+            yield chunk
         except Exception as exc:  # a corrupt sheet part
             raw.problems.append(Problem(label, f"cannot read as XLSX: {exc}"))
             return
