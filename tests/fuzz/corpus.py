@@ -531,6 +531,7 @@ COMMAND_LINE: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("--replications 0", ["plan", BERLIN, "--replications", "0"], ("--replications 0",)),
     ("--replications 1e9", ["simulate", BERLIN, "-n", "1000000000"], ("10,000",)),
     ("--out /dev/null", ["demo", BERLIN, "--out", "/dev/null"], ("--out /dev/null", "device")),
+    ("--target-wait-minutes inf", ["size", BERLIN, "--target-wait-minutes", "inf"], ("1,440",)),
 ]
 CASES += [Case(name, "command line", _cli(*args), expect) for name, args, expect in COMMAND_LINE]
 CASES += [

@@ -59,6 +59,7 @@ def check_options(
     replications: int | None = None,
     time_limit: float | None = None,
     out: Path | None = None,
+    target_wait_minutes: float | None = None,
 ) -> None:
     """Check the common options before any work; exit 2 naming each bad one.
 
@@ -67,6 +68,7 @@ def check_options(
     - ``--time-limit``: a finite number of seconds, > 0 and at most ``MAX_TIME_LIMIT_SECONDS``.
     - ``--out``: a folder that exists and is writable, or that can be created (its nearest
       existing parent is a writable folder); not an existing file or device such as /dev/null.
+    - ``--target-wait-minutes``: finite, 0 to ``MAX_WAIT_TARGET_MINUTES``.
     """
     problems = []
     if seed is not None and not 0 <= seed <= L.MAX_SEED:
@@ -81,6 +83,14 @@ def check_options(
         problems.append(
             f"--time-limit {time_limit}: expected seconds > 0 and at most "
             f"{L.MAX_TIME_LIMIT_SECONDS:,.0f} (the limit)"
+        )
+    if (
+        target_wait_minutes is not None
+        and not 0 <= target_wait_minutes <= L.MAX_WAIT_TARGET_MINUTES
+    ):
+        problems.append(
+            f"--target-wait-minutes {target_wait_minutes}: expected 0 to "
+            f"{L.MAX_WAIT_TARGET_MINUTES:,} minutes (the limit)"
         )
     if out is not None:
         why = out_folder_problem(out)

@@ -78,7 +78,7 @@ def simulate(
     """
     from abroad.queueing import simulate_station
 
-    check_options(seed=seed, replications=replications)
+    check_options(seed=seed, replications=replications, target_wait_minutes=target_wait_minutes)
     station = _load(spec)
     with progress(enabled=not json_output) as bar:
         task = bar.add_task("simulating", total=replications)
@@ -183,7 +183,7 @@ def size(
     """
     from abroad.queueing.sizing import size_station
 
-    check_options(seed=seed, replications=replications)
+    check_options(seed=seed, replications=replications, target_wait_minutes=target_wait_minutes)
     station = _load(spec)
     caps: dict[str, int] = {}
     names = {s.name for s in station.stages}
