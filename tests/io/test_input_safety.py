@@ -153,3 +153,14 @@ def test_options_within_their_limits_pass(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # and leaves no probe file
     with pytest.raises(typer.Exit):
         check_options(replications=10_001)
+
+
+def test_places_times_sites_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from abroad.model import limits
+
+    folder = write_scenario(tmp_path / "s")  # 4 places x 4 sites
+    monkeypatch.setattr(limits, "MAX_PLACE_SITE_PAIRS", 16)
+    assert load_scenario(folder).places
+    monkeypatch.setattr(limits, "MAX_PLACE_SITE_PAIRS", 15)
+    with pytest.raises(InputError, match="4 places x 4 sites = 16 pairs; the limit is 15"):
+        load_scenario(folder)

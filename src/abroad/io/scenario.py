@@ -314,6 +314,14 @@ def _build(reader: _Reader, raw: Any, variant: str | None, keep_places: bool) ->
     if election is not None:
         _check_election(election, sites, demand, col)
     _check_references(sites, places, col)
+    pairs = len(sites) * len(places.row_of)
+    if pairs > L.MAX_PLACE_SITE_PAIRS:
+        col.add(
+            places.file_label,
+            f"{len(places.row_of):,} places x {len(sites):,} sites = {pairs:,} pairs; the limit "
+            f"is {L.MAX_PLACE_SITE_PAIRS:,} (see docs/reference/limits.md): merge small places "
+            "or drop sites that cannot serve them",
+        )
     col.raise_if_any()
     assert election is not None and service is not None
     if not keep_places:

@@ -33,6 +33,8 @@ MAX_YAML_DEPTH: Final = 50
 
 # Scenario
 MAX_SITES: Final = 5_000
+MAX_PLACE_SITE_PAIRS: Final = 50_000_000
+"""Voter places x sites: the demand model holds about 20 bytes per pair (1 GB at the limit)."""
 MAX_VOTING_DAYS: Final = 31
 MAX_CITIZENS_PER_PLACE: Final = 100_000_000
 """Eligible citizens, pre-registrations, previous votes or estimate of one voter place."""
