@@ -251,7 +251,7 @@ CASES = [
         file="places.csv",
         row=4,
         column="country",
-        message="ISO alpha-2",
+        message="ISO 3166 alpha-2",
     ),
 ]
 

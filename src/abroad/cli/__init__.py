@@ -5,14 +5,38 @@ Each command lives in its own module, which registers itself on ``app`` when imp
 
 from __future__ import annotations
 
+import sys
+
 from abroad.cli import demand, pipeline_cmds, plan, simulate  # noqa: F401  (registration)
 from abroad.cli import scaffold as _scaffold  # noqa: F401  (registration)
 from abroad.cli.app import app
+from abroad.cli.crash import EXIT_BAD_INPUT, internal_error
 
 
-def main() -> None:
-    """Console entry point."""
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point.
+
+    No input may crash the process with a traceback: an input error that escaped a command
+    exits 2 with its located problems; any other exception exits 1 with a short message and the
+    path of a log file holding the traceback (under ``$ABROAD_LOG_DIR``, else
+    ``$XDG_STATE_HOME/abroad/logs``, else the temporary folder).
+    """
+    from abroad.io.errors import InputError
+
+    try:
+        app(args=argv, prog_name="abroad")
+    except InputError as exc:
+        print(f"error: {len(exc.problems)} problem(s) in the input", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except MemoryError:
+        internal_error("out of memory", sys.exc_info()[1])
+    except Exception as exc:
+        internal_error(f"{type(exc).__name__}: {str(exc)[:200]}", exc)
 
 
 __all__ = ["app", "main"]

@@ -12,6 +12,7 @@ from abroad.cli.app import app
 from abroad.cli.common import (
     EXIT_BAD_INPUT,
     ScenarioArg,
+    check_options,
     fail_input,
     load_scenario_or_exit,
     print_json,
@@ -83,6 +84,7 @@ def demo(
     """
     from abroad.jobs.demo import run_demo
 
+    check_options(seed=seed, out=out)
     sc = load_scenario_or_exit(scenario, variant)
     with progress(enabled=not json_output) as bar:
         try:

@@ -11,14 +11,17 @@ from rich.table import Table
 from abroad.cli.app import app
 from abroad.cli.common import (
     ScenarioArg,
+    check_options,
     fail,
     fail_input,
     load_scenario_or_exit,
+    load_scenarios_or_exit,
     print_json,
     progress,
     stderr,
     stdout,
     stdout_to_stderr,
+    variant_names_or_exit,
 )
 from abroad.io.errors import InputError
 from abroad.model import SiteId
@@ -61,6 +64,7 @@ def plan(
     """
     from abroad.jobs.plan import run_plan
 
+    check_options(seed=seed, replications=replications, time_limit=time_limit, out=out)
     sc = load_scenario_or_exit(scenario, variant)
     base = load_scenario_or_exit(scenario) if variant is not None else None
     with stdout_to_stderr(), progress(enabled=not json_output) as bar:
@@ -188,6 +192,7 @@ def evaluate_command(
     """
     from abroad.jobs.evaluate import evaluate_plan
 
+    check_options(seed=seed)
     sc = load_scenario_or_exit(scenario, variant)
     ids = _sites(open_sites)
     if not ids:
@@ -249,16 +254,15 @@ def compare(
 
     Example:  abroad compare examples/us-2024 --variants permissive-host,staff-cut
     """
-    from abroad.io.scenario import list_variants
     from abroad.jobs.compare import compare_variants
 
-    base = load_scenario_or_exit(scenario)
+    check_options(seed=seed, time_limit=time_limit)
     names = (
         [v.strip() for v in variants.split(",") if v.strip()]
         if variants
-        else [v.name for v in list_variants(scenario)]
+        else variant_names_or_exit(scenario)
     )
-    others = [load_scenario_or_exit(scenario, n) for n in names]
+    base, *others = load_scenarios_or_exit(scenario, [None, *names])
     with stdout_to_stderr(), progress(enabled=not json_output) as bar:
         task = bar.add_task("comparing", total=100)
         try:

@@ -9,7 +9,15 @@ import typer
 from rich.table import Table
 
 from abroad.cli.app import app
-from abroad.cli.common import fail, fail_input, print_json, progress, stderr, stdout
+from abroad.cli.common import (
+    check_options,
+    fail,
+    fail_input,
+    print_json,
+    progress,
+    stderr,
+    stdout,
+)
 from abroad.io.errors import InputError
 from abroad.model.clock import clock_text
 
@@ -64,6 +72,7 @@ def simulate(
     """
     from abroad.queueing import simulate_station
 
+    check_options(seed=seed, replications=replications, target_wait_minutes=target_wait_minutes)
     station = _load(spec)
     with progress(enabled=not json_output) as bar:
         task = bar.add_task("simulating", total=replications)
@@ -177,6 +186,7 @@ def size(
     """
     from abroad.queueing.sizing import size_station
 
+    check_options(seed=seed, replications=replications, target_wait_minutes=target_wait_minutes)
     station = _load(spec)
     caps: dict[str, int] = {}
     names = {s.name for s in station.stages}

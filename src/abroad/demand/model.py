@@ -297,8 +297,7 @@ class DemandModel:
         election = self.scenario.election
         day = election.days[day_index]
         opens, closes = election.hours(s.site_id, day)
-        open_m = clock_minutes(opens)
-        close_m = clock_minutes(closes)
+        open_m, close_m = clock_minutes(opens), clock_minutes(closes)
         surges = surges_for_day(self.scenario.demand.surges, day_index, len(election.days))
         shares = day_profile(self.site_hourly_weights[i], open_m, close_m, surges, bin_minutes)
         return ArrivalProfile(

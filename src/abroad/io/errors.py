@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -94,7 +95,7 @@ class ProblemCollector:
         """
         for err in error.errors():
             loc = [x for x in err["loc"] if not str(x).startswith("function-")]
-            message = _friendly(err)
+            message = friendly_message(err)
             if columns and loc:
                 self.add(file, message, row=row, column=str(loc[0]))
             else:
@@ -116,17 +117,25 @@ def dotted_path(prefix: str, loc: Iterable[object]) -> str:
     return out
 
 
-def _friendly(err: object) -> str:
-    """pydantic's message, with the offending value appended when it helps."""
-    assert isinstance(err, dict)
+_LIMIT_TYPES = {"less_than_equal", "less_than", "too_long"}
+
+
+def friendly_message(err: Mapping[str, Any]) -> str:
+    """pydantic's message, with the offending value appended when it helps; an upper bound
+    points to the reference page of limits."""
     msg = str(err.get("msg", "invalid value"))
     msg = msg.removeprefix("Value error, ")
     typ = str(err.get("type", ""))
+    if typ in _LIMIT_TYPES:
+        msg += " (the upper limit; see docs/reference/limits.md)"
+    if typ == "finite_number":
+        msg = "expected a finite number (not inf or nan)"
     value = err.get("input")
     if typ == "missing":
         return "required field is missing"
     if typ == "extra_forbidden":
         return "unknown field (check the spelling; see docs/reference/scenario-format.md)"
     if value is not None and not isinstance(value, dict | list):
-        return f"{msg} (got {value!r})"
+        shown = repr(value)
+        return f"{msg} (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
     return msg

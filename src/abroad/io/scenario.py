@@ -8,18 +8,24 @@ its file, row, column or YAML path. See docs/reference/scenario-format.md.
 from __future__ import annotations
 
 import copy
+import gc
 import math
+import os
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from abroad.geo import gazetteer
-from abroad.io.errors import InputError, Problem, ProblemCollector
-from abroad.io.tables import Table, read_table
+from abroad.io.countries import country_problem
+from abroad.io.errors import InputError, Problem, ProblemCollector, friendly_message
+from abroad.io.files import resolve_input_path
+from abroad.io.tables import Table, TableStream, open_table, read_table
 from abroad.io.yamlio import read_yaml
 from abroad.model import (
     DemandParams,
@@ -31,6 +37,7 @@ from abroad.model import (
     TravelModel,
     VoterPlace,
 )
+from abroad.model import limits as L
 from abroad.model.types import CountryCode
 
 SCENARIO_FILE = "scenario.yaml"
@@ -109,7 +116,7 @@ def scenario_folder(path: str | Path) -> Path:
 
 def list_variants(path: str | Path) -> list[VariantInfo]:
     """Variants declared in a scenario (without validating the rest)."""
-    raw = read_yaml(scenario_folder(path) / SCENARIO_FILE, SCENARIO_FILE)
+    raw = read_yaml(_folder_or_error(path) / SCENARIO_FILE, SCENARIO_FILE)
     variants = raw.get("variants") if isinstance(raw, dict) else None
     if not isinstance(variants, dict):
         return []
@@ -124,28 +131,54 @@ def load_scenario(path: str | Path, variant: str | None = None) -> Scenario:
 
     Raises InputError listing every problem found.
     """
-    folder = scenario_folder(path)
-    if not folder.is_dir():
-        raise InputError([Problem(str(path), "no such scenario folder")])
-    raw = read_yaml(folder / SCENARIO_FILE, SCENARIO_FILE)
-    return _build(folder, raw, variant)
+    scenario = _Reader(path).build(variant, keep_places=True)
+    assert scenario is not None
+    return scenario
+
+
+def load_scenarios(path: str | Path, variants: Sequence[str | None]) -> list[Scenario]:
+    """The scenario under several variants (None: the base), reading its files once.
+
+    Raises InputError listing every problem of every variant (each marked with its variant).
+    """
+    reader = _Reader(path)
+    out: list[Scenario] = []
+    problems: list[Problem] = []
+    for name in variants:
+        try:
+            scenario = reader.build(name, keep_places=True)
+        except InputError as exc:
+            tag = f"[variant {name}] " if name is not None else ""
+            problems.extend(
+                Problem(p.file, f"{tag}{p.message}", p.row, p.column, p.path) for p in exc.problems
+            )
+            continue
+        assert scenario is not None
+        out.append(scenario)
+    if problems:
+        raise InputError(problems)
+    return out
 
 
 def validate_scenario(path: str | Path) -> list[Problem]:
-    """Every problem in a scenario and in each of its variants (empty when all is valid)."""
-    problems: list[Problem] = []
+    """Every problem in a scenario and in each of its variants (empty when all is valid).
+
+    scenario.yaml and the tables are read once and shared by the variants; the voter places
+    are checked as a stream without being kept (validation of a million places stays well
+    under a gigabyte).
+    """
     try:
-        load_scenario(path)
+        reader = _Reader(path)
+        reader.build(None, keep_places=False)
     except InputError as exc:
-        problems.extend(exc.problems)
-    if problems:
-        return problems
-    for info in list_variants(path):
+        return exc.problems
+    problems: list[Problem] = []
+    for name in reader.variant_names():
         try:
-            load_scenario(path, info.name)
+            reader.build(name, keep_places=False)
         except InputError as exc:
             problems.extend(
-                Problem(p.file, f"[variant {info.name}] {p.message}", p.row, p.column, p.path)
+                Problem(p.file, f"[variant {name}] {p.message}", p.row, p.column, p.path)
                 for p in exc.problems
             )
     return problems
@@ -154,18 +187,97 @@ def validate_scenario(path: str | Path) -> list[Problem]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _build(folder: Path, raw: Any, variant: str | None) -> Scenario:
+def _folder_or_error(path: str | Path) -> Path:
+    folder = scenario_folder(path)
+    try:
+        is_dir = folder.is_dir()
+    except OSError:
+        is_dir = False
+    if not is_dir:
+        raise InputError([Problem(str(path), "no such scenario folder")])
+    return folder
+
+
+class _Reader:
+    """One scenario folder: scenario.yaml parsed once, tables read once, shared by variants."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.folder = _folder_or_error(path)
+        if (
+            not (self.folder / SCENARIO_FILE).exists()
+            and not (self.folder / SCENARIO_FILE).is_symlink()
+        ):
+            raise InputError([Problem(str(path), f"no {SCENARIO_FILE} in this folder")])
+        self.raw = read_yaml(self.folder / SCENARIO_FILE, SCENARIO_FILE)
+        self._tables: dict[tuple[Path, str | None], Table | InputError] = {}
+        self._places: dict[tuple[Path, str | None, bool], _Places | InputError] = {}
+
+    def variant_names(self) -> list[str]:
+        variants = self.raw.get("variants") if isinstance(self.raw, dict) else None
+        return [str(k) for k in variants] if isinstance(variants, dict) else []
+
+    def table(self, target: Path, name: str, sheet: str | None) -> Table:
+        return _once(self._tables, (target, sheet), lambda: read_table(target, name, sheet))
+
+    def places(self, target: Path, name: str, sheet: str | None, keep: bool) -> _Places:
+        def read() -> _Places:
+            with _bulk_reading():
+                return _read_places(open_table(target, name, sheet), keep)
+
+        return _once(self._places, (target, sheet, keep), read)
+
+    def build(self, variant: str | None, *, keep_places: bool) -> Scenario | None:
+        return _build(self, self.raw, variant, keep_places)
+
+
+T = TypeVar("T")
+
+
+def _once(cache: dict[Any, T | InputError], key: Any, make: Callable[[], T]) -> T:
+    """``make()`` the first time for this key; its result (or its InputError) afterwards."""
+    if key not in cache:
+        try:
+            cache[key] = make()
+        except InputError as exc:
+            cache[key] = exc
+    found = cache[key]
+    if isinstance(found, InputError):
+        raise found
+    return found
+
+
+@contextmanager
+def _bulk_reading() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large table is read.
+
+    Reading a million rows allocates millions of small tuples and strings, none of them in a
+    reference cycle; the collector would scan the growing heap again and again (about a third
+    of the time). Reference counting still frees everything; the collector resumes after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(reader: _Reader, raw: Any, variant: str | None, keep_places: bool) -> Scenario | None:
     col = ProblemCollector()
     f = SCENARIO_FILE
     if not isinstance(raw, dict):
         raise InputError([Problem(f, "expected a mapping of sections at the top level")])
-    for key in raw:
-        if key not in TOP_LEVEL_KEYS:
-            known = ", ".join(TOP_LEVEL_KEYS)
-            col.add(f, f"unknown section (known sections: {known})", path=str(key))
+    _check_top_keys(raw, "", col)
     for key in REQUIRED_KEYS:
         if key not in raw:
             col.add(f, f"required section is missing ({TOP_LEVEL_KEYS[key]})", path=key)
+        elif raw[key] is None or raw[key] == {}:
+            col.add(f, f"required section is empty ({TOP_LEVEL_KEYS[key]})", path=key)
+    for key in ("name", "description"):
+        value = raw.get(key)
+        if key in raw and (not isinstance(value, str) or not value.strip() or len(value) > 2000):
+            col.add(f, f"expected text (at most 2,000 characters) (got {value!r:.60})", path=key)
     version = raw.get("format_version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         col.add(f, f"unsupported format_version {version!r}; expected 1", path="format_version")
@@ -192,21 +304,29 @@ def _build(folder: Path, raw: Any, variant: str | None) -> Scenario:
     travel = _section(col, raw, "travel", TravelModel, default={})
 
     citizen_country = raw.get("citizen_country")
-    if "citizen_country" in raw and not _is_iso2(citizen_country):
-        col.add(
-            f,
-            f"expected an ISO alpha-2 code like RU (got {citizen_country!r})",
-            path="citizen_country",
-        )
+    if "citizen_country" in raw:
+        why = country_problem(citizen_country)
+        if why is not None:
+            col.add(f, why, path="citizen_country")
 
-    sites = _read_sites(folder, raw.get("sites"), site_updates, col)
-    places = _read_places(folder, raw.get("voters"), col)
+    sites = _sites(reader, raw.get("sites"), site_updates, col)
+    places = _places(reader, raw.get("voters"), keep_places, col)
 
     if election is not None:
         _check_election(election, sites, demand, col)
     _check_references(sites, places, col)
+    pairs = len(sites) * len(places.row_of)
+    if pairs > L.MAX_PLACE_SITE_PAIRS:
+        col.add(
+            places.file_label,
+            f"{len(places.row_of):,} places x {len(sites):,} sites = {pairs:,} pairs; the limit "
+            f"is {L.MAX_PLACE_SITE_PAIRS:,} (see docs/reference/limits.md): merge small places "
+            "or drop sites that cannot serve them",
+        )
     col.raise_if_any()
     assert election is not None and service is not None
+    if not keep_places:
+        return None
     return Scenario(
         name=str(raw["name"]),
         description=str(raw.get("description", "")),
@@ -223,8 +343,13 @@ def _build(folder: Path, raw: Any, variant: str | None) -> Scenario:
     )
 
 
-def _is_iso2(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 2 and value.isalpha()
+def _check_top_keys(raw: Mapping[Any, Any], prefix: str, col: ProblemCollector) -> None:
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            known = ", ".join(TOP_LEVEL_KEYS)
+            col.add(
+                SCENARIO_FILE, f"unknown section (known sections: {known})", path=f"{prefix}{key}"
+            )
 
 
 def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -259,6 +384,11 @@ def _apply_variant(
         patch = {}
     if "variants" in patch:
         col.add(SCENARIO_FILE, "a variant cannot patch the variants", path=f"{path}.patch")
+        patch = {k: v for k, v in patch.items() if k != "variants"}
+    _check_top_keys(patch, f"{path}.patch.", col)
+    description = spec.get("description", "")
+    if not isinstance(description, str):
+        col.add(SCENARIO_FILE, "expected text", path=f"{path}.description")
     updates = spec.get("site_updates") or []
     if not isinstance(updates, list):
         col.add(
@@ -282,7 +412,7 @@ def _section(
     value = raw.get(key, default)
     if value is None:
         if default is None:
-            return None
+            return None  # a missing or empty required section is reported by _build
         value = default
     try:
         return TypeAdapter(model).validate_python(value)
@@ -295,7 +425,15 @@ def _section(
 # Tables
 
 
-def _table_ref(folder: Path, ref: Any, section: str, col: ProblemCollector) -> Table | None:
+def _table_target(
+    reader: _Reader, ref: Any, section: str, col: ProblemCollector
+) -> tuple[Path, str, str | None] | None:
+    """(resolved path, name as written, sheet) of a table reference, or None (reported).
+
+    A table must lie inside the scenario folder, after following symbolic links: a path
+    outside it (``../x.csv``, ``/etc/passwd``, a link leading out) is refused, so that a
+    scenario (uploaded to a server, say) can only read its own files.
+    """
     if ref is None:
         return None
     sheet = None
@@ -304,6 +442,9 @@ def _table_ref(folder: Path, ref: Any, section: str, col: ProblemCollector) -> T
     elif isinstance(ref, dict) and isinstance(ref.get("table"), str):
         name = ref["table"]
         sheet = ref.get("sheet")
+        if sheet is not None and not isinstance(sheet, str):
+            col.add(SCENARIO_FILE, "expected a sheet name (text)", path=f"{section}.sheet")
+            return None
         for key in ref:
             if key not in ("table", "sheet"):
                 col.add(
@@ -312,33 +453,49 @@ def _table_ref(folder: Path, ref: Any, section: str, col: ProblemCollector) -> T
     else:
         col.add(SCENARIO_FILE, "expected {table: FILE.csv or FILE.xlsx}", path=section)
         return None
-    target = (folder / name).resolve()
-    if folder.resolve() not in target.parents:
+    if not name or "\0" in name:
+        col.add(SCENARIO_FILE, "expected a file name", path=f"{section}.table")
+        return None
+    home = Path(os.path.realpath(reader.folder))
+    if home not in Path(os.path.realpath(reader.folder / name)).parents:
         col.add(
-            SCENARIO_FILE, "the table must be inside the scenario folder", path=f"{section}.table"
+            SCENARIO_FILE,
+            "the table must be inside the scenario folder (paths and links leading outside "
+            "it are refused)",
+            path=f"{section}.table",
         )
         return None
     try:
-        return read_table(target, name, sheet)
+        target = resolve_input_path(reader.folder / name, name)
     except InputError as exc:
         col.extend(exc.problems)
         return None
+    return target, name, sheet
 
 
-def _check_columns(table: Table, spec: Mapping[str, bool], col: ProblemCollector) -> bool:
+def _check_columns(
+    label: str, columns: Sequence[str], spec: Mapping[str, bool], col: ProblemCollector
+) -> bool:
     ok = True
     for name, required in spec.items():
-        if required and name not in table.columns:
-            col.add(table.file_label, f"required column {name!r} is missing", row=1, column=name)
+        if required and name not in columns:
+            col.add(label, f"required column {name!r} is missing", row=1, column=name)
             ok = False
-    for name in table.columns:
+    for name in columns:
         if name not in spec:
             known = ", ".join(spec)
-            col.add(
-                table.file_label, f"unknown column (known columns: {known})", row=1, column=name
-            )
+            col.add(label, f"unknown column (known columns: {known})", row=1, column=name)
             ok = False
     return ok
+
+
+@lru_cache(maxsize=4096)
+def _zone_ok(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _locate(
@@ -358,12 +515,10 @@ def _locate(
         return None
     tz = cells.get("timezone", "")
     if tz:
-        try:
-            zoneinfo.ZoneInfo(tz)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if not _zone_ok(tz):
             col.add(
                 label,
-                f"unknown IANA time zone {tz!r} (e.g. America/New_York)",
+                f"unknown IANA time zone {tz[:60]!r} (e.g. America/New_York)",
                 row=row,
                 column="timezone",
             )
@@ -404,20 +559,23 @@ def _locate(
     return out
 
 
+def _country_ok(data: dict[str, Any], label: str, row: int, col: ProblemCollector) -> bool:
+    """Check and upper-case the row's country code in place."""
+    if "country" in data and isinstance(data["country"], str):
+        why = country_problem(data["country"])
+        if why is not None:
+            col.add(label, why, row=row, column="country")
+            return False
+        data["country"] = data["country"].upper()
+    return True
+
+
 def _row_model(
     model: type[M], cells: dict[str, Any], label: str, row: int, col: ProblemCollector
 ) -> M | None:
     data = {k: v for k, v in cells.items() if v != "" and k not in _NOT_MODEL_FIELDS}
-    if "country" in data and isinstance(data["country"], str):
-        if not _is_iso2(data["country"]):
-            col.add(
-                label,
-                f"expected an ISO alpha-2 code like US (got {data['country']!r})",
-                row=row,
-                column="country",
-            )
-            return None
-        data["country"] = data["country"].upper()
+    if not _country_ok(data, label, row, col):
+        return None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -458,14 +616,31 @@ def _rows_to_models(
     return out, seen
 
 
-def _read_sites(folder: Path, ref: Any, updates: list[Any], col: ProblemCollector) -> list[Site]:
-    table = _table_ref(folder, ref, "sites", col)
-    if table is None or not _check_columns(table, SITE_COLUMNS, col):
+def _sites(reader: _Reader, ref: Any, updates: list[Any], col: ProblemCollector) -> list[Site]:
+    found = _table_target(reader, ref, "sites", col)
+    if found is None:
+        return []
+    try:
+        table = reader.table(*found)
+    except InputError as exc:
+        col.extend(exc.problems)
+        return []
+    if not _check_columns(table.file_label, table.columns, SITE_COLUMNS, col):
+        return []
+    if len(table.rows) > L.MAX_SITES:
+        col.add(table.file_label, f"{len(table.rows):,} sites; the limit is {L.MAX_SITES:,}")
         return []
     rows: list[tuple[int, dict[str, Any]]] = [(r, dict(c)) for r, c in table.rows]
     _apply_site_updates(rows, updates, col)
     sites, _ = _rows_to_models(Site, table.file_label, rows, "site_id", "city", col)
     return sites
+
+
+_NUMERIC_SITE_FIELDS = {
+    name
+    for name, info in Site.model_fields.items()
+    if info.annotation in (int, float, int | None, float | None)
+}
 
 
 def _apply_site_updates(
@@ -478,6 +653,7 @@ def _apply_site_updates(
             or not isinstance(update.get("set", {}), dict)
             or not isinstance(update.get("scale", {}), dict)
             or not ({"set", "scale"} & set(update))
+            or set(update) - {"match", "set", "scale"}
         ):
             col.add(
                 SCENARIO_FILE,
@@ -496,19 +672,68 @@ def _apply_site_updates(
         ]
         for key in bad:
             col.add(SCENARIO_FILE, f"unknown site field {key!r}", path=path)
-        if bad:
+        ok = not bad
+        for section, values in (("match", match), ("set", set_values)):
+            for k, v in values.items():
+                if isinstance(v, dict | list):
+                    col.add(SCENARIO_FILE, "expected a single value", path=f"{path}.{section}.{k}")
+                    ok = False
+        for k, factor in scale.items():
+            if k in settable and k not in _NUMERIC_SITE_FIELDS:
+                col.add(
+                    SCENARIO_FILE,
+                    f"{k!r} is not a number and cannot be scaled (use set:)",
+                    path=f"{path}.scale.{k}",
+                )
+                ok = False
+            elif isinstance(factor, bool) or not isinstance(factor, int | float):
+                col.add(
+                    SCENARIO_FILE,
+                    f"expected a number as the factor (got {factor!r:.60})",
+                    path=f"{path}.scale.{k}",
+                )
+                ok = False
+            elif not 0 <= factor <= 1e6:
+                col.add(
+                    SCENARIO_FILE,
+                    f"expected a finite factor between 0 and 1,000,000 (got {factor!r})",
+                    path=f"{path}.scale.{k}",
+                )
+                ok = False
+        if not ok:
             continue
         hits = 0
         for _row, cells in rows:
             values = match.items()
-            if all(str(cells.get(k, "")).lower() == str(v).lower() for k, v in values):
+            if all(str(cells.get(k, "")).lower() == _text(v).lower() for k, v in values):
                 hits += 1
                 for k, v in set_values.items():
-                    cells[k] = v if not isinstance(v, bool) else str(v).lower()
+                    cells[k] = "" if v is None else _text(v)
                 for k, factor in scale.items():
                     cells[k] = _scaled(cells.get(k), factor, k)
         if hits == 0:
             col.add(SCENARIO_FILE, "this update matches no site", path=f"{path}.match")
+
+
+def _text(value: Any) -> str:
+    """A YAML scalar as a table cell would hold it (``true``, not ``True``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _scaled(value: Any, factor: float, field_name: str) -> str:
+    """A table value times a factor; counts (integer fields) are rounded down. A value that is
+    not a number is left for the row validation to report."""
+    try:
+        scaled = float(value or 0) * float(factor)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(scaled):
+        return str(value)
+    if Site.model_fields[field_name].annotation in (int, int | None):
+        return str(math.floor(scaled + 1e-9))
+    return repr(scaled)
 
 
 @dataclass(frozen=True)
@@ -516,26 +741,221 @@ class _Places:
     places: list[VoterPlace]
     file_label: str
     row_of: dict[str, int]
+    """Row of each place id (duplicates reported)."""
+    references: list[tuple[int, str]]
+    """(row, site id) of every pre_registered_site given."""
 
 
-def _scaled(value: Any, factor: Any, field_name: str) -> str:
-    """A table value times a factor; counts (integer fields) are rounded down."""
+def _places(reader: _Reader, ref: Any, keep: bool, col: ProblemCollector) -> _Places:
+    empty = _Places([], "voters", {}, [])
+    found = _table_target(reader, ref, "voters", col)
+    if found is None:
+        return empty
     try:
-        scaled = float(value or 0) * float(factor)
-    except (TypeError, ValueError):
-        return str(value)  # left for the row validation to report
-    if Site.model_fields[field_name].annotation in (int, int | None):
-        return str(math.floor(scaled + 1e-9))
-    return repr(scaled)
+        return reader.places(*found, keep)
+    except InputError as exc:
+        col.extend(exc.problems)
+        return empty
 
 
-def _read_places(folder: Path, ref: Any, col: ProblemCollector) -> _Places:
-    table = _table_ref(folder, ref, "voters", col)
-    if table is None or not _check_columns(table, PLACE_COLUMNS, col):
-        return _Places([], "voters", {})
-    rows = [(r, dict[str, Any](c)) for r, c in table.rows]
-    places, seen = _rows_to_models(VoterPlace, table.file_label, rows, "place_id", "name", col)
-    return _Places(places, table.file_label, seen)
+_FINITE = ConfigDict(allow_inf_nan=False)
+_WHERE = ("lat", "lon", "timezone")
+
+
+def _check_ids(
+    ids: Sequence[str],
+    numbers: list[int],
+    row_of: dict[str, int],
+    failed: set[int],
+    label: str,
+    col: ProblemCollector,
+) -> None:
+    fresh = dict(zip(ids, numbers, strict=True))
+    if len(fresh) == len(ids) and row_of.keys().isdisjoint(fresh):
+        row_of.update(fresh)  # no duplicate: the common case, at C speed
+        return
+    for i, (key, number) in enumerate(zip(ids, numbers, strict=True)):
+        first = row_of.setdefault(key, number)
+        if first != number:
+            col.add(
+                label,
+                f"duplicate place_id {key[:60]!r} (first at row {first})",
+                row=number,
+                column="place_id",
+            )
+            failed.add(i)
+
+
+def _check_countries(
+    table: dict[str, Sequence[str]],
+    numbers: list[int],
+    known: set[str],
+    failed: set[int],
+    label: str,
+    col: ProblemCollector,
+) -> None:
+    codes = table.get("country")
+    if codes is None:
+        return
+    for value in set(codes) - known:
+        if value and country_problem(value) is not None:
+            for i, code in enumerate(codes):
+                if code == value:
+                    col.add(label, str(country_problem(value)), row=numbers[i], column="country")
+                    failed.add(i)
+        else:
+            known.add(value)
+    if any(c != c.upper() for c in set(codes)):
+        table["country"] = tuple(c.upper() for c in codes)
+
+
+def _locate_column(
+    table: dict[str, Sequence[str]],
+    chunk: list[tuple[int, tuple[str, ...]]],
+    numbers: list[int],
+    columns: tuple[str, ...],
+    failed: set[int],
+    label: str,
+    col: ProblemCollector,
+) -> dict[str, list[Any]]:
+    """lat, lon and timezone columns with the gaps filled from the gazetteer or time zones."""
+    lat, lon, tz = (table.get(c) for c in _WHERE)
+    if lat is not None and lon is not None and tz is not None:
+        zones_ok = {z for z in set(tz) if z and _zone_ok(z)}
+        if all(lat) and all(lon) and zones_ok.issuperset(tz):
+            return {}  # every place located: the common case
+        need = [
+            i
+            for i, (a, b, z) in enumerate(zip(lat, lon, tz, strict=True))
+            if not (a and b and z in zones_ok)
+        ]
+    else:
+        need = list(range(len(numbers)))
+    if not need:
+        return {}
+    out: dict[str, list[Any]] = {
+        c: list(table[c]) if c in table else [""] * len(numbers) for c in _WHERE
+    }
+    for i in need:
+        if i in failed:
+            continue
+        loc = _locate(dict(zip(columns, chunk[i][1], strict=True)), label, numbers[i], col, "name")
+        if loc is None:
+            failed.add(i)
+            continue
+        for c in _WHERE:
+            out[c][i] = loc.get(c, out[c][i])
+    return out
+
+
+def _check_column(
+    name: str,
+    column: Sequence[Any],
+    present: list[int],
+    numbers: list[int],
+    failed: set[int],
+    label: str,
+    col: ProblemCollector,
+) -> tuple[list[int], list[Any]]:
+    """Validate the present cells of one column; failing rows are reported and marked."""
+    adapter = _column_adapter(VoterPlace, name)
+    whole = len(present) == len(column)
+    try:
+        return present, adapter.validate_python(
+            list(column) if whole else [column[i] for i in present]
+        )
+    except ValidationError as exc:
+        bad: set[int] = set()
+        for err in exc.errors():
+            i = present[int(err["loc"][0])]
+            col.add(label, friendly_message(err), row=numbers[i], column=name)
+            bad.add(i)
+        failed |= bad
+        present = [i for i in present if i not in bad]
+        return present, adapter.validate_python([column[i] for i in present])
+
+
+@lru_cache(maxsize=64)
+def _column_adapter(model: type[BaseModel], field_name: str) -> TypeAdapter[list[Any]]:
+    """Validates a whole column with the rules of one model field (``list[Annotated[...]]``)."""
+    info = model.model_fields[field_name]
+    item: Any = info.annotation
+    if info.metadata:
+        item = Annotated[(item, *info.metadata)]
+    return TypeAdapter(list[item], config=_FINITE)
+
+
+def _read_places(stream: TableStream, keep: bool) -> _Places:
+    """Check the voter places chunk by chunk, each column at once by the ``VoterPlace`` field
+    rules; build the models only if ``keep`` (validation alone keeps ids and references)."""
+    col = ProblemCollector()
+    label = stream.file_label
+    if not _check_columns(label, stream.columns, PLACE_COLUMNS, col):
+        col.raise_if_any()
+    fields = VoterPlace.model_fields
+    required = {n for n, info in fields.items() if info.is_required()}
+    places: list[VoterPlace] = []
+    row_of: dict[str, int] = {}
+    references: list[tuple[int, str]] = []
+    total_citizens = 0.0
+    countries_ok: set[str] = set()
+    columns = stream.columns
+    candidates = [n for n in fields if n in columns or n in _WHERE]
+    for chunk in stream.chunks():
+        if not chunk:
+            continue
+        numbers = [number for number, _ in chunk]
+        table: dict[str, Sequence[str]] = dict(
+            zip(columns, zip(*(cells for _, cells in chunk), strict=True), strict=True)
+        )
+        failed: set[int] = set()
+        _check_ids(table["place_id"], numbers, row_of, failed, label, col)
+        _check_countries(table, numbers, countries_ok, failed, label, col)
+        values = _locate_column(table, chunk, numbers, columns, failed, label, col)
+        checked: dict[str, tuple[list[int], list[Any]]] = {}
+        for name in candidates:
+            column = values.get(name) or table.get(name) or ()
+            if not failed and column and all(column):
+                present = list(range(len(numbers)))
+            else:
+                present = [i for i, v in enumerate(column) if v and i not in failed]
+                if name in required:
+                    for i in range(len(numbers)):
+                        if i not in failed and not (column and column[i]):
+                            col.add(label, "required field is missing", row=numbers[i], column=name)
+                            failed.add(i)
+            if present:
+                checked[name] = _check_column(name, column, present, numbers, failed, label, col)
+        present, citizens = checked.get("eligible_citizens", ([], []))
+        total_citizens += (
+            sum(c for i, c in zip(present, citizens, strict=True) if i not in failed)
+            if failed
+            else sum(citizens)
+        )
+        if "pre_registered_site" in checked:
+            for i, site in zip(*checked["pre_registered_site"], strict=True):
+                if i not in failed:
+                    references.append((numbers[i], site))
+        if keep:
+            rows: list[dict[str, Any]] = [{} for _ in numbers]
+            for name, (present, items) in checked.items():
+                for i, v in zip(present, items, strict=True):
+                    rows[i][name] = v
+            places.extend(
+                VoterPlace.model_construct(**d) for i, d in enumerate(rows) if i not in failed
+            )
+    if not row_of and not col.problems:
+        col.add(label, "the table has no rows: expected at least one")
+    if total_citizens > L.MAX_TOTAL_CITIZENS:
+        col.add(
+            label,
+            f"{total_citizens:,.0f} eligible citizens in all; the limit is "
+            f"{L.MAX_TOTAL_CITIZENS:,} (see docs/reference/limits.md)",
+            column="eligible_citizens",
+        )
+    col.extend(stream.problems)
+    col.raise_if_any()
+    return _Places(places, label, row_of, references)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -580,12 +1000,12 @@ def _check_references(sites: list[Site], places: _Places, col: ProblemCollector)
     if not sites:
         return
     site_ids = {s.site_id for s in sites}
-    for place in places.places:
-        if place.pre_registered_site is not None and place.pre_registered_site not in site_ids:
+    for row, site_id in places.references:
+        if site_id not in site_ids:
             col.add(
                 places.file_label,
-                f"unknown site {place.pre_registered_site!r} (not in the sites table)",
-                row=places.row_of.get(place.place_id),
+                f"unknown site {site_id[:60]!r} (not in the sites table)",
+                row=row,
                 column="pre_registered_site",
             )
     if not any(s.can_open for s in sites):

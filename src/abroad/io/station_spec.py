@@ -14,58 +14,78 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from abroad.io.errors import InputError, Problem, ProblemCollector
+from abroad.io.errors import ProblemCollector
 from abroad.io.yamlio import parse_yaml_text, read_yaml
 from abroad.model import ClosePolicy, Distribution
+from abroad.model import limits as L
 from abroad.model.clock import clock_minutes, parse_clock
 from abroad.queueing.spec import DaySpec, StageSpec, StationSpec, SurgeSpec
 
 
 class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+Minutes = str | float
+"""A clock time as text ("08:00") or a number of minutes after midnight (finite, checked by
+``_minutes`` against ``MAX_DAY_MINUTES``)."""
 
 
 class _SurgeFile(_File):
-    at: str | float
-    extra_voters: float = Field(ge=0)
-    width_minutes: float = Field(default=30.0, gt=0)
+    at: Minutes
+    extra_voters: float = Field(ge=0, le=L.MAX_EXPECTED_ARRIVALS)
+    width_minutes: float = Field(default=30.0, gt=0, le=L.MAX_DURATION_MINUTES)
 
 
 class _DayFile(_File):
-    open: str | float
-    close: str | float
+    open: Minutes
+    close: Minutes
     arrivals_per_hour: list[float] | float
-    bin_minutes: float = Field(default=60.0, gt=0)
-    surges: list[_SurgeFile] = []
-    early_voters: int = Field(default=0, ge=0)
+    bin_minutes: float = Field(default=60.0, gt=0, le=L.MAX_DAY_MINUTES)
+    surges: list[_SurgeFile] = Field(default=[], max_length=L.MAX_SURGES)
+    early_voters: int = Field(default=0, ge=0, le=L.MAX_EARLY_VOTERS)
 
 
 class _StepFile(_File):
-    start: str | float = Field(alias="from")
-    servers: int = Field(ge=0)
+    start: Minutes = Field(alias="from")
+    servers: int = Field(ge=0, le=L.MAX_SERVERS)
 
 
 class _StageFile(_File):
-    name: str = Field(min_length=1)
-    servers: int | None = Field(default=None, ge=1)
-    schedule: list[_StepFile] | None = None
+    name: str = Field(min_length=1, max_length=100)
+    servers: int | None = Field(default=None, ge=1, le=L.MAX_SERVERS)
+    schedule: list[_StepFile] | None = Field(default=None, max_length=L.MAX_SCHEDULE_STEPS)
     service: Distribution
 
 
 class _StationFile(_File):
-    name: str = "station"
-    days: list[_DayFile] = Field(min_length=1)
-    stages: list[_StageFile] = Field(min_length=1)
+    name: str = Field(default="station", max_length=200)
+    days: list[_DayFile] = Field(min_length=1, max_length=L.MAX_VOTING_DAYS)
+    stages: list[_StageFile] = Field(min_length=1, max_length=L.MAX_STAGES)
     patience: Distribution | None = None
-    balk_queue_length: int | None = Field(default=None, ge=0)
-    max_queue_outside: int | None = Field(default=None, ge=0)
+    balk_queue_length: int | None = Field(default=None, ge=0, le=L.MAX_QUEUE_LENGTH)
+    max_queue_outside: int | None = Field(default=None, ge=0, le=L.MAX_QUEUE_LENGTH)
     close_policy: ClosePolicy = ClosePolicy.model_validate("serve_all")
-    ballots: int | None = Field(default=None, ge=0)
-    queue_step_minutes: float = Field(default=15.0, gt=0)
+    ballots: int | None = Field(default=None, ge=0, le=L.MAX_BALLOTS)
+    queue_step_minutes: float = Field(default=15.0, gt=0, le=L.MAX_DAY_MINUTES)
+    line_stages: int = Field(default=1, ge=1, le=L.MAX_STAGES)
+
+
+_AS_IN_THE_FILE = (
+    "name",
+    "patience",
+    "balk_queue_length",
+    "max_queue_outside",
+    "close_policy",
+    "ballots",
+    "queue_step_minutes",
+    "line_stages",
+)
+"""Fields of the station that the file gives as the simulator takes them."""
 
 
 def _minutes(value: str | float, file: str, path: str, problems: ProblemCollector) -> float:
-    """Clock text ("08:00") or a number of minutes after midnight."""
+    """Clock text ("08:00", "24:00") or a number of minutes after midnight."""
     if isinstance(value, str):
         try:
             t = parse_clock(value)
@@ -74,8 +94,13 @@ def _minutes(value: str | float, file: str, path: str, problems: ProblemCollecto
             return math.nan
         assert isinstance(t, dt.time)
         return clock_minutes(t)
-    if not math.isfinite(value) or value < 0:
-        problems.add(file, f"expected a clock time or minutes >= 0 (got {value!r})", path=path)
+    if not 0 <= value <= L.MAX_DAY_MINUTES:
+        problems.add(
+            file,
+            f"expected a clock time or minutes between 0 and {L.MAX_DAY_MINUTES:,.0f} "
+            f"(the limit) (got {value!r})",
+            path=path,
+        )
         return math.nan
     return float(value)
 
@@ -107,6 +132,14 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
             )
             continue
         n_bins = math.ceil((c - o) / d.bin_minutes - 1e-9)
+        if n_bins > L.MAX_RATE_BINS:
+            problems.add(
+                file,
+                f"{n_bins:,} rate bins of {d.bin_minutes:g} minutes; the limit is "
+                f"{L.MAX_RATE_BINS:,}: raise bin_minutes",
+                path=f"{p}.bin_minutes",
+            )
+            continue
         if isinstance(d.arrivals_per_hour, list):
             rates = tuple(d.arrivals_per_hour)
             if len(rates) != n_bins:
@@ -121,11 +154,12 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
         else:
             rates = (d.arrivals_per_hour,)
             bin_minutes = c - o
-        bad = [j for j, r in enumerate(rates) if r < 0 or not math.isfinite(r)]
+        bad = [j for j, r in enumerate(rates) if not 0 <= r <= L.MAX_ARRIVALS_PER_HOUR]
         for j in bad:
             problems.add(
                 file,
-                f"arrival rate must be a non-negative number (got {rates[j]!r})",
+                f"arrival rate must be a number between 0 and {L.MAX_ARRIVALS_PER_HOUR:,.0f} "
+                f"(the limit) (got {rates[j]!r})",
                 path=f"{p}.arrivals_per_hour" + (f"[{j}]" if len(rates) > 1 else ""),
             )
         surges = []
@@ -139,16 +173,19 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
                 )
         if bad:
             continue
-        days.append(
-            DaySpec(
-                open_minutes=o,
-                close_minutes=c,
-                arrivals_per_hour=rates,
-                bin_minutes=bin_minutes,
-                surges=tuple(surges),
-                early_voters=d.early_voters,
+        try:
+            days.append(
+                DaySpec(
+                    open_minutes=o,
+                    close_minutes=c,
+                    arrivals_per_hour=rates,
+                    bin_minutes=bin_minutes,
+                    surges=tuple(surges),
+                    early_voters=d.early_voters,
+                )
             )
-        )
+        except ValidationError as exc:
+            problems.add_validation_error(file, exc, path_prefix=p)
 
     stages = []
     names: set[str] = set()
@@ -185,33 +222,37 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
                 )
                 continue
             schedule = tuple(steps)
-        stages.append(
-            StageSpec(
-                name=st.name,
-                servers=st.servers or 0,
-                schedule=schedule,
-                service=st.service,
+        try:
+            stages.append(
+                StageSpec(
+                    name=st.name, servers=st.servers or 0, schedule=schedule, service=st.service
+                )
             )
+        except ValidationError as exc:
+            problems.add_validation_error(file, exc, path_prefix=p)
+    if raw.line_stages > len(raw.stages):
+        problems.add(
+            file,
+            f"line_stages ({raw.line_stages}) exceeds the number of stages ({len(raw.stages)})",
+            path="line_stages",
         )
     problems.raise_if_any()
-    return StationSpec(
-        name=raw.name,
-        days=tuple(days),
-        stages=tuple(stages),
-        patience=raw.patience,
-        balk_queue_length=raw.balk_queue_length,
-        max_queue_outside=raw.max_queue_outside,
-        close_policy=raw.close_policy,
-        ballots=raw.ballots,
-        queue_step_minutes=raw.queue_step_minutes,
-    )
+    try:
+        same = {k: getattr(raw, k) for k in _AS_IN_THE_FILE}
+        spec = StationSpec(days=tuple(days), stages=tuple(stages), **same)
+    except ValidationError as exc:  # rules of the spec itself not checked above
+        problems.add_validation_error(file, exc)
+        problems.raise_if_any()
+        raise
+    for message in spec.size_problems():
+        problems.add(file, message)
+    problems.raise_if_any()
+    return spec
 
 
 def load_station_spec(path: Path) -> StationSpec:
-    """Read a station spec file (YAML or JSON)."""
+    """Read a station spec file (YAML or JSON): a regular file, size capped."""
     label = str(path)
-    if path.is_dir():
-        raise InputError([Problem(label, "is a folder; expected a YAML or JSON station file")])
     return station_spec_from_data(read_yaml(path, label), label)
 
 

@@ -12,16 +12,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from abroad.model.limits import MAX_CV, MAX_DURATION_MINUTES, MAX_EMPIRICAL_VALUES
+
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Exponential(_Frozen):
     """Exponential durations with the given mean."""
 
     dist: Literal["exponential"] = "exponential"
-    mean_minutes: float = Field(gt=0)
+    mean_minutes: float = Field(gt=0, le=MAX_DURATION_MINUTES)
 
     @property
     def mean(self) -> float:
@@ -32,8 +34,9 @@ class LogNormal(_Frozen):
     """Log-normal durations given by their mean and coefficient of variation (sd / mean)."""
 
     dist: Literal["lognormal"] = "lognormal"
-    mean_minutes: float = Field(gt=0)
-    cv: float = Field(gt=0)
+    mean_minutes: float = Field(gt=0, le=MAX_DURATION_MINUTES)
+    cv: float = Field(gt=0, le=MAX_CV)
+    """At most ``MAX_CV`` (100): beyond, the underlying normal's sigma makes draws overflow."""
 
     @property
     def mean(self) -> float:
@@ -49,7 +52,7 @@ class Deterministic(_Frozen):
     """Every duration is exactly ``minutes``."""
 
     dist: Literal["deterministic"] = "deterministic"
-    minutes: float = Field(ge=0)
+    minutes: float = Field(ge=0, le=MAX_DURATION_MINUTES)
 
     @property
     def mean(self) -> float:
@@ -60,8 +63,8 @@ class Uniform(_Frozen):
     """Durations uniform between ``low_minutes`` and ``high_minutes``."""
 
     dist: Literal["uniform"] = "uniform"
-    low_minutes: float = Field(ge=0)
-    high_minutes: float = Field(gt=0)
+    low_minutes: float = Field(ge=0, le=MAX_DURATION_MINUTES)
+    high_minutes: float = Field(gt=0, le=MAX_DURATION_MINUTES)
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -78,12 +81,14 @@ class Empirical(_Frozen):
     """Durations resampled (with replacement) from observed values."""
 
     dist: Literal["empirical"] = "empirical"
-    values_minutes: tuple[float, ...] = Field(min_length=1)
+    values_minutes: tuple[float, ...] = Field(min_length=1, max_length=MAX_EMPIRICAL_VALUES)
 
     @model_validator(mode="after")
     def _non_negative(self) -> Empirical:
-        if any(v < 0 or not math.isfinite(v) for v in self.values_minutes):
-            raise ValueError("values_minutes must be finite and non-negative")
+        if any(v < 0 or not v <= MAX_DURATION_MINUTES for v in self.values_minutes):
+            raise ValueError(
+                f"values_minutes must be between 0 and {MAX_DURATION_MINUTES:g} (the limit)"
+            )
         return self
 
     @property

@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from abroad.model.clock import ClockTime, clock_minutes
+from abroad.model import limits as L
+from abroad.model.clock import ClockTime, clock_minutes, clock_text
 from abroad.model.demand_params import DemandParams
 from abroad.model.distributions import Distribution
 from abroad.model.types import (
@@ -30,7 +31,9 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    """Numbers must be finite: ``inf``, ``nan`` and ``1e309`` are errors wherever a quantity is
+    meant; upper limits come from ``abroad.model.limits``."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,7 +51,8 @@ class VotingDay(_Frozen):
     def _close_after_open(self) -> VotingDay:
         if self.close <= self.open:
             raise ValueError(
-                f"closing time {self.close:%H:%M} must be after opening time {self.open:%H:%M}"
+                f"closing time {clock_text(clock_minutes(self.close))} must be after opening time "
+                f"{clock_text(clock_minutes(self.open))}"
             )
         return self
 
@@ -75,7 +79,8 @@ class SiteHours(_Frozen):
     def _close_after_open(self) -> SiteHours:
         if self.close <= self.open:
             raise ValueError(
-                f"closing time {self.close:%H:%M} must be after opening time {self.open:%H:%M}"
+                f"closing time {clock_text(clock_minutes(self.close))} must be after opening time "
+                f"{clock_text(clock_minutes(self.open))}"
             )
         return self
 
@@ -84,8 +89,8 @@ class Election(_Frozen):
     """The election: its voting days and per-site hour overrides."""
 
     name: str
-    days: tuple[VotingDay, ...]
-    site_hours: tuple[SiteHours, ...] = ()
+    days: tuple[VotingDay, ...] = Field(max_length=L.MAX_VOTING_DAYS)
+    site_hours: tuple[SiteHours, ...] = Field(default=(), max_length=L.MAX_SITES * 31)
 
     @model_validator(mode="after")
     def _has_days(self) -> Election:
@@ -118,14 +123,14 @@ class Site(_Frozen):
     timezone: TimeZoneName
     available: bool = True
     host_permits: bool = True
-    max_desks: int = Field(default=4, ge=1)
-    max_booths: int = Field(default=10, ge=1)
-    max_security_lanes: int | None = Field(default=None, ge=1)
+    max_desks: int = Field(default=4, ge=1, le=L.MAX_SERVERS)
+    max_booths: int = Field(default=10, ge=1, le=L.MAX_SERVERS)
+    max_security_lanes: int | None = Field(default=None, ge=1, le=L.MAX_SERVERS)
     """Most door-screening lanes the premises allow (missions only); ``None``: the scenario's
     ``service.security.servers`` (see :func:`abroad.network.simulation.max_security_lanes`)."""
-    max_queue_outside: int | None = Field(default=None, ge=0)
-    staff_available: int = Field(default=0, ge=0)
-    cost_per_day: float = Field(default=0.0, ge=0)
+    max_queue_outside: int | None = Field(default=None, ge=0, le=L.MAX_QUEUE_LENGTH)
+    staff_available: int = Field(default=0, ge=0, le=L.MAX_STAFF)
+    cost_per_day: float = Field(default=0.0, ge=0, le=L.MAX_MONEY)
 
     @property
     def can_open(self) -> bool:
@@ -142,11 +147,11 @@ class VoterPlace(_Frozen):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     timezone: TimeZoneName
-    eligible_citizens: float = Field(ge=0)
-    pre_registrations: int | None = Field(default=None, ge=0)
+    eligible_citizens: float = Field(ge=0, le=L.MAX_CITIZENS_PER_PLACE)
+    pre_registrations: int | None = Field(default=None, ge=0, le=L.MAX_CITIZENS_PER_PLACE)
     pre_registered_site: SiteId | None = None
-    previous_votes: int | None = Field(default=None, ge=0)
-    consular_estimate: float | None = Field(default=None, ge=0)
+    previous_votes: int | None = Field(default=None, ge=0, le=L.MAX_CITIZENS_PER_PLACE)
+    consular_estimate: float | None = Field(default=None, ge=0, le=L.MAX_CITIZENS_PER_PLACE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,7 +167,7 @@ class SecurityScreening(_Frozen):
     """Door security screening before the desks (embassies)."""
 
     service: Distribution
-    servers: int = Field(default=DEFAULT_SECURITY_LANES, ge=1)
+    servers: int = Field(default=DEFAULT_SECURITY_LANES, ge=1, le=L.MAX_SERVERS)
     """Lanes at a mission whose row in the sites table leaves ``max_security_lanes`` empty.
     The default changed from 1 to 2 (docs/background/capacity.md): one lane at 27 s a person
     passes about 133 voters an hour, half of what Berlin processed in 2024."""
@@ -175,7 +180,7 @@ class ServiceModel(_Frozen):
     booth: Distribution
     security: SecurityScreening | None = None
     patience: Distribution | None = None
-    balk_queue_length: int | None = Field(default=None, ge=0)
+    balk_queue_length: int | None = Field(default=None, ge=0, le=L.MAX_QUEUE_LENGTH)
 
 
 class ClosePolicy(_Frozen):
@@ -186,7 +191,7 @@ class ClosePolicy(_Frozen):
     """
 
     kind: ClosePolicyKind = ClosePolicyKind.HARD_CLOSE
-    extend_minutes: float = Field(default=0.0, ge=0)
+    extend_minutes: float = Field(default=0.0, ge=0, le=L.MAX_EXTEND_MINUTES)
 
     @model_validator(mode="before")
     @classmethod
@@ -207,7 +212,7 @@ class ClosePolicy(_Frozen):
 class WaitTarget(_Frozen):
     """A service level: ``service_level`` of voters wait less than ``minutes``."""
 
-    minutes: float = Field(default=30.0, gt=0)
+    minutes: float = Field(default=30.0, gt=0, le=L.MAX_WAIT_TARGET_MINUTES)
     service_level: float = Field(default=0.95, gt=0, le=1)
     hard: bool = True
     late_penalty: float = Field(default=0.5, ge=0, le=1)
@@ -218,12 +223,12 @@ class WaitTarget(_Frozen):
 class StaffRules(_Frozen):
     """How many staff a station needs for its resources."""
 
-    per_desk: float = Field(default=1.0, ge=0)
-    per_booths: float = Field(default=0.0, ge=0)
+    per_desk: float = Field(default=1.0, ge=0, le=L.MAX_STAFF)
+    per_booths: float = Field(default=0.0, ge=0, le=L.MAX_STAFF)
     """Staff per booth (supervision), may be fractional: 0.2 = one per five booths."""
-    fixed_per_station: float = Field(default=1.0, ge=0)
+    fixed_per_station: float = Field(default=1.0, ge=0, le=L.MAX_STAFF)
     """Chair of the station, security liaison: staff a station needs whatever its size."""
-    per_security_lane: float | None = Field(default=None, ge=0)
+    per_security_lane: float | None = Field(default=None, ge=0, le=L.MAX_STAFF)
     """Staff per door-screening lane; ``None``: as ``per_desk`` (the format-1 rule)."""
 
     @property
@@ -236,14 +241,14 @@ class Policies(_Frozen):
     """Rules the election commission sets."""
 
     close_policy: ClosePolicy = ClosePolicy()
-    ballot_cap_per_station: int | None = Field(default=None, ge=0)
+    ballot_cap_per_station: int | None = Field(default=None, ge=0, le=L.MAX_BALLOTS)
     wait_target: WaitTarget = WaitTarget()
-    staff_budget: int | None = Field(default=None, ge=0)
+    staff_budget: int | None = Field(default=None, ge=0, le=L.MAX_STAFF)
     staff: StaffRules = StaffRules()
-    cost_budget_per_day: float | None = Field(default=None, ge=0)
+    cost_budget_per_day: float | None = Field(default=None, ge=0, le=L.MAX_MONEY)
     ballot_run_out_probability: float = Field(default=0.01, gt=0, lt=1)
     """Stated probability that a station runs out of the ballots the plan sends it."""
-    ballot_forecast_sigma: float = Field(default=0.32, ge=0)
+    ballot_forecast_sigma: float = Field(default=0.32, ge=0, le=10)
     """Uncertainty of a station's load before the vote: sd of its logarithm (calibrated on
     Russia 2018, abroad.network.ballots)."""
 
@@ -251,11 +256,11 @@ class Policies(_Frozen):
 class TravelModel(_Frozen):
     """Travel time from great-circle distance (see abroad.geo.travel)."""
 
-    road_detour_factor: float = Field(default=1.3, ge=1.0)
-    road_speed_kmh: float = Field(default=80.0, gt=0)
-    flight_threshold_km: float = Field(default=800.0, gt=0)
-    flight_speed_kmh: float = Field(default=700.0, gt=0)
-    flight_overhead_hours: float = Field(default=3.0, ge=0)
+    road_detour_factor: float = Field(default=1.3, ge=1.0, le=10.0)
+    road_speed_kmh: float = Field(default=80.0, gt=0, le=L.MAX_SPEED_KMH)
+    flight_threshold_km: float = Field(default=800.0, gt=0, le=L.MAX_DISTANCE_KM)
+    flight_speed_kmh: float = Field(default=700.0, gt=0, le=L.MAX_SPEED_KMH)
+    flight_overhead_hours: float = Field(default=3.0, ge=0, le=L.MAX_HOURS)
 
 
 # ---------------------------------------------------------------------------------------------

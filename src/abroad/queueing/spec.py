@@ -13,10 +13,11 @@ import math
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from abroad.model import ClosePolicy, ClosePolicyKind, Distribution, Policies, ServiceModel
+from abroad.model import limits as L
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SurgeSpec(_Frozen):
@@ -26,30 +27,33 @@ class SurgeSpec(_Frozen):
     would fall before opening or after closing do not come.
     """
 
-    at_minute: float = Field(ge=0, le=24 * 60)
-    extra_voters: float = Field(ge=0)
-    width_minutes: float = Field(default=30.0, gt=0)
+    at_minute: float = Field(ge=0, le=L.MAX_DAY_MINUTES)
+    extra_voters: float = Field(ge=0, le=L.MAX_EXPECTED_ARRIVALS)
+    width_minutes: float = Field(default=30.0, gt=0, le=L.MAX_DURATION_MINUTES)
 
 
 class DaySpec(_Frozen):
     """One voting day: opening hours, arrival rate profile, surges, early line."""
 
-    open_minutes: float = Field(ge=0)
-    close_minutes: float = Field(gt=0)
-    arrivals_per_hour: tuple[float, ...] = Field(min_length=1)
+    open_minutes: float = Field(ge=0, le=L.MAX_DAY_MINUTES)
+    close_minutes: float = Field(gt=0, le=L.MAX_DAY_MINUTES)
+    arrivals_per_hour: tuple[float, ...] = Field(min_length=1, max_length=L.MAX_RATE_BINS)
     """Arrival rate (voters per hour) in consecutive bins of ``bin_minutes`` from opening.
     Bins beyond closing are ignored; time not covered by a bin has rate 0."""
-    bin_minutes: float = Field(default=60.0, gt=0)
-    surges: tuple[SurgeSpec, ...] = ()
-    early_voters: int = Field(default=0, ge=0)
+    bin_minutes: float = Field(default=60.0, gt=0, le=L.MAX_DAY_MINUTES)
+    surges: tuple[SurgeSpec, ...] = Field(default=(), max_length=L.MAX_SURGES)
+    early_voters: int = Field(default=0, ge=0, le=L.MAX_EARLY_VOTERS)
     """People already waiting at opening (they arrive at ``open_minutes``, in order)."""
 
     @model_validator(mode="after")
     def _check(self) -> DaySpec:
         if self.close_minutes <= self.open_minutes:
             raise ValueError("close_minutes must be after open_minutes")
-        if any(r < 0 or not math.isfinite(r) for r in self.arrivals_per_hour):
-            raise ValueError("arrivals_per_hour must be finite and non-negative")
+        if any(not 0 <= r <= L.MAX_ARRIVALS_PER_HOUR for r in self.arrivals_per_hour):
+            raise ValueError(
+                f"arrivals_per_hour must be between 0 and {L.MAX_ARRIVALS_PER_HOUR:,.0f} "
+                "(the limit)"
+            )
         return self
 
     @property
@@ -90,9 +94,11 @@ class StageSpec(_Frozen):
     """
 
     name: str = Field(min_length=1)
-    servers: int = Field(default=1, ge=0)
+    servers: int = Field(default=1, ge=0, le=L.MAX_SERVERS)
     service: Distribution
-    schedule: tuple[tuple[float, int], ...] | None = None
+    schedule: tuple[tuple[float, int], ...] | None = Field(
+        default=None, max_length=L.MAX_SCHEDULE_STEPS
+    )
 
     @model_validator(mode="after")
     def _check(self) -> StageSpec:
@@ -102,8 +108,14 @@ class StageSpec(_Frozen):
             minutes = [m for m, _ in self.schedule]
             if any(b <= a for a, b in itertools.pairwise(minutes)):
                 raise ValueError("schedule minutes must be strictly increasing")
-            if any(c < 0 for _, c in self.schedule):
-                raise ValueError("schedule server counts must be non-negative")
+            if any(not 0 <= c <= L.MAX_SERVERS for _, c in self.schedule):
+                raise ValueError(
+                    f"schedule server counts must be between 0 and {L.MAX_SERVERS} (the limit)"
+                )
+            if any(not -L.MAX_DAY_MINUTES <= m <= L.MAX_DAY_MINUTES for m in minutes):
+                raise ValueError(
+                    f"schedule minutes must be finite, at most {L.MAX_DAY_MINUTES:,.0f} (the limit)"
+                )
             if self.schedule[-1][1] < 1:
                 raise ValueError(
                     "the last schedule step needs at least one server (it applies after "
@@ -154,16 +166,16 @@ class StationSpec(_Frozen):
     """
 
     name: str = "station"
-    days: tuple[DaySpec, ...] = Field(min_length=1)
-    stages: tuple[StageSpec, ...] = Field(min_length=1)
+    days: tuple[DaySpec, ...] = Field(min_length=1, max_length=L.MAX_VOTING_DAYS)
+    stages: tuple[StageSpec, ...] = Field(min_length=1, max_length=L.MAX_STAGES)
     patience: Distribution | None = None
-    balk_queue_length: int | None = Field(default=None, ge=0)
-    max_queue_outside: int | None = Field(default=None, ge=0)
+    balk_queue_length: int | None = Field(default=None, ge=0, le=L.MAX_QUEUE_LENGTH)
+    max_queue_outside: int | None = Field(default=None, ge=0, le=L.MAX_QUEUE_LENGTH)
     close_policy: ClosePolicy = ClosePolicy(kind=ClosePolicyKind.SERVE_ALL)
-    ballots: int | None = Field(default=None, ge=0)
-    queue_step_minutes: float = Field(default=15.0, gt=0)
+    ballots: int | None = Field(default=None, ge=0, le=L.MAX_BALLOTS)
+    queue_step_minutes: float = Field(default=15.0, gt=0, le=L.MAX_DAY_MINUTES)
     """Spacing of the queue-length-over-time samples (of the first stage's queue)."""
-    line_stages: int = Field(default=1, ge=1)
+    line_stages: int = Field(default=1, ge=1, le=L.MAX_STAGES)
 
     @model_validator(mode="after")
     def _check_line(self) -> StationSpec:
@@ -173,6 +185,27 @@ class StationSpec(_Frozen):
                 f"({len(self.stages)})"
             )
         return self
+
+    def size_problems(self) -> list[str]:
+        """What makes this station too large to simulate (limits of abroad.model.limits);
+        the station-spec reader reports them, with the file's other problems."""
+        out = []
+        extension = self.close_policy.extend_minutes
+        for i, d in enumerate(self.days):
+            samples = (d.close_minutes + extension - d.open_minutes) / self.queue_step_minutes
+            if samples > L.MAX_QUEUE_SAMPLES:
+                out.append(
+                    f"day {i + 1}: {samples:,.0f} line-length samples "
+                    f"((close - open + extension) / queue_step_minutes); the limit is "
+                    f"{L.MAX_QUEUE_SAMPLES:,}: raise queue_step_minutes"
+                )
+        expected = self.expected_arrivals
+        if not expected <= L.MAX_EXPECTED_ARRIVALS:
+            out.append(
+                f"{expected:,.0f} expected arrivals over all days; the limit is "
+                f"{L.MAX_EXPECTED_ARRIVALS:,.0f} per station"
+            )
+        return out
 
     @property
     def expected_arrivals(self) -> float:
