@@ -62,6 +62,7 @@ class _StationFile(_File):
     close_policy: ClosePolicy = ClosePolicy.model_validate("serve_all")
     ballots: int | None = Field(default=None, ge=0)
     queue_step_minutes: float = Field(default=15.0, gt=0)
+    line_stages: int = Field(default=1, ge=1)
 
 
 def _minutes(value: str | float, file: str, path: str, problems: ProblemCollector) -> float:
@@ -195,6 +196,12 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
                 service=st.service,
             )
         )
+    if stages and raw.line_stages > len(stages):
+        problems.add(
+            file,
+            f"line_stages ({raw.line_stages}) exceeds the number of stages ({len(stages)})",
+            path="line_stages",
+        )
     problems.raise_if_any()
     return StationSpec(
         name=raw.name,
@@ -206,6 +213,7 @@ def station_spec_from_data(data: Any, file: str = "SPEC") -> StationSpec:
         close_policy=raw.close_policy,
         ballots=raw.ballots,
         queue_step_minutes=raw.queue_step_minutes,
+        line_stages=raw.line_stages,
     )
 
 

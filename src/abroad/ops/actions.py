@@ -282,11 +282,7 @@ def redirect_action(
 
     # the largest k in [0, in_line] with ok(k): bisect on "not ok"
     n = cond.in_line
-    if ok(n):
-        k = n
-    else:
-        k = _bisect(lambda j: not ok(j), 0, n) - 1
-    k = max(k, 0)
+    k = n if ok(n) else max(_bisect(lambda j: not ok(j), 0, n) - 1, 0)
     left, wait = _after(cond, run(cond, drop_from_line=k), goal.level)
     return Action(
         kind=ActionKind.REDIRECT,

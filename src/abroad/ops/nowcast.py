@@ -184,14 +184,16 @@ def residual_patience(dist: Distribution | None, elapsed: FloatArray, u: FloatAr
         with np.errstate(divide="ignore"):
             f = ndtr((np.log(np.maximum(e, 0.0)) - mu) / sigma)
         p = np.minimum(f + (1.0 - f) * u, 1.0 - 1e-12)
-        return np.maximum(np.exp(mu + sigma * ndtri(p)) - e, 0.0)
+        q: FloatArray = np.exp(mu + sigma * ndtri(p))
+        return np.maximum(q - e, 0.0)
     if isinstance(dist, Empirical):
         values = np.sort(np.asarray(dist.values_minutes, dtype=np.float64))
         n = values.shape[0]
         f = np.searchsorted(values, e, side="right") / n
         p = f + (1.0 - f) * u
         idx = np.minimum((p * n).astype(np.int64), n - 1)
-        return np.maximum(values[idx] - e, 0.0)
+        picked: FloatArray = values[idx]
+        return np.maximum(picked - e, 0.0)
     raise TypeError(f"unknown distribution {dist!r}")
 
 
@@ -394,9 +396,7 @@ def variant(
     return spec
 
 
-def run(
-    cond: Conditioned, spec: StationSpec | None = None, drop_from_line: int = 0
-) -> RunSet:
+def run(cond: Conditioned, spec: StationSpec | None = None, drop_from_line: int = 0) -> RunSet:
     """Run every replication of ``cond`` on ``spec`` (a ``variant``; default the rest of the
     day as reported). ``drop_from_line`` removes that many people from the back of the line
     now (sent elsewhere)."""
@@ -437,7 +437,9 @@ def _collect(
     js = np.zeros(n_rep, dtype=np.bool_)
     bout = np.full(n_rep, np.nan)
     n_grid = int(prep.day_grid_n[0])
-    grid_minutes = day.open_minutes + np.arange(n_grid) * rest.queue_step_minutes
+    grid_minutes: FloatArray = day.open_minutes + np.arange(n_grid, dtype=np.float64) * (
+        rest.queue_step_minutes
+    )
     line = np.empty((n_rep, n_grid))
     ballots = rest.ballots
     for r, inp in enumerate(inputs):
