@@ -41,6 +41,7 @@ class ActionKind(StrEnum):
     EXTEND = "extend"
     ADD_SERVERS = "add_servers"
     REDIRECT = "redirect"
+    DELIVER_BALLOTS = "deliver_ballots"
 
 
 class ActionGoal(BaseModel):
@@ -77,6 +78,7 @@ class Action:
     station: str | None = None
     voters: int | None = None
     travel_minutes: float | None = None
+    ballots: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"kind": self.kind.value}
@@ -87,10 +89,12 @@ class Action:
             out["servers"] = self.servers
             out["servers_by_stage"] = dict(self.servers_by_stage)
             out["from_minute"] = self.minutes
-        else:
+        elif self.kind is ActionKind.REDIRECT:
             out["station"] = self.station
             out["voters"] = self.voters
             out["travel_minutes"] = self.travel_minutes
+        else:
+            out["ballots"] = self.ballots
         out["left_in_line_at_close_after"] = self.left_in_line_at_close_after.as_dict()
         out["wait_minutes_now_after"] = self.wait_minutes_now_after.as_dict()
         out["achieves_goal"] = self.achieves_goal
@@ -292,6 +296,29 @@ def redirect_action(
         left_in_line_at_close_after=left,
         wait_minutes_now_after=wait,
         achieves_goal=left.ci_high <= goal.max_left_in_line,
+    )
+
+
+def ballots_action(cond: Conditioned, goal: ActionGoal | None = None) -> Action | None:
+    """How many more ballots would last to closing: the ballots that would be taken from now
+    with an unlimited stock (upper bound of the interval) minus the stock now; None when the
+    stock is unlimited or enough."""
+    goal = goal or ActionGoal()
+    stock = cond.rest.ballots
+    if stock is None:
+        return None
+    runs = run(cond, cond.rest.model_copy(update={"ballots": None}))
+    needed = predictive(runs.served, goal.level)
+    extra = math.ceil(needed.ci_high) - stock
+    if extra <= 0:
+        return None
+    left, wait = _after(cond, runs, goal.level)
+    return Action(
+        kind=ActionKind.DELIVER_BALLOTS,
+        ballots=extra,
+        left_in_line_at_close_after=left,
+        wait_minutes_now_after=wait,
+        achieves_goal=True,
     )
 
 

@@ -266,8 +266,8 @@ def check_state(spec: StationSpec, state: StationState) -> list[tuple[str, str]]
         out.append(
             (
                 "now",
-                f"must be within the opening hours {_clock(day.open_minutes)}-"
-                f"{_clock(day.close_minutes)} (got {_clock(state.now_minute)})",
+                f"must be within the opening hours {clock_text(day.open_minutes)}-"
+                f"{clock_text(day.close_minutes)} (got {clock_text(state.now_minute)})",
             )
         )
     names = [st.name for st in spec.stages]
@@ -277,7 +277,8 @@ def check_state(spec: StationSpec, state: StationState) -> list[tuple[str, str]]
     return out
 
 
-def _clock(minutes: float) -> str:
+def clock_text(minutes: float) -> str:
+    """``780`` -> ``"13:00"``."""
     m = round(minutes)
     return f"{m // 60:02d}:{m % 60:02d}"
 
@@ -542,8 +543,8 @@ class Nowcast:
         lo, hi = self.intensity.interval(self.level)
         return {
             "station": self.station,
-            "now": _clock(self.now_minute),
-            "close": _clock(self.close_minute),
+            "now": clock_text(self.now_minute),
+            "close": clock_text(self.close_minute),
             "close_policy": self.close_policy.model_dump(mode="json"),
             "replications": self.replications,
             "seed": self.seed,
