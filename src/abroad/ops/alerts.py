@@ -8,7 +8,7 @@ Rules (``AlertThresholds``, one set per election):
 - ``ballots_exhausted``: the ballots run out before closing with a chance of at least
   ``ballots_chance``;
 - ``line_above_cap``: the line now, or predicted (upper bound) later today, above the site's
-  security cap (``line_cap_people``, else the spec's ``max_queue_outside``);
+  security cap or at it (``line_cap_people``, else the spec's ``max_queue_outside``);
 - ``silent``: no report for ``silent_minutes``.
 
 The actions come from ``abroad.ops.actions``, simulated from the same present state.
@@ -155,7 +155,7 @@ def evaluate_alerts(
         peak = max((p.ci_high for p in result.line), default=0.0)
         now_line = float(cond.state.people_in_line)
         worst = max(peak, now_line)
-        if worst > cap:
+        if worst >= cap:  # the simulator holds the line at the cap: reaching it turns people away
             acts = [servers_action(cond, goal)]
             acts += [redirect_action(cond, nb, goal) for nb in neighbours]
             out.append(
