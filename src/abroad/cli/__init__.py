@@ -5,8 +5,8 @@ Each command lives in its own module, which registers itself on ``app`` when imp
 
 from __future__ import annotations
 
+import abroad.cli.nowcast  # noqa: F401  (registration)
 from abroad.cli import demand, pipeline_cmds, plan, simulate  # noqa: F401  (registration)
-from abroad.cli import nowcast  # noqa: F401  (registration)
 from abroad.cli.app import app
 
 

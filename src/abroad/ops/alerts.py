@@ -7,8 +7,8 @@ Rules (``AlertThresholds``, one set per election):
 - ``wait_above_target``: the wait of someone joining now (mean) above ``wait_target_minutes``;
 - ``ballots_exhausted``: the ballots run out before closing with a chance of at least
   ``ballots_chance``;
-- ``line_above_cap``: the line now, or predicted (upper bound) later today, above the site's
-  security cap or at it (``line_cap_people``, else the spec's ``max_queue_outside``);
+- ``line_above_cap``: the line now, or predicted (upper bound) later today, at or above the
+  site's security cap (``line_cap_people``, else the spec's ``max_queue_outside``);
 - ``silent``: no report for ``silent_minutes``.
 
 The actions come from ``abroad.ops.actions``, simulated from the same present state.
@@ -162,7 +162,7 @@ def evaluate_alerts(
                 Alert(
                     AlertKind.LINE_ABOVE_CAP,
                     name,
-                    f"line of {worst:,.0f} (now or predicted) above the site's cap of {cap:,}",
+                    f"line of {worst:,.0f} (now or predicted) at or above the site's cap of {cap:,}",
                     worst,
                     float(cap),
                     tuple(a for a in acts if a is not None),
