@@ -162,7 +162,7 @@ def evaluate_alerts(
                 Alert(
                     AlertKind.LINE_ABOVE_CAP,
                     name,
-                    f"line of {worst:,.0f} (now or predicted) at or above the site's cap of {cap:,}",
+                    f"line of {worst:,.0f} (now or predicted) at or above the cap of {cap:,}",
                     worst,
                     float(cap),
                     tuple(a for a in acts if a is not None),
