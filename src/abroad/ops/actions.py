@@ -263,7 +263,7 @@ def _neighbour_runs(nb: Neighbour, count: int, at_minute: float) -> RunSet:
         )
         for r, inp in enumerate(cond.inputs)
     ]
-    return _collect(cond, prep, inputs, cond.in_line)
+    return _collect(cond, prep, inputs, cond.ghosts + cond.in_line)
 
 
 def redirect_action(

@@ -137,13 +137,25 @@ def update_intensity(
 ) -> IntensityPosterior:
     """Gamma-Poisson update of the factor on the plan's arrival intensity from the arrivals
     observed so far (``processed_today + people_in_line``; those who left the line unserved
-    are not seen, so this is a lower bound and the update errs low)."""
+    are not seen, so this is a lower bound and the update errs low).
+
+    The plan's early line is a fixed count in the spec (not Poisson, not scaled): it is taken
+    out of both sides, so the update reads ``Gamma(a + max(A - early, 0), b + Lambda(now) -
+    early)``."""
     prior = prior or IntensityPrior()
-    planned = planned_arrivals_by(spec.days[state.day], state.now_minute)
+    day = spec.days[state.day]
+    planned = planned_arrivals_by(day, state.now_minute)
     if state.processed_today is None:
         return IntensityPosterior(prior, None, planned, prior.shape, prior.rate)
     seen = state.processed_today + state.people_in_line
-    return IntensityPosterior(prior, seen, planned, prior.shape + seen, prior.rate + planned)
+    poisson_seen = max(seen - day.early_voters, 0)
+    return IntensityPosterior(
+        prior,
+        seen,
+        planned,
+        prior.shape + poisson_seen,
+        prior.rate + planned - day.early_voters,
+    )
 
 
 def planned_arrivals_by(day: DaySpec, minute: float) -> float:
@@ -152,11 +164,11 @@ def planned_arrivals_by(day: DaySpec, minute: float) -> float:
     return float(day.early_voters + np.interp(minute, t, cum))
 
 
-def _planned_arrival_times(day: DaySpec, counts: FloatArray, scale: float) -> FloatArray:
-    """Clock minutes at which the plan, scaled by ``scale``, reaches each cumulative count
-    (the early line arrives at opening)."""
+def _planned_arrival_times(day: DaySpec, counts: FloatArray, theta: float) -> FloatArray:
+    """Clock minutes at which the early line plus ``theta`` times the plan's cumulative
+    arrivals reaches each count (the early line arrives at opening)."""
     t, cum = _cumulative_intensity(day)
-    inner = np.asarray(counts, dtype=np.float64) / scale - day.early_voters
+    inner = (np.asarray(counts, dtype=np.float64) - day.early_voters) / theta
     times = np.interp(inner, np.asarray(cum), np.asarray(t))
     return np.where(inner <= 0, day.open_minutes, times)
 
@@ -308,8 +320,12 @@ class Conditioned:
     thetas: FloatArray
     inputs: tuple[RandomInputs, ...]
     in_line: int
-    """People in line now (the joiner is voter ``in_line``, 0-based)."""
+    """People in line now."""
     seed: int
+    ghosts: int = 0
+    """Voters in service at the first stage now (one per server when there is a line): the
+    early block is ``ghosts`` of them, then the line, then the joiner (voter
+    ``ghosts + in_line``, 0-based); neither ghosts nor the joiner are counted."""
 
 
 def condition(
@@ -323,7 +339,12 @@ def condition(
 
     Replication k draws from the stream of ``replication_rng(seed, k)``: first ``theta`` from
     the posterior, then the day's random inputs (as the simulator does), then the patience
-    left of the people in line."""
+    left of the people in line, then the service left of the voters being served now.
+
+    When there is a line, every server of the first stage is busy now: one voter per server
+    is placed ahead of the line with the service time they have left, drawn from the
+    equilibrium residual of the stage's service time (a length-biased draw times a uniform),
+    so that the line does not start with every server free."""
     if replications < 2:
         raise ValueError("replications must be at least 2")
     problems = check_state(spec, state)
@@ -331,7 +352,9 @@ def condition(
         raise ValueError("; ".join(f"{f}: {m}" for f, m in problems))
     post = update_intensity(spec, state, prior)
     n = state.people_in_line
-    rest = remaining_day_spec(spec, state, n + 1)
+    first = remaining_day_spec(spec, state, 0).stages[0]
+    g = first.servers_at(state.now_minute) if n > 0 else 0
+    rest = remaining_day_spec(spec, state, g + n + 1)
     prep = prepare(rest)
     day = spec.days[state.day]
     elapsed = _elapsed_in_line(day, state, post)
@@ -343,24 +366,32 @@ def condition(
         thetas[r] = theta
         inp = draw_inputs(prep, rng, theta)
         u = rng.random(n)
-        inp.patience_minutes[:n] = residual_patience(spec.patience, elapsed, u)
-        inp.patience_minutes[n] = np.inf  # the joiner waits whatever it takes
+        inp.patience_minutes[g : g + n] = residual_patience(spec.patience, elapsed, u)
+        inp.patience_minutes[:g] = np.inf
+        inp.patience_minutes[g + n] = np.inf  # the joiner waits whatever it takes
+        if g > 0:
+            pool = inp.service_minutes[0]
+            total = float(pool.sum())
+            if total > 0:
+                picked = rng.choice(pool.shape[0], size=g, p=pool / total)
+                inp.service_minutes[0, :g] = pool[picked] * rng.random(g)
         inputs.append(inp)
-    return Conditioned(spec, state, rest, post, thetas, tuple(inputs), n, seed)
+    return Conditioned(spec, state, rest, post, thetas, tuple(inputs), n, seed, g)
 
 
 def _elapsed_in_line(day: DaySpec, state: StationState, post: IntensityPosterior) -> FloatArray:
     """How long each person in line (front first) has waited: in a FIFO line they are the last
     ``people_in_line`` arrivals; their arrival times are read off the plan's cumulative curve
-    scaled to pass through the observed count at ``now``. Unknown without a processed count
-    (then 0: fresh patience)."""
+    (early line, then the profile scaled to pass through the observed count at ``now``).
+    Unknown without a processed count (then 0: fresh patience)."""
     n = state.people_in_line
-    if n == 0 or post.observed_arrivals is None or post.planned_arrivals_so_far <= 0:
+    inner_plan = post.planned_arrivals_so_far - day.early_voters
+    if n == 0 or post.observed_arrivals is None or inner_plan <= 0:
         return np.zeros(n)
     seen = post.observed_arrivals
-    scale = seen / post.planned_arrivals_so_far
+    theta = max(seen - day.early_voters, 1) / inner_plan
     ranks = np.arange(seen - n + 1, seen + 1, dtype=np.float64)
-    times = _planned_arrival_times(day, ranks, scale)
+    times = _planned_arrival_times(day, ranks, theta)
     return np.maximum(state.now_minute - np.minimum(times, state.now_minute), 0.0)
 
 
@@ -403,10 +434,10 @@ def run(cond: Conditioned, spec: StationSpec | None = None, drop_from_line: int 
     now (sent elsewhere)."""
     rest = spec or cond.rest
     prep = prepare(rest)
-    n = cond.in_line - drop_from_line
-    if n < 0:
+    if drop_from_line > cond.in_line:
         raise ValueError("cannot drop more people than are in line")
-    return _collect(cond, prep, [_drop(inp, n, drop_from_line) for inp in cond.inputs], n)
+    keep = cond.ghosts + cond.in_line - drop_from_line
+    return _collect(cond, prep, [_drop(inp, keep, drop_from_line) for inp in cond.inputs], keep)
 
 
 def _drop(inp: RandomInputs, keep: int, drop: int) -> RandomInputs:
@@ -444,11 +475,12 @@ def _collect(
     line = np.empty((n_rep, n_grid))
     ballots = rest.ballots
     for r, inp in enumerate(inputs):
-        stats, grid, outcome, start, wait = _run(prep, inp, 30.0, True)
+        stats, grid, outcome, start, _ = _run(prep, inp, 30.0, True)
         arr = inp.arrival_minutes
         pat = inp.patience_minutes
         o = outcome.astype(np.int64)
-        o[joiner] = -1  # the joiner is not counted
+        o[joiner] = -1  # the joiner is not counted, nor those in service now
+        o[: cond.ghosts] = -1
         in_line_close = (arr <= close) & (
             (o == K.TURNED_AWAY_CLOSE)
             | ((o == K.SERVED) & (start[ls] > close))
@@ -461,8 +493,10 @@ def _collect(
         j_out = int(outcome[joiner])
         js[r] = j_out == K.SERVED
         j_start = float(start[0, joiner])
-        if j_out == K.SERVED:
-            jw[r] = float(wait[joiner])
+        if j_out == K.SERVED:  # time waiting in the line (service at earlier line stages out)
+            jw[r] = float(
+                start[ls, joiner] - day.open_minutes - inp.service_minutes[:ls, joiner].sum()
+            )
         elif j_out == K.TURNED_AWAY_NO_BALLOTS:
             starts = start[0][~np.isnan(start[0])]
             gone = float(starts.max()) if starts.shape[0] else day.open_minutes
@@ -527,8 +561,9 @@ class Nowcast:
     level: float
     intensity: IntensityPosterior
     wait_minutes_now: Estimate
-    """Wait (all queues) of someone joining the line now and staying; if they would not be
-    served, the time until they are sent away."""
+    """Time in the line (the queues of the line stages, until the last of them starts) of
+    someone joining now and staying; if they would not get past the line, the time until
+    they are sent away."""
     chance_served_joining_now: float
     left_in_line_at_close: Estimate
     """People still waiting in the line at closing time (under serve_all they are served

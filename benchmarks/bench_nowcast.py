@@ -1,0 +1,241 @@
+"""Nowcast speed and calibration (issue 13).
+
+Speed, against the plain simulator measured in the same run (the peer: the station's whole
+day, ``simulate_station``, with as many replications):
+
+- one station: Berlin at 13:00 (2,000 in line, the largest station we know; goal < 50 ms)
+  and a typical station (about 900 voters a day);
+- every station of a 300-station election at 14:00 (100-6,000 voters per station; goal < 2 s).
+
+Calibration: simulated days whose truth is known. Each day draws a true intensity factor
+from the nowcast's own prior (Gamma(4, 4) around the plan), simulates the day with the
+station simulator (a probe voter with unlimited patience joins at every full hour: their wait
+is the true "wait if joining now"), reads the station's state at each hour (people in line,
+processed so far), nowcasts, and checks whether the nowcast's 90 % interval holds the day's
+actual outcome: people still in line at closing, and the probe's wait. Coverage is printed
+by hour of day.
+
+    .venv/bin/python benchmarks/bench_nowcast.py            # full run (a few minutes)
+    .venv/bin/python benchmarks/bench_nowcast.py --quick    # smaller, for development
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+from abroad.io.station_spec import load_station_spec
+from abroad.model import ClosePolicy, Exponential, LogNormal, Uniform
+from abroad.ops.nowcast import (
+    IntensityPrior,
+    StationState,
+    nowcast,
+    planned_arrivals_by,
+)
+from abroad.queueing import DaySpec, StageSpec, StationSpec, simulate_station
+from abroad.queueing import kernel as K
+from abroad.queueing.sampling import replication_rng
+from abroad.queueing.station import RandomInputs, draw_inputs, prepare, run_inputs
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPE = np.array([90, 110, 130, 150, 160, 150, 130, 110, 90, 70, 50, 40], dtype=float)
+HOURS = [540.0 + 60 * h for h in range(11)]  # 09:00 ... 19:00
+
+
+def typical(voters: float, name: str = "typical", tight: float = 1.3) -> StationSpec:
+    desks = max(1, math.ceil(voters / 12 / 60 * 1.5 * tight))
+    booths = max(1, math.ceil(voters / 12 / 60 * 4.0 * 1.3))
+    return StationSpec(
+        name=name,
+        days=(
+            DaySpec(
+                open_minutes=480,
+                close_minutes=1200,
+                arrivals_per_hour=tuple(float(x) for x in SHAPE / SHAPE.sum() * voters),
+            ),
+        ),
+        stages=(
+            StageSpec(name="checkin", servers=desks, service=Exponential(mean_minutes=1.5)),
+            StageSpec(name="booth", servers=booths, service=LogNormal(mean_minutes=4, cv=0.5)),
+        ),
+        patience=Uniform(low_minutes=60, high_minutes=240),
+        close_policy=ClosePolicy(kind="hard_close"),  # type: ignore[arg-type]
+    )
+
+
+def berlin() -> StationSpec:
+    spec = load_station_spec(REPO / "examples" / "stations" / "berlin-2024.yaml")
+    return spec.model_copy(update={"line_stages": 2})
+
+
+def timed(fn: object, repeat: int) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def one_station(replications: int) -> None:
+    berlin_now = StationState(now_minute=780, people_in_line=2000, processed_today=1350)
+    typical_now = StationState(now_minute=840, people_in_line=40, processed_today=560)
+    cases = [
+        ("Berlin 13:00, 2,000 in line", berlin(), berlin_now),
+        ("typical 14:00, 40 in line", typical(900), typical_now),
+    ]
+    for label, spec, state in cases:
+        nowcast(spec, state, replications=3)  # compile / warm
+        simulate_station(spec, replications=3)
+        t_now = timed(lambda s=spec, st=state: nowcast(s, st, replications=replications), 5)
+        t_sim = timed(lambda s=spec: simulate_station(s, replications=replications), 5)
+        print(
+            f"  {label:30s} R={replications:3d}: nowcast {t_now * 1e3:6.1f} ms, "
+            f"plain simulation of the whole day {t_sim * 1e3:6.1f} ms "
+            f"(nowcast / plain {t_now / t_sim:.2f})"
+        )
+
+
+def election(n_stations: int, replications: int) -> None:
+    rng = np.random.default_rng(0)
+    cases = []
+    for i in range(n_stations):
+        v = float(np.clip(rng.lognormal(math.log(900), 0.6), 100, 6000))
+        spec = typical(v, name=f"s{i}")
+        planned = planned_arrivals_by(spec.days[0], 840)
+        theta = rng.gamma(4.0, 0.25)
+        line = int(rng.integers(0, max(2, int(v / 20))))
+        state = StationState(
+            now_minute=840, people_in_line=line, processed_today=max(int(theta * planned) - line, 0)
+        )
+        cases.append((spec, state))
+    t0 = time.perf_counter()
+    for i, (spec, state) in enumerate(cases):
+        nowcast(spec, state, replications=replications, seed=i)
+    t_now = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i, (spec, _) in enumerate(cases):
+        simulate_station(spec, replications=replications, seed=i)
+    t_sim = time.perf_counter() - t0
+    print(
+        f"  {n_stations} stations at 14:00, R={replications}: nowcast {t_now:.2f} s "
+        f"({t_now / n_stations * 1e3:.1f} ms/station); plain whole-day simulation {t_sim:.2f} s "
+        f"(nowcast / plain {t_now / t_sim:.2f})"
+    )
+
+
+def _truth(spec: StationSpec, theta: float, seed: int) -> tuple[RandomInputs, object, np.ndarray]:
+    """One true day at ``theta`` times the plan, with a probe voter at each hour."""
+    prep = prepare(spec)
+    inp = draw_inputs(prep, replication_rng(seed, 0), theta)
+    arr = inp.arrival_minutes
+    pos = np.searchsorted(arr, HOURS, side="right")
+    probe_rng = np.random.default_rng([seed, 1])
+    pick = probe_rng.integers(0, max(arr.shape[0], 1), size=len(HOURS))
+    new_arr = np.insert(arr, pos, HOURS)
+    new_pat = np.insert(inp.patience_minutes, pos, np.inf)
+    new_srv = np.insert(inp.service_minutes, pos, inp.service_minutes[:, pick], axis=1)
+    probe_idx = pos + np.arange(len(HOURS))
+    full = RandomInputs(new_arr, np.array([0, new_arr.shape[0]], dtype=np.int64), new_pat, new_srv)
+    return full, run_inputs(prep, full), probe_idx
+
+
+def _state_at(
+    spec: StationSpec, inp: RandomInputs, trace: object, probes: np.ndarray, h: float
+) -> tuple[int, int]:
+    """(people in line, processed) at minute ``h`` of a true day, probes not counted."""
+    arr = inp.arrival_minutes
+    out = trace.outcome  # type: ignore[attr-defined]
+    start = trace.start_minutes  # type: ignore[attr-defined]
+    ls = spec.line_stages - 1
+    last_line = start[ls]
+    mask = np.ones(arr.shape[0], dtype=bool)
+    mask[probes] = False
+    leave = np.where(
+        out == K.SERVED,
+        last_line,
+        np.where(
+            out == K.RENEGED,
+            arr + inp.patience_minutes,
+            np.where(out == K.TURNED_AWAY_CLOSE, np.inf, arr),
+        ),
+    )
+    leave = np.where(np.isnan(leave), np.inf, leave)
+    arrived = (arr <= h) & mask
+    in_line = arrived & (leave > h) & (out != K.BALKED) & (out != K.TURNED_AWAY_CAP)
+    processed = arrived & (out == K.SERVED) & (last_line <= h)
+    return int(in_line.sum()), int(processed.sum())
+
+
+def coverage(spec: StationSpec, days: int, replications: int, label: str) -> None:
+    prior = IntensityPrior()
+    rng = np.random.default_rng(123)
+    hits_left = np.zeros(len(HOURS))
+    hits_wait = np.zeros(len(HOURS))
+    n_wait = np.zeros(len(HOURS))
+    truth_left_pos = 0
+    t0 = time.perf_counter()
+    for d in range(days):
+        theta = float(rng.gamma(prior.shape, 1.0 / prior.rate))
+        inp, trace, probes = _truth(spec, theta, 1000 + d)
+        out = trace.outcome  # type: ignore[attr-defined]
+        mask = np.ones(out.shape[0], dtype=bool)
+        mask[probes] = False
+        true_left = int(((out == K.TURNED_AWAY_CLOSE) & mask).sum())
+        truth_left_pos += true_left > 0
+        for j, h in enumerate(HOURS):
+            line, processed = _state_at(spec, inp, trace, probes, h)
+            state = StationState(now_minute=h, people_in_line=line, processed_today=processed)
+            nc = nowcast(spec, state, replications=replications, seed=d * 100 + j, prior=prior)
+            e = nc.left_in_line_at_close
+            hits_left[j] += e.ci_low <= true_left <= e.ci_high
+            p = probes[j]
+            if out[p] == K.SERVED:  # time in the line, as the nowcast's joiner
+                ls = spec.line_stages - 1
+                start = trace.start_minutes  # type: ignore[attr-defined]
+                w = float(start[ls, p] - inp.arrival_minutes[p] - inp.service_minutes[:ls, p].sum())
+                ew = nc.wait_minutes_now
+                n_wait[j] += 1
+                hits_wait[j] += ew.ci_low - 1e-9 <= w <= ew.ci_high + 1e-9
+    dt = time.perf_counter() - t0
+    print(
+        f"  {label}: {days} days x {len(HOURS)} hours, R={replications}, nominal 90 %; "
+        f"{truth_left_pos} days with people left at closing ({dt:.0f} s)"
+    )
+    print("    hour   left at closing   wait if joining (served probes)")
+    for j, h in enumerate(HOURS):
+        wait_cov = f"{hits_wait[j] / n_wait[j]:6.1%} (n={int(n_wait[j])})" if n_wait[j] else "-"
+        print(f"    {int(h) // 60:02d}:00  {hits_left[j] / days:6.1%}           {wait_cov}")
+    print(
+        f"    all    {hits_left.sum() / (days * len(HOURS)):6.1%}           "
+        f"{hits_wait.sum() / max(n_wait.sum(), 1):6.1%}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller runs for development")
+    args = ap.parse_args()
+    q = args.quick
+    print("one station (best of 5):")
+    for r in (40, 100):
+        one_station(r)
+    print("an election:")
+    election(300, 40)
+    if not q:
+        election(300, 100)
+    print("coverage of the 90 % intervals:")
+    coverage(typical(1100, tight=1.0), 40 if q else 300, 100, "typical station, tight desks")
+    coverage(berlin(), 10 if q else 60, 100, "Berlin (surge, screening, hard close)")
+
+
+if __name__ == "__main__":
+    main()
