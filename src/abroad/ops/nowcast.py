@@ -54,6 +54,7 @@ from abroad.queueing.station import (
     _run,
     draw_inputs,
     prepare,
+    run_inputs,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -116,6 +117,9 @@ class IntensityPosterior:
     """The plan's expected arrivals from opening to now (early line included)."""
     shape: float
     rate: float
+    unseen_share: float = 0.0
+    """Share of today's arrivals so far (after the early line) expected to have left unseen
+    (gave up, balked, turned away by the cap) at the posterior mean: the thinning applied."""
 
     @property
     def mean(self) -> float:
@@ -133,29 +137,79 @@ class IntensityPosterior:
 
 
 def update_intensity(
-    spec: StationSpec, state: StationState, prior: IntensityPrior | None = None
+    spec: StationSpec,
+    state: StationState,
+    prior: IntensityPrior | None = None,
+    seed: int = 0,
+    unseen_replications: int = 4,
 ) -> IntensityPosterior:
     """Gamma-Poisson update of the factor on the plan's arrival intensity from the arrivals
-    observed so far (``processed_today + people_in_line``; those who left the line unserved
-    are not seen, so this is a lower bound and the update errs low).
+    observed so far, ``A = processed_today + people_in_line``.
 
     The plan's early line is a fixed count in the spec (not Poisson, not scaled): it is taken
-    out of both sides, so the update reads ``Gamma(a + max(A - early, 0), b + Lambda(now) -
-    early)``."""
+    out of both sides. People who left before being seen (gave up, balked, turned away by the
+    cap) are not in ``A``: seen arrivals are the Poisson arrivals thinned by the share ``f``
+    that leaves unseen, so ``A - seen early ~ Poisson(theta (1 - f) Lambda_p)`` and the
+    posterior is ``Gamma(a + A - seen early, b + (1 - f) Lambda_p)`` (``Lambda_p``: the plan's
+    Poisson arrivals so far). ``f`` depends on ``theta`` (longer lines, more leave): it is
+    estimated by simulating the day so far at the posterior mean, twice (a fixed point), on
+    ``unseen_replications`` replications; 0 without patience, balking or a cap."""
     prior = prior or IntensityPrior()
     day = spec.days[state.day]
     planned = planned_arrivals_by(day, state.now_minute)
     if state.processed_today is None:
         return IntensityPosterior(prior, None, planned, prior.shape, prior.rate)
     seen = state.processed_today + state.people_in_line
-    poisson_seen = max(seen - day.early_voters, 0)
-    return IntensityPosterior(
-        prior,
-        seen,
-        planned,
-        prior.shape + poisson_seen,
-        prior.rate + planned - day.early_voters,
+    planned_p = planned - day.early_voters
+    leaves = (
+        spec.patience is not None
+        or spec.balk_queue_length is not None
+        or spec.max_queue_outside is not None
     )
+    f_p, f_e = 0.0, 0.0
+    shape, rate = prior.shape + max(seen - day.early_voters, 0), prior.rate + planned_p
+    if leaves and state.now_minute > day.open_minutes:
+        for _ in range(2):
+            f_p, f_e = _unseen_shares(spec, state, shape / rate, seed, unseen_replications)
+            seen_p = max(seen - day.early_voters * (1.0 - f_e), 0.0)
+            shape = prior.shape + seen_p
+            rate = prior.rate + planned_p * (1.0 - f_p)
+    return IntensityPosterior(prior, seen, planned, shape, rate, f_p)
+
+
+def _unseen_shares(
+    spec: StationSpec, state: StationState, theta: float, seed: int, replications: int
+) -> tuple[float, float]:
+    """(share of the Poisson arrivals, share of the early line) who left unseen before now,
+    simulating the day from opening to now at ``theta`` times the plan (the servers working
+    now, if reported, all morning). What happens before now does not depend on later
+    arrivals, so the day is cut at now."""
+    day = spec.days[state.day]
+    morning = day.model_copy(update={"close_minutes": state.now_minute})
+    cut = spec.with_servers(dict(state.working)).model_copy(
+        update={
+            "days": (morning,),
+            "close_policy": ClosePolicy(kind=ClosePolicyKind.SERVE_ALL),
+            "ballots": None,
+        }
+    )
+    prep = prepare(cut)
+    early = day.early_voters
+    gone_p = n_p = gone_e = 0.0
+    for r in range(replications):
+        inp = draw_inputs(prep, replication_rng(seed, 1_000_000 + r), theta)
+        trace = run_inputs(prep, inp)
+        o = trace.outcome
+        left_by_now = (o == K.RENEGED) & (
+            inp.arrival_minutes + inp.patience_minutes <= state.now_minute
+        )
+        gone = left_by_now | (o == K.BALKED) | (o == K.TURNED_AWAY_CAP)
+        gone_e += float(gone[:early].sum())
+        gone_p += float(gone[early:].sum())
+        n_p += float(o.shape[0] - early)
+    f_p = gone_p / n_p if n_p > 0 else 0.0
+    f_e = gone_e / (early * replications) if early > 0 else 0.0
+    return min(f_p, 0.99), f_e
 
 
 def planned_arrivals_by(day: DaySpec, minute: float) -> float:
@@ -350,7 +404,7 @@ def condition(
     problems = check_state(spec, state)
     if problems:
         raise ValueError("; ".join(f"{f}: {m}" for f, m in problems))
-    post = update_intensity(spec, state, prior)
+    post = update_intensity(spec, state, prior, seed)
     n = state.people_in_line
     first = remaining_day_spec(spec, state, 0).stages[0]
     g = first.servers_at(state.now_minute) if n > 0 else 0
@@ -371,9 +425,10 @@ def condition(
         inp.patience_minutes[g + n] = np.inf  # the joiner waits whatever it takes
         if g > 0:
             pool = inp.service_minutes[0]
-            total = float(pool.sum())
-            if total > 0:
-                picked = rng.choice(pool.shape[0], size=g, p=pool / total)
+            cum = np.cumsum(pool)
+            if cum[-1] > 0:  # length-biased picks: by position along the summed durations
+                picked = np.searchsorted(cum, rng.random(g) * cum[-1], side="right")
+                picked = np.minimum(picked, pool.shape[0] - 1)
                 inp.service_minutes[0, :g] = pool[picked] * rng.random(g)
         inputs.append(inp)
     return Conditioned(spec, state, rest, post, thetas, tuple(inputs), n, seed, g)
@@ -486,10 +541,11 @@ def _collect(
             | ((o == K.SERVED) & (start[ls] > close))
             | ((o == K.RENEGED) & (arr + pat > close))
         )
-        left[r] = float(in_line_close.sum())
-        ta[r] = float((o == K.TURNED_AWAY_CLOSE).sum())
-        served[r] = float((o == K.SERVED).sum())
-        reneged[r] = float((o == K.RENEGED).sum())
+        left[r] = float(np.count_nonzero(in_line_close))
+        counts = np.bincount(o[o >= 0], minlength=K.N_OUTCOMES)
+        ta[r] = float(counts[K.TURNED_AWAY_CLOSE])
+        served[r] = float(counts[K.SERVED])
+        reneged[r] = float(counts[K.RENEGED])
         j_out = int(outcome[joiner])
         js[r] = j_out == K.SERVED
         j_start = float(start[0, joiner])
