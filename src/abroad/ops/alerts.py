@@ -121,8 +121,6 @@ def evaluate_alerts(
     wait = result.wait_minutes_now
     if wait.mean > thresholds.wait_target_minutes:
         wait_goal = goal.model_copy(update={"max_wait_minutes": thresholds.wait_target_minutes})
-        acts = [servers_action(cond, wait_goal)]
-        acts += [redirect_action(cond, nb, wait_goal) for nb in neighbours]
         out.append(
             Alert(
                 AlertKind.WAIT_ABOVE_TARGET,
@@ -131,7 +129,7 @@ def evaluate_alerts(
                 f"(target {thresholds.wait_target_minutes:g})",
                 wait.mean,
                 thresholds.wait_target_minutes,
-                tuple(a for a in acts if a is not None),
+                _servers_and_redirects(cond, wait_goal, neighbours),
             )
         )
     b = result.ballots
@@ -156,8 +154,6 @@ def evaluate_alerts(
         now_line = float(cond.state.people_in_line)
         worst = max(peak, now_line)
         if worst >= cap:  # the simulator holds the line at the cap: reaching it turns people away
-            acts = [servers_action(cond, goal)]
-            acts += [redirect_action(cond, nb, goal) for nb in neighbours]
             out.append(
                 Alert(
                     AlertKind.LINE_ABOVE_CAP,
@@ -165,7 +161,14 @@ def evaluate_alerts(
                     f"line of {worst:,.0f} (now or predicted) at or above the cap of {cap:,}",
                     worst,
                     float(cap),
-                    tuple(a for a in acts if a is not None),
+                    _servers_and_redirects(cond, goal, neighbours),
                 )
             )
     return tuple(out)
+
+
+def _servers_and_redirects(
+    cond: Conditioned, goal: ActionGoal, neighbours: Sequence[Neighbour]
+) -> tuple[Action, ...]:
+    acts = [servers_action(cond, goal), *(redirect_action(cond, nb, goal) for nb in neighbours)]
+    return tuple(a for a in acts if a is not None)

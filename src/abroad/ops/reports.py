@@ -24,16 +24,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
-from abroad.ops.nowcast import StationState, clock_text
+from abroad.ops.nowcast import StationState, _Frozen, clock_text
 
 PEOPLE_PER_METRE = 1.0
 """Default density of a line outside (people per metre; see the module docstring)."""
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class StationEvent(StrEnum):
