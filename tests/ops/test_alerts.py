@@ -25,7 +25,7 @@ def station(
             StageSpec(name="checkin", servers=desks, service=Exponential(mean_minutes=2.0)),
             StageSpec(name="booth", servers=12, service=LogNormal(mean_minutes=3, cv=0.5)),
         ),
-        close_policy=ClosePolicy(kind="hard_close"),  # type: ignore[arg-type]
+        close_policy=ClosePolicy(kind="hard_close"),
         ballots=ballots,
         max_queue_outside=cap,
     )

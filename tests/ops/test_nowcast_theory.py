@@ -28,7 +28,7 @@ from abroad.ops.nowcast import (
 from abroad.queueing import DaySpec, StageSpec, StationSpec, simulate_station
 from queueing.factory import PROFILE, two_stage
 
-HARD = ClosePolicy(kind="hard_close")  # type: ignore[arg-type]
+HARD = ClosePolicy(kind="hard_close")
 
 
 def busy_station(desks: int = 2, patience: object = None) -> StationSpec:
@@ -45,7 +45,7 @@ def busy_station(desks: int = 2, patience: object = None) -> StationSpec:
             StageSpec(name="checkin", servers=desks, service=Exponential(mean_minutes=1.5)),
             StageSpec(name="booth", servers=10, service=LogNormal(mean_minutes=3, cv=0.5)),
         ),
-        patience=patience,  # type: ignore[arg-type]
+        patience=patience,
         close_policy=HARD,
     )
 

@@ -42,7 +42,7 @@ def report(n: int, day: int, clock: str, **fields: object) -> StationReport:
         client_id=f"client-{n:04d}",
         station_id=str(fields.pop("station_id", "belgrade")),
         taken_at=dt.datetime(2024, 3, 15 + day, h, m, tzinfo=TZ),
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 
