@@ -182,6 +182,8 @@ def coverage(spec: StationSpec, days: int, replications: int, label: str) -> Non
     prior = IntensityPrior()
     rng = np.random.default_rng(123)
     hits_left = np.zeros(len(HOURS))
+    hits_busy = np.zeros(len(HOURS))  # days where the truth or the interval is not just 0
+    n_busy = np.zeros(len(HOURS))
     hits_wait = np.zeros(len(HOURS))
     n_wait = np.zeros(len(HOURS))
     truth_left_pos = 0
@@ -199,7 +201,11 @@ def coverage(spec: StationSpec, days: int, replications: int, label: str) -> Non
             state = StationState(now_minute=h, people_in_line=line, processed_today=processed)
             nc = nowcast(spec, state, replications=replications, seed=d * 100 + j, prior=prior)
             e = nc.left_in_line_at_close
-            hits_left[j] += e.ci_low <= true_left <= e.ci_high
+            hit = e.ci_low <= true_left <= e.ci_high
+            hits_left[j] += hit
+            if true_left > 0 or e.ci_high > 0:
+                n_busy[j] += 1
+                hits_busy[j] += hit
             p = probes[j]
             if out[p] == K.SERVED:  # time in the line, as the nowcast's joiner
                 ls = spec.line_stages - 1
@@ -213,13 +219,19 @@ def coverage(spec: StationSpec, days: int, replications: int, label: str) -> Non
         f"  {label}: {days} days x {len(HOURS)} hours, R={replications}, nominal 90 %; "
         f"{truth_left_pos} days with people left at closing ({dt:.0f} s)"
     )
-    print("    hour   left at closing   wait if joining (served probes)")
+
+    def share(hits: float, n: float) -> str:
+        return f"{hits / n:6.1%} (n={int(n)})" if n else "     -"
+
+    print("    hour   left at closing   ... not trivially 0   wait if joining (served probes)")
     for j, h in enumerate(HOURS):
-        wait_cov = f"{hits_wait[j] / n_wait[j]:6.1%} (n={int(n_wait[j])})" if n_wait[j] else "-"
-        print(f"    {int(h) // 60:02d}:00  {hits_left[j] / days:6.1%}           {wait_cov}")
+        print(
+            f"    {int(h) // 60:02d}:00  {hits_left[j] / days:6.1%}            "
+            f"{share(hits_busy[j], n_busy[j]):18s}  {share(hits_wait[j], n_wait[j])}"
+        )
     print(
-        f"    all    {hits_left.sum() / (days * len(HOURS)):6.1%}           "
-        f"{hits_wait.sum() / max(n_wait.sum(), 1):6.1%}"
+        f"    all    {hits_left.sum() / (days * len(HOURS)):6.1%}            "
+        f"{share(hits_busy.sum(), n_busy.sum()):18s}  {share(hits_wait.sum(), n_wait.sum())}"
     )
 
 
