@@ -100,7 +100,13 @@ def nowcast(
         ),
     ] = None,
     ballots_left: Annotated[
-        int | None, typer.Option("--ballots-left", min=0, help="Ballots left now.")
+        int | None,
+        typer.Option(
+            "--ballots-left",
+            min=0,
+            help="Ballots left now (default: the spec's stock minus --processed; on a later "
+            "voting day give it).",
+        ),
     ] = None,
     working: Annotated[
         list[str] | None,
