@@ -154,28 +154,31 @@ def _truth(spec: StationSpec, theta: float, seed: int) -> tuple[RandomInputs, ob
 def _state_at(
     spec: StationSpec, inp: RandomInputs, trace: object, probes: np.ndarray, h: float
 ) -> tuple[int, int]:
-    """(people in line, processed) at minute ``h`` of a true day, probes not counted."""
+    """(people in line, processed) at minute ``h`` of a true day, as staff would count them:
+    in line = waiting in a queue of a line stage (not being served), processed = has started
+    the last line stage; probes are not counted."""
     arr = inp.arrival_minutes
     out = trace.outcome  # type: ignore[attr-defined]
     start = trace.start_minutes  # type: ignore[attr-defined]
     ls = spec.line_stages - 1
-    last_line = start[ls]
     mask = np.ones(arr.shape[0], dtype=bool)
     mask[probes] = False
+    # when each voter stopped waiting in the line: started the last line stage, gave up,
+    # or was turned away at closing (never before h) or on arrival
     leave = np.where(
-        out == K.SERVED,
-        last_line,
-        np.where(
-            out == K.RENEGED,
-            arr + inp.patience_minutes,
-            np.where(out == K.TURNED_AWAY_CLOSE, np.inf, arr),
-        ),
+        out == K.RENEGED,
+        arr + inp.patience_minutes,
+        np.where(out == K.TURNED_AWAY_CLOSE, np.inf, arr),
     )
-    leave = np.where(np.isnan(leave), np.inf, leave)
-    arrived = (arr <= h) & mask
-    in_line = arrived & (leave > h) & (out != K.BALKED) & (out != K.TURNED_AWAY_CAP)
-    processed = arrived & (out == K.SERVED) & (last_line <= h)
-    return int(in_line.sum()), int(processed.sum())
+    reached = ~np.isnan(start[ls])
+    leave = np.where(reached, start[ls], leave)
+    waiting = (arr <= h) & mask & (leave > h)
+    # not waiting while being served at an earlier line stage
+    for s in range(ls):
+        busy = (start[s] <= h) & (h < start[s] + inp.service_minutes[s])
+        waiting &= ~np.where(np.isnan(start[s]), False, busy)
+    processed = (arr <= h) & mask & reached & (start[ls] <= h)
+    return int(waiting.sum()), int(processed.sum())
 
 
 def coverage(spec: StationSpec, days: int, replications: int, label: str) -> None:
