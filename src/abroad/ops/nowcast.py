@@ -153,7 +153,8 @@ def update_intensity(
     posterior is ``Gamma(a + A - seen early, b + (1 - f) Lambda_p)`` (``Lambda_p``: the plan's
     Poisson arrivals so far). ``f`` depends on ``theta`` (longer lines, more leave): it is
     estimated by simulating the day so far at the posterior mean, twice (a fixed point), on
-    ``unseen_replications`` replications; 0 without patience, balking or a cap."""
+    ``unseen_replications`` replications (once more only if the first round moved the mean
+    by more than 0.5 %); 0 without patience, balking or a cap."""
     prior = prior or IntensityPrior()
     day = spec.days[state.day]
     planned = planned_arrivals_by(day, state.now_minute)
@@ -170,10 +171,13 @@ def update_intensity(
     shape, rate = prior.shape + max(seen - day.early_voters, 0), prior.rate + planned_p
     if leaves and state.now_minute > day.open_minutes:
         for _ in range(2):
-            f_p, f_e = _unseen_shares(spec, state, shape / rate, seed, unseen_replications)
+            before = shape / rate
+            f_p, f_e = _unseen_shares(spec, state, before, seed, unseen_replications)
             seen_p = max(seen - day.early_voters * (1.0 - f_e), 0.0)
             shape = prior.shape + seen_p
             rate = prior.rate + planned_p * (1.0 - f_p)
+            if abs(shape / rate - before) <= 0.005 * before:
+                break  # nobody (or nearly) left unseen: no second round
     return IntensityPosterior(prior, seen, planned, shape, rate, f_p)
 
 
@@ -533,7 +537,7 @@ def _collect(
         stats, grid, outcome, start, _ = _run(prep, inp, 30.0, True)
         arr = inp.arrival_minutes
         pat = inp.patience_minutes
-        o = outcome.astype(np.int64)
+        o = outcome.copy()
         o[joiner] = -1  # the joiner is not counted, nor those in service now
         o[: cond.ghosts] = -1
         in_line_close = (arr <= close) & (
