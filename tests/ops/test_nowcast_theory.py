@@ -139,7 +139,7 @@ def test_people_in_line_have_waited_front_longest() -> None:
     left = cond.inputs[0].patience_minutes[cond.ghosts : cond.ghosts + 100]
     assert left[0] < left[-1]
     assert np.all(np.diff(left) >= -1.01)  # patience spans 1 minute only
-    assert 600 - left[-1] < 2  # the back of the line has just arrived
+    assert 600 - left[-1] < 5  # the back of the line has just arrived
 
 
 def test_no_line_at_plan_rate_equals_the_plain_simulation_of_the_rest_of_the_day() -> None:

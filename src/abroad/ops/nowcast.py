@@ -152,9 +152,9 @@ def update_intensity(
     that leaves unseen, so ``A - seen early ~ Poisson(theta (1 - f) Lambda_p)`` and the
     posterior is ``Gamma(a + A - seen early, b + (1 - f) Lambda_p)`` (``Lambda_p``: the plan's
     Poisson arrivals so far). ``f`` depends on ``theta`` (longer lines, more leave): it is
-    estimated by simulating the day so far at the posterior mean, twice (a fixed point), on
-    ``unseen_replications`` replications (once more only if the first round moved the mean
-    by more than 0.5 %); 0 without patience, balking or a cap."""
+    estimated by simulating the day so far (``unseen_replications`` replications) at the
+    factor whose expected seen arrivals match the seen ones (``_solve_unseen``); 0 without
+    patience, balking or a cap."""
     prior = prior or IntensityPrior()
     day = spec.days[state.day]
     planned = planned_arrivals_by(day, state.now_minute)
@@ -169,16 +169,46 @@ def update_intensity(
     )
     f_p, f_e = 0.0, 0.0
     shape, rate = prior.shape + max(seen - day.early_voters, 0), prior.rate + planned_p
-    if leaves and state.now_minute > day.open_minutes:
-        for _ in range(2):
-            before = shape / rate
-            f_p, f_e = _unseen_shares(spec, state, before, seed, unseen_replications)
-            seen_p = max(seen - day.early_voters * (1.0 - f_e), 0.0)
-            shape = prior.shape + seen_p
-            rate = prior.rate + planned_p * (1.0 - f_p)
-            if abs(shape / rate - before) <= 0.005 * before:
-                break  # nobody (or nearly) left unseen: no second round
+    if leaves and state.now_minute > day.open_minutes and planned_p > 0:
+        f_p, f_e = _solve_unseen(spec, state, seen, shape / rate, seed, unseen_replications)
+        shape = prior.shape + max(seen - day.early_voters * (1.0 - f_e), 0.0)
+        rate = prior.rate + planned_p * (1.0 - f_p)
     return IntensityPosterior(prior, seen, planned, shape, rate, f_p)
+
+
+def _solve_unseen(
+    spec: StationSpec,
+    state: StationState,
+    seen: int,
+    theta0: float,
+    seed: int,
+    replications: int,
+    max_rounds: int = 6,
+) -> tuple[float, float]:
+    """The unseen shares at the factor that makes the expected seen arrivals equal the seen
+    ones: ``m(theta) = early (1 - f_e) + theta Lambda_p (1 - f_p(theta)) = A``, by the secant
+    method on common random numbers, from ``theta0`` (the update without thinning). The
+    plain fixed point creeps (``f`` grows steeply with ``theta`` once a line builds)."""
+    day = spec.days[state.day]
+    planned_p = planned_arrivals_by(day, state.now_minute) - day.early_voters
+
+    def m(theta: float) -> tuple[float, float, float]:
+        f_p, f_e = _unseen_shares(spec, state, theta, seed, replications)
+        return day.early_voters * (1 - f_e) + theta * planned_p * (1 - f_p), f_p, f_e
+
+    t_prev = max(theta0, 1e-6)
+    m_prev, f_p, f_e = m(t_prev)
+    if f_p == 0.0 and f_e == 0.0:
+        return 0.0, 0.0
+    t_cur = t_prev * seen / max(m_prev, 1e-9)  # one fixed-point step to start the secant
+    for _ in range(max_rounds):
+        m_cur, f_p, f_e = m(t_cur)
+        if abs(m_cur - seen) <= 0.005 * max(seen, 1) or m_cur == m_prev:
+            break
+        t_next = t_cur - (m_cur - seen) * (t_cur - t_prev) / (m_cur - m_prev)
+        t_prev, m_prev = t_cur, m_cur
+        t_cur = min(max(t_next, 0.5 * t_cur), 2.0 * t_cur)  # keep steps sane
+    return f_p, f_e
 
 
 def _unseen_shares(
@@ -220,15 +250,6 @@ def planned_arrivals_by(day: DaySpec, minute: float) -> float:
     """The plan's expected arrivals from opening to ``minute`` (early line, profile, surges)."""
     t, cum = _cumulative_intensity(day)
     return float(day.early_voters + np.interp(minute, t, cum))
-
-
-def _planned_arrival_times(day: DaySpec, counts: FloatArray, theta: float) -> FloatArray:
-    """Clock minutes at which the early line plus ``theta`` times the plan's cumulative
-    arrivals reaches each count (the early line arrives at opening)."""
-    t, cum = _cumulative_intensity(day)
-    inner = (np.asarray(counts, dtype=np.float64) - day.early_voters) / theta
-    times = np.interp(inner, np.asarray(cum), np.asarray(t))
-    return np.where(inner <= 0, day.open_minutes, times)
 
 
 def residual_patience(dist: Distribution | None, elapsed: FloatArray, u: FloatArray) -> FloatArray:
@@ -396,8 +417,9 @@ def condition(
     """Draw the replications of the rest of the day from a present state.
 
     Replication k draws from the stream of ``replication_rng(seed, k)``: first ``theta`` from
-    the posterior, then the day's random inputs (as the simulator does), then the patience
-    left of the people in line, then the service left of the voters being served now.
+    the posterior, then the day's random inputs (as the simulator does), then how long each
+    person in line has waited (``_draw_elapsed``) and the patience they have left, then the
+    service left of the voters being served now.
 
     When there is a line, every server of the first stage is busy now: one voter per server
     is placed ahead of the line with the service time they have left, drawn from the
@@ -415,7 +437,6 @@ def condition(
     rest = remaining_day_spec(spec, state, g + n + 1)
     prep = prepare(rest)
     day = spec.days[state.day]
-    elapsed = _elapsed_in_line(day, state, post)
     thetas = np.empty(replications)
     inputs = []
     for r in range(replications):
@@ -423,6 +444,8 @@ def condition(
         theta = float(rng.gamma(post.shape, 1.0 / post.rate))
         thetas[r] = theta
         inp = draw_inputs(prep, rng, theta)
+        seen_factor = theta * (1.0 - post.unseen_share)
+        elapsed = _draw_elapsed(day, state.now_minute, n, seen_factor, rng)
         u = rng.random(n)
         inp.patience_minutes[g : g + n] = residual_patience(spec.patience, elapsed, u)
         inp.patience_minutes[:g] = np.inf
@@ -438,20 +461,26 @@ def condition(
     return Conditioned(spec, state, rest, post, thetas, tuple(inputs), n, seed, g)
 
 
-def _elapsed_in_line(day: DaySpec, state: StationState, post: IntensityPosterior) -> FloatArray:
-    """How long each person in line (front first) has waited: in a FIFO line they are the last
-    ``people_in_line`` arrivals; their arrival times are read off the plan's cumulative curve
-    (early line, then the profile scaled to pass through the observed count at ``now``).
-    Unknown without a processed count (then 0: fresh patience)."""
-    n = state.people_in_line
-    inner_plan = post.planned_arrivals_so_far - day.early_voters
-    if n == 0 or post.observed_arrivals is None or inner_plan <= 0:
-        return np.zeros(n)
-    seen = post.observed_arrivals
-    theta = max(seen - day.early_voters, 1) / inner_plan
-    ranks = np.arange(seen - n + 1, seen + 1, dtype=np.float64)
-    times = _planned_arrival_times(day, ranks, theta)
-    return np.maximum(state.now_minute - np.minimum(times, state.now_minute), 0.0)
+def _draw_elapsed(
+    day: DaySpec, now: float, n: int, seen_factor: float, rng: np.random.Generator
+) -> FloatArray:
+    """How long each of the ``n`` people in line (front first) has waited, drawn: in a FIFO
+    line they are the latest arrivals who did not leave, so read backwards from ``now`` their
+    arrival times are a Poisson process with ``seen_factor`` times the plan's intensity
+    (standard exponential gaps on the cumulative-intensity scale); those beyond opening are
+    the early line (waiting since opening)."""
+    if n == 0:
+        return np.zeros(0)
+    t, cum = _cumulative_intensity(day)
+    t_arr = np.asarray(t, dtype=np.float64)
+    c_arr = np.asarray(cum, dtype=np.float64)
+    c_now = float(np.interp(now, t_arr, c_arr))
+    if c_now <= 0 or seen_factor <= 0:
+        return np.full(n, now - day.open_minutes)
+    x = c_now - np.cumsum(rng.standard_exponential(n)) / seen_factor  # back of the line first
+    times = np.where(x <= 0, day.open_minutes, np.interp(x, c_arr, t_arr))
+    elapsed: FloatArray = np.maximum(now - times, 0.0)[::-1]
+    return elapsed
 
 
 @dataclass(frozen=True)
