@@ -9,11 +9,11 @@ day, ``simulate_station``, with as many replications):
 
 Calibration: simulated days whose truth is known. Each day draws a true intensity factor
 from the nowcast's own prior (Gamma(4, 4) around the plan), simulates the day with the
-station simulator (a probe voter with unlimited patience joins at every full hour: their wait
-is the true "wait if joining now"), reads the station's state at each hour (people in line,
-processed so far), nowcasts, and checks whether the nowcast's 90 % interval holds the day's
-actual outcome: people still in line at closing, and the probe's wait. Coverage is printed
-by hour of day.
+station simulator, reads the station's state at each hour (people in line, processed so far)
+as staff would count it, nowcasts, and checks whether the nowcast's 90 % interval holds the
+day's actual outcome: people still in line at closing, and the time in line of a probe voter
+with unlimited patience joining at that hour (the same day rerun with the probe added; FIFO,
+so nobody ahead of them changes). Coverage is printed by hour of day.
 
     .venv/bin/python benchmarks/bench_nowcast.py            # full run (a few minutes)
     .venv/bin/python benchmarks/bench_nowcast.py --quick    # smaller, for development
@@ -43,7 +43,14 @@ from abroad.ops.nowcast import (
 from abroad.queueing import DaySpec, StageSpec, StationSpec, simulate_station
 from abroad.queueing import kernel as K
 from abroad.queueing.sampling import replication_rng
-from abroad.queueing.station import RandomInputs, draw_inputs, prepare, run_inputs
+from abroad.queueing.station import (
+    RandomInputs,
+    ReplicationTrace,
+    _Prepared,
+    draw_inputs,
+    prepare,
+    run_inputs,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPE = np.array([90, 110, 130, 150, 160, 150, 130, 110, 90, 70, 50, 40], dtype=float)
@@ -135,34 +142,46 @@ def election(n_stations: int, replications: int) -> None:
     )
 
 
-def _truth(spec: StationSpec, theta: float, seed: int) -> tuple[RandomInputs, object, np.ndarray]:
-    """One true day at ``theta`` times the plan, with a probe voter at each hour."""
+def _truth(
+    spec: StationSpec, theta: float, seed: int
+) -> tuple[_Prepared, RandomInputs, ReplicationTrace]:
+    """One true day at ``theta`` times the plan."""
     prep = prepare(spec)
     inp = draw_inputs(prep, replication_rng(seed, 0), theta)
+    return prep, inp, run_inputs(prep, inp)
+
+
+def _probe_wait(
+    spec: StationSpec, prep: _Prepared, inp: RandomInputs, h: float, seed: int
+) -> float | None:
+    """Time in the line of one more voter (unlimited patience) joining the true day at ``h``
+    (None if they do not get past the line). Everyone before them is unchanged (FIFO)."""
     arr = inp.arrival_minutes
-    pos = np.searchsorted(arr, HOURS, side="right")
-    probe_rng = np.random.default_rng([seed, 1])
-    pick = probe_rng.integers(0, max(arr.shape[0], 1), size=len(HOURS))
-    new_arr = np.insert(arr, pos, HOURS)
-    new_pat = np.insert(inp.patience_minutes, pos, np.inf)
-    new_srv = np.insert(inp.service_minutes, pos, inp.service_minutes[:, pick], axis=1)
-    probe_idx = pos + np.arange(len(HOURS))
-    full = RandomInputs(new_arr, np.array([0, new_arr.shape[0]], dtype=np.int64), new_pat, new_srv)
-    return full, run_inputs(prep, full), probe_idx
+    pos = int(np.searchsorted(arr, h, side="right"))
+    pick = int(np.random.default_rng([seed, int(h)]).integers(0, max(arr.shape[0], 1)))
+    new = RandomInputs(
+        np.insert(arr, pos, h),
+        np.array([0, arr.shape[0] + 1], dtype=np.int64),
+        np.insert(inp.patience_minutes, pos, np.inf),
+        np.insert(inp.service_minutes, pos, inp.service_minutes[:, pick], axis=1),
+    )
+    trace = run_inputs(prep, new)
+    if trace.outcome[pos] != K.SERVED:
+        return None
+    ls = spec.line_stages - 1
+    return float(trace.start_minutes[ls, pos] - h - new.service_minutes[:ls, pos].sum())
 
 
 def _state_at(
-    spec: StationSpec, inp: RandomInputs, trace: object, probes: np.ndarray, h: float
+    spec: StationSpec, inp: RandomInputs, trace: ReplicationTrace, h: float
 ) -> tuple[int, int]:
     """(people in line, processed) at minute ``h`` of a true day, as staff would count them:
     in line = waiting in a queue of a line stage (not being served), processed = has started
-    the last line stage; probes are not counted."""
+    the last line stage."""
     arr = inp.arrival_minutes
-    out = trace.outcome  # type: ignore[attr-defined]
-    start = trace.start_minutes  # type: ignore[attr-defined]
+    out = trace.outcome
+    start = trace.start_minutes
     ls = spec.line_stages - 1
-    mask = np.ones(arr.shape[0], dtype=bool)
-    mask[probes] = False
     # when each voter stopped waiting in the line: started the last line stage, gave up,
     # or was turned away at closing (never before h) or on arrival
     leave = np.where(
@@ -172,12 +191,12 @@ def _state_at(
     )
     reached = ~np.isnan(start[ls])
     leave = np.where(reached, start[ls], leave)
-    waiting = (arr <= h) & mask & (leave > h)
+    waiting = (arr <= h) & (leave > h)
     # not waiting while being served at an earlier line stage
     for s in range(ls):
         busy = (start[s] <= h) & (h < start[s] + inp.service_minutes[s])
         waiting &= ~np.where(np.isnan(start[s]), False, busy)
-    processed = (arr <= h) & mask & reached & (start[ls] <= h)
+    processed = (arr <= h) & reached & (start[ls] <= h)
     return int(waiting.sum()), int(processed.sum())
 
 
@@ -193,14 +212,11 @@ def coverage(spec: StationSpec, days: int, replications: int, label: str) -> Non
     t0 = time.perf_counter()
     for d in range(days):
         theta = float(rng.gamma(prior.shape, 1.0 / prior.rate))
-        inp, trace, probes = _truth(spec, theta, 1000 + d)
-        out = trace.outcome  # type: ignore[attr-defined]
-        mask = np.ones(out.shape[0], dtype=bool)
-        mask[probes] = False
-        true_left = int(((out == K.TURNED_AWAY_CLOSE) & mask).sum())
+        prep, inp, trace = _truth(spec, theta, 1000 + d)
+        true_left = int((trace.outcome == K.TURNED_AWAY_CLOSE).sum())
         truth_left_pos += true_left > 0
         for j, h in enumerate(HOURS):
-            line, processed = _state_at(spec, inp, trace, probes, h)
+            line, processed = _state_at(spec, inp, trace, h)
             state = StationState(now_minute=h, people_in_line=line, processed_today=processed)
             nc = nowcast(spec, state, replications=replications, seed=d * 100 + j, prior=prior)
             e = nc.left_in_line_at_close
@@ -209,11 +225,8 @@ def coverage(spec: StationSpec, days: int, replications: int, label: str) -> Non
             if true_left > 0 or e.ci_high > 0:
                 n_busy[j] += 1
                 hits_busy[j] += hit
-            p = probes[j]
-            if out[p] == K.SERVED:  # time in the line, as the nowcast's joiner
-                ls = spec.line_stages - 1
-                start = trace.start_minutes  # type: ignore[attr-defined]
-                w = float(start[ls, p] - inp.arrival_minutes[p] - inp.service_minutes[:ls, p].sum())
+            w = _probe_wait(spec, prep, inp, h, 1000 + d)
+            if w is not None:  # time in the line, as the nowcast's joiner
                 ew = nc.wait_minutes_now
                 n_wait[j] += 1
                 hits_wait[j] += ew.ci_low - 1e-9 <= w <= ew.ci_high + 1e-9

@@ -437,6 +437,7 @@ def condition(
     rest = remaining_day_spec(spec, state, g + n + 1)
     prep = prepare(rest)
     day = spec.days[state.day]
+    ages = _line_ages(day, state.now_minute, spec.patience)
     thetas = np.empty(replications)
     inputs = []
     for r in range(replications):
@@ -444,8 +445,7 @@ def condition(
         theta = float(rng.gamma(post.shape, 1.0 / post.rate))
         thetas[r] = theta
         inp = draw_inputs(prep, rng, theta)
-        seen_factor = theta * (1.0 - post.unseen_share)
-        elapsed = _draw_elapsed(day, state.now_minute, n, seen_factor, rng)
+        elapsed = _draw_elapsed(ages, n, theta, rng)
         u = rng.random(n)
         inp.patience_minutes[g : g + n] = residual_patience(spec.patience, elapsed, u)
         inp.patience_minutes[:g] = np.inf
@@ -461,25 +461,65 @@ def condition(
     return Conditioned(spec, state, rest, post, thetas, tuple(inputs), n, seed, g)
 
 
-def _draw_elapsed(
-    day: DaySpec, now: float, n: int, seen_factor: float, rng: np.random.Generator
-) -> FloatArray:
-    """How long each of the ``n`` people in line (front first) has waited, drawn: in a FIFO
-    line they are the latest arrivals who did not leave, so read backwards from ``now`` their
-    arrival times are a Poisson process with ``seen_factor`` times the plan's intensity
-    (standard exponential gaps on the cumulative-intensity scale); those beyond opening are
-    the early line (waiting since opening)."""
+def patience_survival(dist: Distribution | None, minutes: FloatArray) -> FloatArray:
+    """P(patience > minutes): the chance that someone who joined that long ago and has not
+    been served is still in line."""
+    e = np.asarray(minutes, dtype=np.float64)
+    if dist is None:
+        return np.ones(e.shape)
+    if isinstance(dist, Exponential):
+        return np.exp(-e / dist.mean_minutes)
+    if isinstance(dist, Deterministic):
+        return (e < dist.minutes).astype(np.float64)
+    if isinstance(dist, Uniform):
+        width = max(dist.high_minutes - dist.low_minutes, 1e-12)
+        return 1.0 - np.clip((e - dist.low_minutes) / width, 0.0, 1.0)
+    if isinstance(dist, LogNormal):
+        mu, sigma = dist.log_params()
+        with np.errstate(divide="ignore"):
+            out: FloatArray = 1.0 - ndtr((np.log(np.maximum(e, 0.0)) - mu) / sigma)
+        return out
+    if isinstance(dist, Empirical):
+        values = np.sort(np.asarray(dist.values_minutes, dtype=np.float64))
+        below: FloatArray = np.searchsorted(values, e, side="right") / values.shape[0]
+        return 1.0 - below
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
+@dataclass(frozen=True)
+class _LineAges:
+    """The backward intensity of the people still in line: looking back ``age`` minutes from
+    now, the plan's arrivals times the chance they are still waiting (patience survival),
+    accumulated (``cum[k]`` expected people in line who joined within ``ages[k]``)."""
+
+    ages: FloatArray
+    cum: FloatArray
+    max_age: float
+
+
+def _line_ages(day: DaySpec, now: float, patience: Distribution | None) -> _LineAges:
+    t, cum = _cumulative_intensity(day)
+    span = max(now - day.open_minutes, 0.0)
+    ages = np.linspace(0.0, span, max(int(span) + 1, 2))
+    c = np.interp(now - ages, np.asarray(t), np.asarray(cum))  # plan arrivals before now-age
+    mass = -np.diff(c)  # arrivals in each age step (ages increase backwards in time)
+    mid = (ages[:-1] + ages[1:]) / 2.0
+    back = np.concatenate([[0.0], np.cumsum(mass * patience_survival(patience, mid))])
+    return _LineAges(ages, back, span)
+
+
+def _draw_elapsed(line: _LineAges, n: int, theta: float, rng: np.random.Generator) -> FloatArray:
+    """How long each of the ``n`` people in line (front first) has waited, drawn. In a FIFO
+    line they are the latest arrivals who have not been served; read backwards from now,
+    those still waiting form a Poisson process whose intensity is ``theta`` times the plan's
+    arrivals times the chance of still waiting after that long (``_line_ages``): standard
+    exponential gaps on that cumulative scale. Whoever is beyond opening is the early line
+    (waiting since opening)."""
     if n == 0:
         return np.zeros(0)
-    t, cum = _cumulative_intensity(day)
-    t_arr = np.asarray(t, dtype=np.float64)
-    c_arr = np.asarray(cum, dtype=np.float64)
-    c_now = float(np.interp(now, t_arr, c_arr))
-    if c_now <= 0 or seen_factor <= 0:
-        return np.full(n, now - day.open_minutes)
-    x = c_now - np.cumsum(rng.standard_exponential(n)) / seen_factor  # back of the line first
-    times = np.where(x <= 0, day.open_minutes, np.interp(x, c_arr, t_arr))
-    elapsed: FloatArray = np.maximum(now - times, 0.0)[::-1]
+    x = np.cumsum(rng.standard_exponential(n)) / max(theta, 1e-12)  # back of the line first
+    ages = np.interp(x, line.cum, line.ages, right=line.max_age)
+    elapsed: FloatArray = ages[::-1].copy()
     return elapsed
 
 
