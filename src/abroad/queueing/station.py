@@ -157,13 +157,20 @@ class RandomInputs:
     service_minutes: FloatArray
 
 
-def draw_inputs(prep: _Prepared, rng: np.random.Generator) -> RandomInputs:
+def draw_inputs(
+    prep: _Prepared, rng: np.random.Generator, intensity_factor: float = 1.0
+) -> RandomInputs:
     """Draw one replication's inputs. Nothing here depends on server counts or policies,
-    so two specs differing only in those see the same voters (common random numbers)."""
+    so two specs differing only in those see the same voters (common random numbers).
+    ``intensity_factor`` multiplies the arrival intensity (profile and surges, not the early
+    line): the nowcast draws it per replication from its posterior."""
     spec = prep.spec
+    curve = prep.curve
+    if intensity_factor != 1.0:
+        curve = curve._replace(bp_cum=curve.bp_cum * intensity_factor)
     e = rng.standard_exponential(prep.n_exp)
     while True:
-        arrivals, arr_off, used = K.build_arrivals(prep.curve, e)
+        arrivals, arr_off, used = K.build_arrivals(curve, e)
         if used >= 0:
             break
         e = np.concatenate([e, rng.standard_exponential(prep.n_exp)])  # rare

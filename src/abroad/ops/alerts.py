@@ -1,0 +1,174 @@
+"""Alerts: rules with thresholds set per election, each alert carrying its actions.
+
+Rules (``AlertThresholds``, one set per election):
+
+- ``left_at_close``: the nowcast's people still in line at closing (mean) at least
+  ``left_at_close_people``;
+- ``wait_above_target``: the wait of someone joining now (mean) above ``wait_target_minutes``;
+- ``ballots_exhausted``: the ballots run out before closing with a chance of at least
+  ``ballots_chance``;
+- ``line_above_cap``: the line now, or predicted (upper bound) later today, at or above the
+  site's security cap (``line_cap_people``, else the spec's ``max_queue_outside``);
+- ``silent``: no report for ``silent_minutes``.
+
+The actions come from ``abroad.ops.actions``, simulated from the same present state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from abroad.ops.actions import (
+    Action,
+    ActionGoal,
+    Neighbour,
+    actions_for,
+    ballots_action,
+    redirect_action,
+    servers_action,
+)
+from abroad.ops.nowcast import Conditioned, Nowcast, clock_text
+
+
+class AlertKind(StrEnum):
+    LEFT_AT_CLOSE = "left_at_close"
+    WAIT_ABOVE_TARGET = "wait_above_target"
+    BALLOTS_EXHAUSTED = "ballots_exhausted"
+    LINE_ABOVE_CAP = "line_above_cap"
+    SILENT = "silent"
+
+
+class AlertThresholds(BaseModel):
+    """The rules' thresholds for one election."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    left_at_close_people: float = Field(default=20.0, ge=0)
+    wait_target_minutes: float = Field(default=30.0, gt=0)
+    ballots_chance: float = Field(default=0.1, gt=0, le=1)
+    line_cap_people: int | None = Field(default=None, ge=0)
+    silent_minutes: float = Field(default=45.0, gt=0)
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: AlertKind
+    station: str
+    message: str
+    value: float
+    threshold: float
+    actions: tuple[Action, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value,
+            "station": self.station,
+            "message": self.message,
+            "value": self.value,
+            "threshold": self.threshold,
+            "actions": [a.as_dict() for a in self.actions],
+        }
+
+
+def silent_alert(
+    station: str, minutes_since_report: float, thresholds: AlertThresholds
+) -> Alert | None:
+    """A station that has not reported for too long (no nowcast needed)."""
+    if minutes_since_report < thresholds.silent_minutes:
+        return None
+    return Alert(
+        AlertKind.SILENT,
+        station,
+        f"no report for {minutes_since_report:.0f} min",
+        minutes_since_report,
+        thresholds.silent_minutes,
+    )
+
+
+def evaluate_alerts(
+    cond: Conditioned,
+    result: Nowcast,
+    thresholds: AlertThresholds,
+    *,
+    minutes_since_report: float = 0.0,
+    neighbours: Sequence[Neighbour] = (),
+    goal: ActionGoal | None = None,
+) -> tuple[Alert, ...]:
+    """Every alert the rules raise for one station's nowcast, each with its actions."""
+    goal = goal or ActionGoal()
+    name = result.station
+    out: list[Alert] = []
+    silent = silent_alert(name, minutes_since_report, thresholds)
+    if silent is not None:
+        out.append(silent)
+    left = result.left_in_line_at_close
+    if left.mean >= thresholds.left_at_close_people and left.mean > 0:
+        out.append(
+            Alert(
+                AlertKind.LEFT_AT_CLOSE,
+                name,
+                f"about {left.mean:,.0f} people ({left.ci_low:,.0f}-{left.ci_high:,.0f}) "
+                "predicted still in line at closing",
+                left.mean,
+                thresholds.left_at_close_people,
+                actions_for(cond, goal, neighbours),
+            )
+        )
+    wait = result.wait_minutes_now
+    if wait.mean > thresholds.wait_target_minutes:
+        wait_goal = goal.model_copy(update={"max_wait_minutes": thresholds.wait_target_minutes})
+        out.append(
+            Alert(
+                AlertKind.WAIT_ABOVE_TARGET,
+                name,
+                f"someone joining now waits about {wait.mean:,.0f} min "
+                f"(target {thresholds.wait_target_minutes:g})",
+                wait.mean,
+                thresholds.wait_target_minutes,
+                _servers_and_redirects(cond, wait_goal, neighbours),
+            )
+        )
+    b = result.ballots
+    if b.stock_now is not None and b.chance_run_out >= thresholds.ballots_chance:
+        when = "" if b.minute is None else f" around {clock_text(b.minute.mean)}"
+        act = ballots_action(cond, goal)
+        out.append(
+            Alert(
+                AlertKind.BALLOTS_EXHAUSTED,
+                name,
+                f"ballots run out before closing{when} ({b.chance_run_out:.0%} chance)",
+                b.chance_run_out,
+                thresholds.ballots_chance,
+                () if act is None else (act,),
+            )
+        )
+    cap = thresholds.line_cap_people
+    if cap is None:
+        cap = cond.spec.max_queue_outside
+    if cap is not None:
+        peak = max((p.ci_high for p in result.line), default=0.0)
+        now_line = float(cond.state.people_in_line)
+        worst = max(peak, now_line)
+        if worst >= cap:  # the simulator holds the line at the cap: reaching it turns people away
+            out.append(
+                Alert(
+                    AlertKind.LINE_ABOVE_CAP,
+                    name,
+                    f"line of {worst:,.0f} (now or predicted) at or above the cap of {cap:,}",
+                    worst,
+                    float(cap),
+                    _servers_and_redirects(cond, goal, neighbours),
+                )
+            )
+    return tuple(out)
+
+
+def _servers_and_redirects(
+    cond: Conditioned, goal: ActionGoal, neighbours: Sequence[Neighbour]
+) -> tuple[Action, ...]:
+    acts = [servers_action(cond, goal), *(redirect_action(cond, nb, goal) for nb in neighbours)]
+    return tuple(a for a in acts if a is not None)

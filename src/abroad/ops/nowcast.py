@@ -1,0 +1,797 @@
+"""Nowcast one station from its present state: what happens between now and closing.
+
+Two steps (docs/background/nowcast.md):
+
+1. **Arrival rate so far, against the plan.** The planned arrival intensity of the day (the
+   station spec's profile, surges and early line) is multiplied by an unknown factor
+   ``theta``. Arrivals so far are Poisson with mean ``theta * Lambda(now)``, where
+   ``Lambda(now)`` is the plan's expected arrivals from opening to now; with a Gamma(a, b)
+   prior on ``theta`` the posterior is Gamma(a + A, b + Lambda(now)) (conjugate), where
+   ``A = processed today + people in line now`` is the arrivals observed so far.
+2. **Conditional simulation from now to closing**, with the station simulator
+   (``abroad.queueing``): the remaining day is a station that opens at ``now`` with the
+   reported line as its early voters (their patience conditioned on the wait they have already
+   had), the resources working now, the ballots left and the station's close policy; each
+   replication first draws ``theta`` from the posterior, then the arrivals of the rest of the
+   day at ``theta`` times the plan. One extra voter with unlimited patience joins at the back
+   of the line at ``now``: their fate is the "wait if you join now" (they are removed from
+   every count).
+
+Intervals here are *predictive*: ``ci_low`` / ``ci_high`` are quantiles of the replications
+(by default the 5th and 95th percentiles, a 90 % interval in which today's outcome should
+fall), not the confidence interval of a mean as in ``abroad simulate``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy.special import ndtr, ndtri
+
+from abroad.model import (
+    ClosePolicy,
+    ClosePolicyKind,
+    Deterministic,
+    Distribution,
+    Empirical,
+    Exponential,
+    LogNormal,
+    Uniform,
+)
+from abroad.queueing import kernel as K
+from abroad.queueing.outcome import Estimate
+from abroad.queueing.sampling import replication_rng
+from abroad.queueing.spec import DaySpec, StageSpec, StationSpec
+from abroad.queueing.station import (
+    RandomInputs,
+    _cumulative_intensity,
+    _Prepared,
+    _run,
+    draw_inputs,
+    prepare,
+    run_inputs,
+)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StationState(_Frozen):
+    """What a station reported, as the nowcast reads it (one voting day of its spec).
+
+    - ``now_minute``: the clock minute of the state (minutes after local midnight).
+    - ``day``: which day of the spec (0-based).
+    - ``people_in_line``: people waiting in the line now (count; see ``ops.reports`` for
+      a length in metres).
+    - ``processed_today``: voters who have left the line for service since opening today
+      (from the list). ``None``: unknown; the arrival rate is then not updated.
+    - ``ballots_left``: ballots left now; ``None``: the spec's stock minus ``processed_today``.
+    - ``working``: servers working now by stage name; a stage not named keeps its planned
+      count or schedule. A reported count holds from now to closing.
+    """
+
+    now_minute: float = Field(ge=0, le=24 * 60)
+    day: int = Field(default=0, ge=0)
+    people_in_line: int = Field(ge=0)
+    processed_today: int | None = Field(default=None, ge=0)
+    ballots_left: int | None = Field(default=None, ge=0)
+    working: tuple[tuple[str, int], ...] = ()
+
+    @model_validator(mode="after")
+    def _check_working(self) -> StationState:
+        names = [n for n, _ in self.working]
+        if len(set(names)) != len(names):
+            raise ValueError("working: a stage is named twice")
+        if any(c < 1 for _, c in self.working):
+            raise ValueError("working: a stage needs at least one server working")
+        return self
+
+
+class IntensityPrior(_Frozen):
+    """Gamma(shape, rate) prior on the factor ``theta`` that multiplies the planned arrival
+    intensity. The default (4, 4) has mean 1 and coefficient of variation 0.5: the plan is
+    believed on average, but a station drawing half or 1.5 times its forecast is not
+    surprising (station-level forecasts miss by far more, docs/background/nowcast.md). After a
+    few hundred observed arrivals the data dominate."""
+
+    shape: float = Field(default=4.0, gt=0)
+    rate: float = Field(default=4.0, gt=0)
+
+
+@dataclass(frozen=True)
+class IntensityPosterior:
+    """The updated factor on the planned arrival intensity: Gamma(shape, rate)."""
+
+    prior: IntensityPrior
+    observed_arrivals: int | None
+    """Arrivals seen so far today (processed + in line); None if unknown (no update)."""
+    planned_arrivals_so_far: float
+    """The plan's expected arrivals from opening to now (early line included)."""
+    shape: float
+    rate: float
+    unseen_share: float = 0.0
+    """Share of today's arrivals so far (after the early line) expected to have left unseen
+    (gave up, balked, turned away by the cap) at the posterior mean: the thinning applied."""
+
+    @property
+    def mean(self) -> float:
+        return self.shape / self.rate
+
+    @property
+    def sd(self) -> float:
+        return math.sqrt(self.shape) / self.rate
+
+    def interval(self, level: float = 0.9) -> tuple[float, float]:
+        from scipy.stats import gamma
+
+        lo, hi = gamma.ppf([(1 - level) / 2, (1 + level) / 2], self.shape, scale=1 / self.rate)
+        return float(lo), float(hi)
+
+
+def update_intensity(
+    spec: StationSpec,
+    state: StationState,
+    prior: IntensityPrior | None = None,
+    seed: int = 0,
+    unseen_replications: int = 4,
+) -> IntensityPosterior:
+    """Gamma-Poisson update of the factor on the plan's arrival intensity from the arrivals
+    observed so far, ``A = processed_today + people_in_line``.
+
+    The plan's early line is a fixed count in the spec (not Poisson, not scaled): it is taken
+    out of both sides. People who left before being seen (gave up, balked, turned away by the
+    cap) are not in ``A``: seen arrivals are the Poisson arrivals thinned by the share ``f``
+    that leaves unseen, so ``A - seen early ~ Poisson(theta (1 - f) Lambda_p)`` and the
+    posterior is ``Gamma(a + A - seen early, b + (1 - f) Lambda_p)`` (``Lambda_p``: the plan's
+    Poisson arrivals so far). ``f`` depends on ``theta`` (longer lines, more leave): it is
+    estimated by simulating the day so far (``unseen_replications`` replications) at the
+    factor whose expected seen arrivals match the seen ones (``_solve_unseen``); 0 without
+    patience, balking or a cap."""
+    prior = prior or IntensityPrior()
+    day = spec.days[state.day]
+    planned = planned_arrivals_by(day, state.now_minute)
+    if state.processed_today is None:
+        return IntensityPosterior(prior, None, planned, prior.shape, prior.rate)
+    seen = state.processed_today + state.people_in_line
+    planned_p = planned - day.early_voters
+    leaves = (
+        spec.patience is not None
+        or spec.balk_queue_length is not None
+        or spec.max_queue_outside is not None
+    )
+    f_p, f_e = 0.0, 0.0
+    shape, rate = prior.shape + max(seen - day.early_voters, 0), prior.rate + planned_p
+    if leaves and state.now_minute > day.open_minutes and planned_p > 0:
+        f_p, f_e = _solve_unseen(spec, state, seen, shape / rate, seed, unseen_replications)
+        shape = prior.shape + max(seen - day.early_voters * (1.0 - f_e), 0.0)
+        rate = prior.rate + planned_p * (1.0 - f_p)
+    return IntensityPosterior(prior, seen, planned, shape, rate, f_p)
+
+
+def _solve_unseen(
+    spec: StationSpec,
+    state: StationState,
+    seen: int,
+    theta0: float,
+    seed: int,
+    replications: int,
+    max_rounds: int = 6,
+) -> tuple[float, float]:
+    """The unseen shares at the factor that makes the expected seen arrivals equal the seen
+    ones: ``m(theta) = early (1 - f_e) + theta Lambda_p (1 - f_p(theta)) = A``, by the secant
+    method on common random numbers, from ``theta0`` (the update without thinning). The
+    plain fixed point creeps (``f`` grows steeply with ``theta`` once a line builds)."""
+    day = spec.days[state.day]
+    planned_p = planned_arrivals_by(day, state.now_minute) - day.early_voters
+
+    def m(theta: float) -> tuple[float, float, float]:
+        f_p, f_e = _unseen_shares(spec, state, theta, seed, replications)
+        return day.early_voters * (1 - f_e) + theta * planned_p * (1 - f_p), f_p, f_e
+
+    t_prev = max(theta0, 1e-6)
+    m_prev, f_p, f_e = m(t_prev)
+    if f_p == 0.0 and f_e == 0.0:
+        return 0.0, 0.0
+    t_cur = t_prev * seen / max(m_prev, 1e-9)  # one fixed-point step to start the secant
+    for _ in range(max_rounds):
+        m_cur, f_p, f_e = m(t_cur)
+        if abs(m_cur - seen) <= 0.005 * max(seen, 1) or m_cur == m_prev:
+            break
+        t_next = t_cur - (m_cur - seen) * (t_cur - t_prev) / (m_cur - m_prev)
+        t_prev, m_prev = t_cur, m_cur
+        t_cur = min(max(t_next, 0.5 * t_cur), 2.0 * t_cur)  # keep steps sane
+    return f_p, f_e
+
+
+def _unseen_shares(
+    spec: StationSpec, state: StationState, theta: float, seed: int, replications: int
+) -> tuple[float, float]:
+    """(share of the Poisson arrivals, share of the early line) who left unseen before now,
+    simulating the day from opening to now at ``theta`` times the plan (the servers working
+    now, if reported, all morning). What happens before now does not depend on later
+    arrivals, so the day is cut at now."""
+    day = spec.days[state.day]
+    morning = day.model_copy(update={"close_minutes": state.now_minute})
+    cut = spec.with_servers(dict(state.working)).model_copy(
+        update={
+            "days": (morning,),
+            "close_policy": ClosePolicy(kind=ClosePolicyKind.SERVE_ALL),
+            "ballots": None,
+        }
+    )
+    prep = prepare(cut)
+    early = day.early_voters
+    gone_p = n_p = gone_e = 0.0
+    for r in range(replications):
+        inp = draw_inputs(prep, replication_rng(seed, 1_000_000 + r), theta)
+        trace = run_inputs(prep, inp)
+        o = trace.outcome
+        left_by_now = (o == K.RENEGED) & (
+            inp.arrival_minutes + inp.patience_minutes <= state.now_minute
+        )
+        gone = left_by_now | (o == K.BALKED) | (o == K.TURNED_AWAY_CAP)
+        gone_e += float(gone[:early].sum())
+        gone_p += float(gone[early:].sum())
+        n_p += float(o.shape[0] - early)
+    f_p = gone_p / n_p if n_p > 0 else 0.0
+    f_e = gone_e / (early * replications) if early > 0 else 0.0
+    return min(f_p, 0.99), f_e
+
+
+def planned_arrivals_by(day: DaySpec, minute: float) -> float:
+    """The plan's expected arrivals from opening to ``minute`` (early line, profile, surges)."""
+    t, cum = _cumulative_intensity(day)
+    return float(day.early_voters + np.interp(minute, t, cum))
+
+
+def residual_patience(dist: Distribution | None, elapsed: FloatArray, u: FloatArray) -> FloatArray:
+    """Patience left for voters who have already waited ``elapsed`` minutes and are still in
+    line: a draw of ``P - e`` given ``P > e`` by the inverse CDF, ``u`` uniform on [0, 1).
+    Someone whose wait already exceeds every patience the model allows gets 0 (leaves now)."""
+    e = np.asarray(elapsed, dtype=np.float64)
+    if dist is None:
+        return np.full(e.shape, np.inf)
+    if isinstance(dist, Exponential):
+        return -dist.mean_minutes * np.log1p(-u)  # memoryless
+    if isinstance(dist, Deterministic):
+        return np.maximum(dist.minutes - e, 0.0)
+    if isinstance(dist, Uniform):
+        width = dist.high_minutes - dist.low_minutes
+        if width <= 0:
+            return np.maximum(dist.low_minutes - e, 0.0)
+        f = np.clip((e - dist.low_minutes) / width, 0.0, 1.0)
+        p = f + (1.0 - f) * u
+        return np.maximum(dist.low_minutes + width * p - e, 0.0)
+    if isinstance(dist, LogNormal):
+        mu, sigma = dist.log_params()
+        with np.errstate(divide="ignore"):
+            f = ndtr((np.log(np.maximum(e, 0.0)) - mu) / sigma)
+        p = np.minimum(f + (1.0 - f) * u, 1.0 - 1e-12)
+        q: FloatArray = np.exp(mu + sigma * ndtri(p))
+        return np.maximum(q - e, 0.0)
+    if isinstance(dist, Empirical):
+        values = np.sort(np.asarray(dist.values_minutes, dtype=np.float64))
+        n = values.shape[0]
+        f = np.searchsorted(values, e, side="right") / n
+        p = f + (1.0 - f) * u
+        idx = np.minimum((p * n).astype(np.int64), n - 1)
+        picked: FloatArray = values[idx]
+        return np.maximum(picked - e, 0.0)
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
+def _recut(day: DaySpec, now: float) -> tuple[tuple[float, ...], float]:
+    """The day's rate profile from ``now`` on, in bins that start at ``now``: the original
+    bins if ``now`` falls on a bin boundary, else bins of the greatest common divisor (in
+    seconds) of the bin width and the offset."""
+    off = (now - day.open_minutes) % day.bin_minutes
+    width = day.bin_minutes
+    if off > 1e-9 and day.bin_minutes - off > 1e-9:
+        width = math.gcd(round(day.bin_minutes * 60), round(off * 60)) / 60.0
+    n = math.ceil((day.close_minutes - now) / width - 1e-9)
+    rates = tuple(day.rate_per_hour_at(now + (j + 0.5) * width) for j in range(n))
+    return rates or (0.0,), width
+
+
+def remaining_day_spec(spec: StationSpec, state: StationState, early_voters: int) -> StationSpec:
+    """The rest of the day as a station that opens at ``now`` with ``early_voters`` in line,
+    the servers working now, and the ballots left (one day; the plan's arrivals)."""
+    day = spec.days[state.day]
+    now = state.now_minute
+    rates, width = _recut(day, now)
+    rest = DaySpec(
+        open_minutes=now,
+        close_minutes=day.close_minutes,
+        arrivals_per_hour=rates,
+        bin_minutes=width,
+        surges=day.surges,
+        early_voters=early_voters,
+    )
+    working = dict(state.working)
+    stages = tuple(
+        StageSpec(name=st.name, servers=working[st.name], service=st.service)
+        if st.name in working
+        else st
+        for st in spec.stages
+    )
+    # The early line is already there: the cap and the balking threshold act on newcomers
+    # only as far as the kernel allows (a line longer than them is kept whole).
+    cap = spec.max_queue_outside
+    balk = spec.balk_queue_length
+    return spec.model_copy(
+        update={
+            "days": (rest,),
+            "stages": stages,
+            "ballots": ballots_left(spec, state),
+            "max_queue_outside": None if cap is None else max(cap, early_voters),
+            "balk_queue_length": None if balk is None else max(balk, early_voters),
+        }
+    )
+
+
+def ballots_left(spec: StationSpec, state: StationState) -> int | None:
+    """Ballots left now: reported, else the stock minus what was processed (None = unlimited)."""
+    if state.ballots_left is not None:
+        return state.ballots_left
+    if spec.ballots is None:
+        return None
+    return max(spec.ballots - (state.processed_today or 0), 0)
+
+
+def check_state(spec: StationSpec, state: StationState) -> list[tuple[str, str]]:
+    """Problems of a state against a spec, as (field, message) pairs (empty if fine)."""
+    out: list[tuple[str, str]] = []
+    if state.day >= len(spec.days):
+        out.append(("day", f"the spec has {len(spec.days)} day(s); got day {state.day + 1}"))
+        return out
+    day = spec.days[state.day]
+    if not day.open_minutes <= state.now_minute < day.close_minutes:
+        out.append(
+            (
+                "now",
+                f"must be within the opening hours {clock_text(day.open_minutes)}-"
+                f"{clock_text(day.close_minutes)} (got {clock_text(state.now_minute)})",
+            )
+        )
+    names = [st.name for st in spec.stages]
+    for name, _ in state.working:
+        if name not in names:
+            out.append(("working", f"unknown stage {name!r}; the stages are {', '.join(names)}"))
+    return out
+
+
+def clock_text(minutes: float) -> str:
+    """``780`` -> ``"13:00"``."""
+    m = round(minutes)
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def predictive(values: FloatArray, level: float = 0.9) -> Estimate:
+    """Mean and the central ``level`` predictive interval (quantiles) of replications' values;
+    NaN values (nothing to measure in that replication) are skipped."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.shape[0] == 0:
+        return Estimate(math.nan, math.nan, math.nan)
+    lo, hi = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
+    return Estimate(float(v.mean()), float(lo), float(hi))
+
+
+@dataclass(frozen=True)
+class Conditioned:
+    """The drawn replications of a present state (common random numbers for every variant:
+    other servers, another close policy, fewer people in line)."""
+
+    spec: StationSpec
+    """The original station spec (the plan)."""
+    state: StationState
+    rest: StationSpec
+    """The rest of the day (``remaining_day_spec``), with the joiner in its early line."""
+    posterior: IntensityPosterior
+    thetas: FloatArray
+    inputs: tuple[RandomInputs, ...]
+    in_line: int
+    """People in line now."""
+    seed: int
+    ghosts: int = 0
+    """Voters in service at the first stage now (one per server when there is a line): the
+    early block is ``ghosts`` of them, then the line, then the joiner (voter
+    ``ghosts + in_line``, 0-based); neither ghosts nor the joiner are counted."""
+
+
+def condition(
+    spec: StationSpec,
+    state: StationState,
+    replications: int = 100,
+    seed: int = 0,
+    prior: IntensityPrior | None = None,
+) -> Conditioned:
+    """Draw the replications of the rest of the day from a present state.
+
+    Replication k draws from the stream of ``replication_rng(seed, k)``: first ``theta`` from
+    the posterior, then the day's random inputs (as the simulator does), then how long each
+    person in line has waited (``_draw_elapsed``) and the patience they have left, then the
+    service left of the voters being served now.
+
+    When there is a line, every server of the first stage is busy now: one voter per server
+    is placed ahead of the line with the service time they have left, drawn from the
+    equilibrium residual of the stage's service time (a length-biased draw times a uniform),
+    so that the line does not start with every server free."""
+    if replications < 2:
+        raise ValueError("replications must be at least 2")
+    problems = check_state(spec, state)
+    if problems:
+        raise ValueError("; ".join(f"{f}: {m}" for f, m in problems))
+    post = update_intensity(spec, state, prior, seed)
+    n = state.people_in_line
+    first = remaining_day_spec(spec, state, 0).stages[0]
+    g = first.servers_at(state.now_minute) if n > 0 else 0
+    rest = remaining_day_spec(spec, state, g + n + 1)
+    prep = prepare(rest)
+    day = spec.days[state.day]
+    ages = _line_ages(day, state.now_minute, spec.patience)
+    thetas = np.empty(replications)
+    inputs = []
+    for r in range(replications):
+        rng = replication_rng(seed, r)
+        theta = float(rng.gamma(post.shape, 1.0 / post.rate))
+        thetas[r] = theta
+        inp = draw_inputs(prep, rng, theta)
+        elapsed = _draw_elapsed(ages, n, theta, rng)
+        u = rng.random(n)
+        inp.patience_minutes[g : g + n] = residual_patience(spec.patience, elapsed, u)
+        inp.patience_minutes[:g] = np.inf
+        inp.patience_minutes[g + n] = np.inf  # the joiner waits whatever it takes
+        if g > 0:
+            pool = inp.service_minutes[0]
+            cum = np.cumsum(pool)
+            if cum[-1] > 0:  # length-biased picks: by position along the summed durations
+                picked = np.searchsorted(cum, rng.random(g) * cum[-1], side="right")
+                picked = np.minimum(picked, pool.shape[0] - 1)
+                inp.service_minutes[0, :g] = pool[picked] * rng.random(g)
+        inputs.append(inp)
+    return Conditioned(spec, state, rest, post, thetas, tuple(inputs), n, seed, g)
+
+
+def patience_survival(dist: Distribution | None, minutes: FloatArray) -> FloatArray:
+    """P(patience > minutes): the chance that someone who joined that long ago and has not
+    been served is still in line."""
+    e = np.asarray(minutes, dtype=np.float64)
+    if dist is None:
+        return np.ones(e.shape)
+    if isinstance(dist, Exponential):
+        return np.exp(-e / dist.mean_minutes)
+    if isinstance(dist, Deterministic):
+        return (e < dist.minutes).astype(np.float64)
+    if isinstance(dist, Uniform):
+        width = max(dist.high_minutes - dist.low_minutes, 1e-12)
+        return 1.0 - np.clip((e - dist.low_minutes) / width, 0.0, 1.0)
+    if isinstance(dist, LogNormal):
+        mu, sigma = dist.log_params()
+        with np.errstate(divide="ignore"):
+            out: FloatArray = 1.0 - ndtr((np.log(np.maximum(e, 0.0)) - mu) / sigma)
+        return out
+    if isinstance(dist, Empirical):
+        values = np.sort(np.asarray(dist.values_minutes, dtype=np.float64))
+        below: FloatArray = np.searchsorted(values, e, side="right") / values.shape[0]
+        return 1.0 - below
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
+@dataclass(frozen=True)
+class _LineAges:
+    """The backward intensity of the people still in line: looking back ``age`` minutes from
+    now, the plan's arrivals times the chance they are still waiting (patience survival),
+    accumulated (``cum[k]`` expected people in line who joined within ``ages[k]``)."""
+
+    ages: FloatArray
+    cum: FloatArray
+    max_age: float
+
+
+def _line_ages(day: DaySpec, now: float, patience: Distribution | None) -> _LineAges:
+    t, cum = _cumulative_intensity(day)
+    span = max(now - day.open_minutes, 0.0)
+    ages = np.linspace(0.0, span, max(int(span) + 1, 2))
+    c = np.interp(now - ages, np.asarray(t), np.asarray(cum))  # plan arrivals before now-age
+    mass = -np.diff(c)  # arrivals in each age step (ages increase backwards in time)
+    mid = (ages[:-1] + ages[1:]) / 2.0
+    back = np.concatenate([[0.0], np.cumsum(mass * patience_survival(patience, mid))])
+    return _LineAges(ages, back, span)
+
+
+def _draw_elapsed(line: _LineAges, n: int, theta: float, rng: np.random.Generator) -> FloatArray:
+    """How long each of the ``n`` people in line (front first) has waited, drawn. In a FIFO
+    line they are the latest arrivals who have not been served; read backwards from now,
+    those still waiting form a Poisson process whose intensity is ``theta`` times the plan's
+    arrivals times the chance of still waiting after that long (``_line_ages``): standard
+    exponential gaps on that cumulative scale. Whoever is beyond opening is the early line
+    (waiting since opening)."""
+    if n == 0:
+        return np.zeros(0)
+    x = np.cumsum(rng.standard_exponential(n)) / max(theta, 1e-12)  # back of the line first
+    ages = np.interp(x, line.cum, line.ages, right=line.max_age)
+    elapsed: FloatArray = ages[::-1].copy()
+    return elapsed
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """Per-replication outcomes of the rest of the day (the joiner excluded from counts)."""
+
+    left_in_line_at_close: FloatArray
+    turned_away_at_close: FloatArray
+    served: FloatArray
+    reneged: FloatArray
+    joiner_wait_minutes: FloatArray
+    joiner_served: npt.NDArray[np.bool_]
+    ballots_out_minute: FloatArray
+    """Clock minute the last ballot was taken (NaN if they did not run out)."""
+    line: FloatArray
+    """People waiting outside (the first stage's queue), [replication, sample]."""
+    line_minutes: FloatArray
+    close_minute: float
+    cutoff_minute: float
+
+
+def variant(
+    cond: Conditioned,
+    servers: dict[str, int | tuple[tuple[float, int], ...]] | None = None,
+    close_policy: ClosePolicy | None = None,
+) -> StationSpec:
+    """The rest-of-day spec with other servers or another close policy."""
+    spec = cond.rest
+    if servers:
+        spec = spec.with_servers(servers)
+    if close_policy is not None:
+        spec = spec.model_copy(update={"close_policy": close_policy})
+    return spec
+
+
+def run(cond: Conditioned, spec: StationSpec | None = None, drop_from_line: int = 0) -> RunSet:
+    """Run every replication of ``cond`` on ``spec`` (a ``variant``; default the rest of the
+    day as reported). ``drop_from_line`` removes that many people from the back of the line
+    now (sent elsewhere)."""
+    rest = spec or cond.rest
+    prep = prepare(rest)
+    if drop_from_line > cond.in_line:
+        raise ValueError("cannot drop more people than are in line")
+    keep = cond.ghosts + cond.in_line - drop_from_line
+    return _collect(cond, prep, [_drop(inp, keep, drop_from_line) for inp in cond.inputs], keep)
+
+
+def _drop(inp: RandomInputs, keep: int, drop: int) -> RandomInputs:
+    if drop == 0:
+        return inp
+    sel = np.r_[0:keep, keep + drop : inp.arrival_minutes.shape[0]]
+    return RandomInputs(
+        inp.arrival_minutes[sel],
+        np.array([0, sel.shape[0]], dtype=np.int64),
+        inp.patience_minutes[sel],
+        inp.service_minutes[:, sel],
+    )
+
+
+def _collect(
+    cond: Conditioned, prep: _Prepared, inputs: Sequence[RandomInputs], joiner: int
+) -> RunSet:
+    rest = prep.spec
+    day = rest.days[0]
+    close = day.close_minutes
+    cutoff = float(prep.station.day_cutoff[0])
+    ls = rest.line_stages - 1
+    n_rep = len(inputs)
+    left = np.empty(n_rep)
+    ta = np.empty(n_rep)
+    served = np.empty(n_rep)
+    reneged = np.empty(n_rep)
+    jw = np.empty(n_rep)
+    js = np.zeros(n_rep, dtype=np.bool_)
+    bout = np.full(n_rep, np.nan)
+    n_grid = int(prep.station.day_grid_n[0])
+    grid_minutes: FloatArray = day.open_minutes + np.arange(n_grid, dtype=np.float64) * (
+        rest.queue_step_minutes
+    )
+    line = np.empty((n_rep, n_grid))
+    ballots = rest.ballots
+    for r, inp in enumerate(inputs):
+        stats, grid, outcome, start, _ = _run(prep, inp, 30.0, True)
+        arr = inp.arrival_minutes
+        pat = inp.patience_minutes
+        o = outcome.copy()
+        o[joiner] = -1  # the joiner is not counted, nor those in service now
+        o[: cond.ghosts] = -1
+        in_line_close = (arr <= close) & (
+            (o == K.TURNED_AWAY_CLOSE)
+            | ((o == K.SERVED) & (start[ls] > close))
+            | ((o == K.RENEGED) & (arr + pat > close))
+        )
+        left[r] = float(np.count_nonzero(in_line_close))
+        counts = np.bincount(o[o >= 0], minlength=K.N_OUTCOMES)
+        ta[r] = float(counts[K.TURNED_AWAY_CLOSE])
+        served[r] = float(counts[K.SERVED])
+        reneged[r] = float(counts[K.RENEGED])
+        j_out = int(outcome[joiner])
+        js[r] = j_out == K.SERVED
+        j_start = float(start[0, joiner])
+        if j_out == K.SERVED:  # time waiting in the line (service at earlier line stages out)
+            jw[r] = float(
+                start[ls, joiner] - day.open_minutes - inp.service_minutes[:ls, joiner].sum()
+            )
+        elif j_out == K.TURNED_AWAY_NO_BALLOTS:
+            starts = start[0][~np.isnan(start[0])]
+            gone = float(starts.max()) if starts.shape[0] else day.open_minutes
+            jw[r] = gone - day.open_minutes
+            j_start = gone if math.isnan(j_start) else j_start
+        else:  # still waiting at the cutoff: counted in the sample taken at closing
+            jw[r] = cutoff - day.open_minutes
+            j_start = cutoff + 1e-9 if math.isnan(j_start) else j_start
+        line[r] = grid - (grid_minutes < j_start)
+        if ballots is not None:
+            taken = np.sort(start[0][~np.isnan(start[0])])
+            if taken.shape[0] >= ballots and ballots > 0:
+                bout[r] = float(taken[ballots - 1])
+            elif ballots == 0:
+                bout[r] = day.open_minutes
+        del stats
+    return RunSet(
+        left_in_line_at_close=left,
+        turned_away_at_close=ta,
+        served=served,
+        reneged=reneged,
+        joiner_wait_minutes=jw,
+        joiner_served=js,
+        ballots_out_minute=bout,
+        line=line,
+        line_minutes=grid_minutes,
+        close_minute=close,
+        cutoff_minute=cutoff,
+    )
+
+
+@dataclass(frozen=True)
+class LineForecast:
+    """Predicted people waiting outside at a clock minute (mean, predictive interval)."""
+
+    minute: float
+    mean: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class BallotsForecast:
+    """Whether and when the ballots run out before closing."""
+
+    stock_now: int | None
+    chance_run_out: float
+    minute: Estimate | None
+    """Clock minute they run out, over the replications where they do."""
+
+
+@dataclass(frozen=True)
+class Nowcast:
+    """A station's rest of the day as predicted from its present state."""
+
+    station: str
+    now_minute: float
+    close_minute: float
+    close_policy: ClosePolicy
+    replications: int
+    seed: int
+    level: float
+    intensity: IntensityPosterior
+    wait_minutes_now: Estimate
+    """Time in the line (the queues of the line stages, until the last of them starts) of
+    someone joining now and staying; if they would not get past the line, the time until
+    they are sent away."""
+    chance_served_joining_now: float
+    left_in_line_at_close: Estimate
+    """People still waiting in the line at closing time (under serve_all they are served
+    later; under a hard close they are turned away)."""
+    turned_away_at_close: Estimate
+    served_rest_of_day: Estimate
+    reneged_rest_of_day: Estimate
+    ballots: BallotsForecast
+    line: tuple[LineForecast, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        lo, hi = self.intensity.interval(self.level)
+        return {
+            "station": self.station,
+            "now": clock_text(self.now_minute),
+            "close": clock_text(self.close_minute),
+            "close_policy": self.close_policy.model_dump(mode="json"),
+            "replications": self.replications,
+            "seed": self.seed,
+            "interval_level": self.level,
+            "intensity_factor": {
+                "mean": self.intensity.mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "sd": self.intensity.sd,
+                "observed_arrivals": self.intensity.observed_arrivals,
+                "planned_arrivals_so_far": self.intensity.planned_arrivals_so_far,
+                "prior": self.intensity.prior.model_dump(),
+            },
+            "wait_minutes_now": self.wait_minutes_now.as_dict(),
+            "chance_served_joining_now": self.chance_served_joining_now,
+            "left_in_line_at_close": self.left_in_line_at_close.as_dict(),
+            "turned_away_at_close": self.turned_away_at_close.as_dict(),
+            "served_rest_of_day": self.served_rest_of_day.as_dict(),
+            "reneged_rest_of_day": self.reneged_rest_of_day.as_dict(),
+            "ballots": {
+                "stock_now": self.ballots.stock_now,
+                "chance_run_out": self.ballots.chance_run_out,
+                "minute": None if self.ballots.minute is None else self.ballots.minute.as_dict(),
+            },
+            "line": [
+                {"minute": p.minute, "mean": p.mean, "ci_low": p.ci_low, "ci_high": p.ci_high}
+                for p in self.line
+            ],
+        }
+
+
+def summarise(cond: Conditioned, runs: RunSet, level: float = 0.9) -> Nowcast:
+    """The nowcast of a set of runs."""
+    q = [(1 - level) / 2, (1 + level) / 2]
+    lq = np.quantile(runs.line, q, axis=0)
+    lm = runs.line.mean(axis=0)
+    line = tuple(
+        LineForecast(float(m), float(a), float(b), float(c))
+        for m, a, b, c in zip(runs.line_minutes, lm, lq[0], lq[1], strict=True)
+    )
+    out = ~np.isnan(runs.ballots_out_minute)
+    return Nowcast(
+        station=cond.spec.name,
+        now_minute=cond.state.now_minute,
+        close_minute=runs.close_minute,
+        close_policy=cond.rest.close_policy,
+        replications=len(cond.inputs),
+        seed=cond.seed,
+        level=level,
+        intensity=cond.posterior,
+        wait_minutes_now=predictive(runs.joiner_wait_minutes, level),
+        chance_served_joining_now=float(runs.joiner_served.mean()),
+        left_in_line_at_close=predictive(runs.left_in_line_at_close, level),
+        turned_away_at_close=predictive(runs.turned_away_at_close, level),
+        served_rest_of_day=predictive(runs.served, level),
+        reneged_rest_of_day=predictive(runs.reneged, level),
+        ballots=BallotsForecast(
+            stock_now=cond.rest.ballots,
+            chance_run_out=float(out.mean()),
+            minute=predictive(runs.ballots_out_minute, level) if out.any() else None,
+        ),
+        line=line,
+    )
+
+
+def nowcast(
+    spec: StationSpec,
+    state: StationState,
+    replications: int = 100,
+    seed: int = 0,
+    prior: IntensityPrior | None = None,
+    level: float = 0.9,
+) -> Nowcast:
+    """Nowcast one station from its present state (see the module docstring)."""
+    cond = condition(spec, state, replications, seed, prior)
+    return summarise(cond, run(cond), level)
+
+
+def extended(policy: ClosePolicy, minutes: float) -> ClosePolicy:
+    """The close policy with ``minutes`` more of extension (serve_all stays serve_all)."""
+    if policy.kind is ClosePolicyKind.SERVE_ALL:
+        return policy
+    base = policy.extend_minutes if policy.kind is ClosePolicyKind.EXTEND else 0.0
+    if base + minutes <= 0:
+        return ClosePolicy(kind=ClosePolicyKind.HARD_CLOSE)
+    return ClosePolicy(kind=ClosePolicyKind.EXTEND, extend_minutes=base + minutes)
