@@ -185,8 +185,17 @@ class _Search:
     def refresh(self, s: _State, k: int) -> None:
         v = self.p.vehicles[k]
         old = s.duration[k]
-        s.duration[k] = self.p.route_duration(s.routes[k], v)
-        s.cost[k] = self.p.route_cost(s.routes[k], v)
+        route = s.routes[k]
+        if route:
+            locs = self._locs(route, k)
+            s.duration[k] = float(self.T[locs[:-1], locs[1:]].sum() + self.p.service[route].sum())
+            cost = float(self.p.node_cost[route].sum())
+            if self.C is not None:
+                cost += float(self.C[locs[:-1], locs[1:]].sum())
+            s.cost[k] = cost
+        else:
+            s.duration[k] = 0.0
+            s.cost[k] = 0.0
         s.group_used[v.group] = s.group_used.get(v.group, 0.0) - old + s.duration[k]
 
     def empty(self) -> _State:
@@ -256,7 +265,7 @@ class _Search:
                     continue
                 score = prize**power / (np.maximum(dmin, 0.0) + 1e-3)
                 if noise > 0:
-                    score = score * (1.0 + noise * self.rng.random(cand.size))
+                    score = score * np.exp(noise * self.rng.standard_normal(cand.size))
                 score = np.where(ok, score, -math.inf)
                 j = int(np.argmax(score))
                 if score[j] > best_score:
@@ -269,6 +278,25 @@ class _Search:
             s.visited[node] = True
             s.prize += float(self.p.prize[node])
             self.refresh(s, k)
+
+    def insert_random(self, s: _State) -> None:
+        """Insert one random unvisited node where it fits (diversification)."""
+        cand = self.useful[~s.visited[self.useful]]
+        if cand.size == 0:
+            return
+        u = int(self.rng.choice(cand))
+        one = np.array([u], dtype=np.int64)
+        room_cost = (self.p.budget or 0.0) - s.total_cost if self.has_budget else math.inf
+        for k in self.rng.permutation(len(s.routes)):
+            k = int(k)
+            room = min(self.p.vehicles[k].max_duration - s.duration[k], self.group_room(s, k))
+            dmin, pos, cmin = self.best_insertions(s, k, one)
+            if dmin[0] <= room + EPS and cmin[0] <= room_cost + EPS:
+                s.routes[k].insert(int(pos[0]), u)
+                s.visited[u] = True
+                s.prize += float(self.p.prize[u])
+                self.refresh(s, k)
+                return
 
     # -- improvement ------------------------------------------------------------------------
     def two_opt(self, s: _State, k: int) -> None:
@@ -313,7 +341,58 @@ class _Search:
                     break
         self.refresh(s, k)
 
+    def _prefix_suffix(self, s: _State, k: int) -> tuple[IntArray, FloatArray, FloatArray]:
+        """Locations of route k (with its ends), time up to each cut, time after each cut.
+
+        A cut i (0..len) splits the route into its first i nodes and the rest; ``pre[i]`` is
+        the time from the start through the first i nodes, ``suf[i]`` from the node after the
+        cut's location ``locs[i + 1]`` onwards to the end.
+        """
+        route = s.routes[k]
+        locs = self._locs(route, k)
+        legs = self.T[locs[:-1], locs[1:]]
+        serv = np.concatenate([self.p.service[route], [0.0]]) if route else np.zeros(1)
+        pre = np.concatenate([[0.0], np.cumsum(legs[:-1] + serv[:-1])])
+        total = float(legs.sum() + serv.sum())
+        suf = total - pre - legs
+        return locs, pre, suf
+
+    def exchange_tails(self, s: _State) -> bool:
+        """2-opt*: swap the tails of two routes with the same ends when it saves time."""
+        m = len(s.routes)
+        for k in range(m):
+            for q in range(k + 1, m):
+                vk, vq = self.p.vehicles[k], self.p.vehicles[q]
+                if (vk.start, vk.end) != (vq.start, vq.end) or not (s.routes[k] or s.routes[q]):
+                    continue
+                la, pa, sa = self._prefix_suffix(s, k)
+                lb, pb, sb = self._prefix_suffix(s, q)
+                new_a = pa[:, None] + self.T[la[:-1][:, None], lb[1:][None, :]] + sb[None, :]
+                new_b = pb[None, :] + self.T[lb[:-1][None, :], la[1:][:, None]] + sa[:, None]
+                ok = (new_a <= vk.max_duration + EPS) & (new_b <= vq.max_duration + EPS)
+                total = np.where(ok, new_a + new_b, np.inf)
+                i, j = np.unravel_index(int(np.argmin(total)), total.shape)
+                if total[i, j] < s.duration[k] + s.duration[q] - 1e-7:
+                    ra, rb = s.routes[k], s.routes[q]
+                    s.routes[k], s.routes[q] = ra[:i] + rb[j:], rb[:j] + ra[i:]
+                    self.refresh(s, k)
+                    self.refresh(s, q)
+                    over_budget = self.has_budget and s.total_cost > (self.p.budget or 0.0) + EPS
+                    if over_budget or (
+                        self.has_groups
+                        and (self.group_room(s, k) < -EPS or self.group_room(s, q) < -EPS)
+                    ):
+                        s.routes[k], s.routes[q] = ra, rb
+                        self.refresh(s, k)
+                        self.refresh(s, q)
+                        continue
+                    return True
+        return False
+
     def shorten(self, s: _State) -> None:
+        for _ in range(10):
+            if not self.exchange_tails(s):
+                break
         for k in range(len(s.routes)):
             if s.routes[k]:
                 self.two_opt(s, k)
@@ -321,39 +400,54 @@ class _Search:
                     self.relocate_shorten(s, k)
 
     def replace(self, s: _State) -> bool:
-        """Swap a visited node for an unvisited one with a larger prize where it fits."""
+        """Swap a visited node for an unvisited one with a larger prize where it fits.
+
+        Screens every (visited, unvisited) pair of a route at once with the removal saving and
+        the insertion cost in the current route, then checks the best pair exactly.
+        """
         cand = self.useful[~s.visited[self.useful]]
         if cand.size == 0:
             return False
-        order = cand[np.argsort(-self.p.prize[cand], kind="stable")][:30]
+        best_gain, best = 0.0, None
+        for k, route in enumerate(s.routes):
+            if not route:
+                continue
+            locs = self._locs(route, k)
+            saving = (
+                self.T[locs[:-2], locs[1:-1]]
+                + self.T[locs[1:-1], locs[2:]]
+                - self.T[locs[:-2], locs[2:]]
+                + self.p.service[route]
+            )
+            dmin, _pos, _c = self.best_insertions(s, k, cand)
+            room = min(self.p.vehicles[k].max_duration - s.duration[k], self.group_room(s, k))
+            gain = self.p.prize[cand][None, :] - self.p.prize[route][:, None]
+            ok = (dmin[None, :] - saving[:, None] <= room + EPS) & (gain > 1e-9)
+            if not ok.any():
+                continue
+            gain = np.where(ok, gain - 1e-6 * (dmin[None, :] - saving[:, None]), -np.inf)
+            i, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
+            if gain[i, j] > best_gain:
+                best_gain, best = float(gain[i, j]), (k, int(i), int(cand[j]))
+        if best is None:
+            return False
+        k, idx, u = best
+        old_route = list(s.routes[k])
+        w = old_route[idx]
+        s.routes[k] = old_route[:idx] + old_route[idx + 1 :]
+        self.refresh(s, k)
+        dmin, pos, cmin = self.best_insertions(s, k, np.array([u], dtype=np.int64))
+        room = min(self.p.vehicles[k].max_duration - s.duration[k], self.group_room(s, k))
         room_cost = (self.p.budget or 0.0) - s.total_cost if self.has_budget else math.inf
-        for u in order:
-            pu = float(self.p.prize[u])
-            for k, route in enumerate(s.routes):
-                v = self.p.vehicles[k]
-                for idx in np.argsort(self.p.prize[route], kind="stable") if route else []:
-                    w = route[int(idx)]
-                    if self.p.prize[w] >= pu:
-                        break
-                    trial = route[: int(idx)] + route[int(idx) + 1 :]
-                    old_route, old_dur = list(route), s.duration[k]
-                    old_cost = s.cost[k]
-                    s.routes[k] = trial
-                    self.refresh(s, k)
-                    dmin, pos, cmin = self.best_insertions(s, k, np.array([u], dtype=np.int64))
-                    room = min(v.max_duration - s.duration[k], self.group_room(s, k))
-                    extra_cost = s.cost[k] + float(cmin[0]) - old_cost
-                    if dmin[0] <= room + EPS and extra_cost <= room_cost + EPS:
-                        trial.insert(int(pos[0]), int(u))
-                        s.routes[k] = trial
-                        s.visited[w] = False
-                        s.visited[u] = True
-                        s.prize += pu - float(self.p.prize[w])
-                        self.refresh(s, k)
-                        return True
-                    s.routes[k] = old_route
-                    self.refresh(s, k)
-                    assert abs(s.duration[k] - old_dur) < 1e-6
+        if dmin[0] <= room + EPS and cmin[0] <= room_cost + EPS:
+            s.routes[k].insert(int(pos[0]), u)
+            s.visited[w] = False
+            s.visited[u] = True
+            s.prize += float(self.p.prize[u] - self.p.prize[w])
+            self.refresh(s, k)
+            return True
+        s.routes[k] = old_route
+        self.refresh(s, k)
         return False
 
     def local_search(self, s: _State) -> None:
@@ -367,21 +461,42 @@ class _Search:
 
     # -- perturbation -----------------------------------------------------------------------
     def ruin(self, s: _State, share: float) -> None:
+        """Remove nodes: a random share of each route, a segment, or all near a random node."""
+        kind = self.rng.random()
+        visited = np.flatnonzero(s.visited)
+        if kind < 0.4 and visited.size:
+            centre = int(self.loc[int(self.rng.choice(visited))])
+            n_remove = max(1, int(round(share * visited.size)))
+            near = visited[np.argsort(self.T[centre, self.loc[visited]], kind="stable")]
+            drop = set(near[:n_remove].tolist())
+        else:
+            drop = set()
+            for route in s.routes:
+                if not route:
+                    continue
+                n_remove = max(1, int(round(share * len(route))))
+                if kind < 0.7:
+                    start = int(self.rng.integers(0, len(route)))
+                    drop.update(route[start : start + n_remove])
+                else:
+                    picks = self.rng.choice(len(route), size=min(n_remove, len(route)), replace=False)
+                    drop.update(route[int(i)] for i in picks)
         for k, route in enumerate(s.routes):
-            if not route:
-                continue
-            n_remove = max(1, int(round(share * len(route) * self.rng.random() * 2)))
-            if self.rng.random() < 0.5:
-                start = int(self.rng.integers(0, len(route)))
-                removed = route[start : start + n_remove]
-            else:
-                picks = self.rng.choice(len(route), size=min(n_remove, len(route)), replace=False)
-                removed = [route[int(i)] for i in picks]
-            for node in removed:
-                route.remove(node)
-                s.visited[node] = False
-                s.prize -= float(self.p.prize[node])
-            self.refresh(s, k)
+            kept = [n for n in route if n not in drop]
+            if len(kept) != len(route):
+                for n in route:
+                    if n in drop:
+                        s.visited[n] = False
+                        s.prize -= float(self.p.prize[n])
+                s.routes[k] = kept
+                self.refresh(s, k)
+
+
+def _better(a: _State, b: _State) -> bool:
+    """More prize, or the same prize in less total time."""
+    if a.prize > b.prize + 1e-9:
+        return True
+    return abs(a.prize - b.prize) <= 1e-9 and a.total_duration < b.total_duration - 1e-9
 
 
 def solve(
@@ -417,25 +532,25 @@ def solve(
     iterations = 0
     stall = 0
     while True:
+        elapsed = time.perf_counter() - t0
         if max_iterations is not None and iterations >= max_iterations:
             break
-        if time.perf_counter() - t0 >= seconds:
+        if elapsed >= seconds:
             break
         iterations += 1
         trial = cur.copy()
-        search.ruin(trial, share=0.1 + 0.25 * rng.random())
+        search.ruin(trial, share=0.05 + 0.3 * rng.random())
         search.shorten(trial)
-        search.insert_greedy(trial, noise=0.5 * rng.random(), power=1.0 + rng.random())
+        if rng.random() < 0.3:
+            search.insert_random(trial)
+        search.insert_greedy(trial, noise=rng.random(), power=0.5 + 1.5 * rng.random())
         search.local_search(trial)
-        better = trial.prize > cur.prize + 1e-9 or (
-            abs(trial.prize - cur.prize) <= 1e-9 and trial.total_duration < cur.total_duration
-        )
-        # Accept small losses now and then (late-acceptance flavour) to leave local optima.
-        if better or trial.prize >= cur.prize * (1.0 - 0.01 * rng.random()):
+        # Threshold acceptance: losses up to a threshold that shrinks as time runs out.
+        progress = elapsed / seconds if max_iterations is None else iterations / max_iterations
+        threshold = 0.03 * (1.0 - progress) * best.prize * rng.random()
+        if trial.prize >= cur.prize - threshold - 1e-9:
             cur = trial
-        if cur.prize > best.prize + 1e-9 or (
-            abs(cur.prize - best.prize) <= 1e-9 and cur.total_duration < best.total_duration - 1e-9
-        ):
+        if _better(cur, best):
             improved_prize = cur.prize > best.prize + 1e-9
             best = cur.copy()
             stall = 0
@@ -443,7 +558,7 @@ def solve(
                 on_improve(best.prize, time.perf_counter() - t0)
         else:
             stall += 1
-        if stall > 200:
+        if stall > 300:
             cur = best.copy()
             stall = 0
     return RoutingSolution(
