@@ -27,6 +27,12 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 EPS = 1e-9
+ACCEPT = 0.03
+"""Largest loss accepted at the start, as a share of the best prize (shrinks to 0 by the end)."""
+RUIN = 0.7
+"""Largest share of the visits a perturbation removes (drawn uniformly between 5 % and this)."""
+STALL = 300
+"""Iterations without a new best before the search returns to the best solution."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,7 @@ class RoutingProblem:
         cost = float(sum(self.node_cost[n] for n in route))
         if self.travel_cost is not None:
             locs = [vehicle.start, *(int(self.location[n]) for n in route), vehicle.end]
-            cost += sum(
-                float(self.travel_cost[a, b]) for a, b in zip(locs, locs[1:], strict=False)
-            )
+            cost += sum(float(self.travel_cost[a, b]) for a, b in zip(locs, locs[1:], strict=False))
         return cost
 
 
@@ -250,9 +254,7 @@ class _Search:
                 return
             best_score = -math.inf
             best: tuple[int, int, int] | None = None
-            room_cost = (
-                (self.p.budget or 0.0) - s.total_cost if self.has_budget else math.inf
-            )
+            room_cost = (self.p.budget or 0.0) - s.total_cost if self.has_budget else math.inf
             prize = self.p.prize[cand]
             for k in range(m):
                 v = self.p.vehicles[k]
@@ -321,24 +323,43 @@ class _Search:
                     break
         self.refresh(s, k)
 
-    def relocate_shorten(self, s: _State, k: int) -> None:
-        """Move single nodes to a cheaper position in the same route (or-opt of length 1)."""
+    def or_opt(self, s: _State, k: int) -> None:
+        """Move segments of 1-3 nodes (either way round) to where they save the most time."""
         route = s.routes[k]
-        improved = True
-        while improved and len(route) > 1:
-            improved = False
-            for idx in range(len(route)):
-                node = route[idx]
-                before = s.duration[k]
-                trial = route[:idx] + route[idx + 1 :]
-                route[:] = trial
-                self.refresh(s, k)
-                dmin, pos, _ = self.best_insertions(s, k, np.array([node], dtype=np.int64))
-                route.insert(int(pos[0]), node)
-                self.refresh(s, k)
-                if s.duration[k] < before - 1e-7:
-                    improved = True
+        for _ in range(200):
+            n = len(route)
+            if n < 2:
+                break
+            locs = self._locs(route, k)
+            e_from, e_to = locs[:-1], locs[1:]
+            edge = self.T[e_from, e_to]
+            best_gain, best = 1e-7, None
+            for length in (1, 2, 3):
+                if length >= n:
                     break
+                i = np.arange(n - length + 1)
+                first, last = locs[i + 1], locs[i + length]
+                prev, nxt = locs[i], locs[i + length + 1]
+                saving = self.T[prev, first] + self.T[last, nxt] - self.T[prev, nxt]
+                fwd = self.T[e_from[None, :], first[:, None]] + self.T[last[:, None], e_to[None, :]]
+                rev = self.T[e_from[None, :], last[:, None]] + self.T[first[:, None], e_to[None, :]]
+                cost = np.minimum(fwd, rev) - edge[None, :]
+                eidx = np.arange(n + 1)[None, :]
+                touching = (eidx >= i[:, None]) & (eidx <= (i + length)[:, None])
+                gain = np.where(touching, -np.inf, saving[:, None] - cost)
+                r, c = np.unravel_index(int(np.argmax(gain)), gain.shape)
+                if gain[r, c] > best_gain:
+                    reverse = bool(rev[r, c] < fwd[r, c])
+                    best_gain, best = float(gain[r, c]), (int(r), length, int(c), reverse)
+            if best is None:
+                break
+            start, length, e, reverse = best
+            seg = route[start : start + length]
+            if reverse:
+                seg = seg[::-1]
+            rest = route[:start] + route[start + length :]
+            at = e if e < start else e - length
+            route[:] = rest[:at] + seg + rest[at:]
         self.refresh(s, k)
 
     def _prefix_suffix(self, s: _State, k: int) -> tuple[IntArray, FloatArray, FloatArray]:
@@ -396,8 +417,7 @@ class _Search:
         for k in range(len(s.routes)):
             if s.routes[k]:
                 self.two_opt(s, k)
-                if len(s.routes[k]) <= 40:
-                    self.relocate_shorten(s, k)
+                self.or_opt(s, k)
 
     def replace(self, s: _State) -> bool:
         """Swap a visited node for an unvisited one with a larger prize where it fits.
@@ -479,7 +499,9 @@ class _Search:
                     start = int(self.rng.integers(0, len(route)))
                     drop.update(route[start : start + n_remove])
                 else:
-                    picks = self.rng.choice(len(route), size=min(n_remove, len(route)), replace=False)
+                    picks = self.rng.choice(
+                        len(route), size=min(n_remove, len(route)), replace=False
+                    )
                     drop.update(route[int(i)] for i in picks)
         for k, route in enumerate(s.routes):
             kept = [n for n in route if n not in drop]
@@ -539,7 +561,7 @@ def solve(
             break
         iterations += 1
         trial = cur.copy()
-        search.ruin(trial, share=0.05 + 0.3 * rng.random())
+        search.ruin(trial, share=0.05 + RUIN * rng.random())
         search.shorten(trial)
         if rng.random() < 0.3:
             search.insert_random(trial)
@@ -547,7 +569,7 @@ def solve(
         search.local_search(trial)
         # Threshold acceptance: losses up to a threshold that shrinks as time runs out.
         progress = elapsed / seconds if max_iterations is None else iterations / max_iterations
-        threshold = 0.03 * (1.0 - progress) * best.prize * rng.random()
+        threshold = ACCEPT * (1.0 - progress) * best.prize * rng.random()
         if trial.prize >= cur.prize - threshold - 1e-9:
             cur = trial
         if _better(cur, best):
@@ -558,7 +580,7 @@ def solve(
                 on_improve(best.prize, time.perf_counter() - t0)
         else:
             stall += 1
-        if stall > 300:
+        if stall > STALL:
             cur = best.copy()
             stall = 0
     return RoutingSolution(

@@ -86,7 +86,9 @@ def parse_top(text: str) -> TopInstance:
         try:
             data[k] = [float(v) for v in parts]
         except ValueError:
-            raise TopFormatError(number, f"expected three numbers, got {' '.join(parts)!r}") from None
+            raise TopFormatError(
+                number, f"expected three numbers, got {' '.join(parts)!r}"
+            ) from None
         if not np.isfinite(data[k]).all() or data[k, 2] < 0:
             raise TopFormatError(number, "coordinates must be finite and the score >= 0")
     return TopInstance(n, m, tmax, data[:, 0].copy(), data[:, 1].copy(), data[:, 2].copy())
