@@ -15,6 +15,7 @@ iteration limit.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -79,7 +80,7 @@ class RoutingProblem:
         if not route:
             return 0.0
         locs = [vehicle.start, *(int(self.location[n]) for n in route), vehicle.end]
-        travel = sum(float(self.travel[a, b]) for a, b in zip(locs, locs[1:], strict=False))
+        travel = sum(float(self.travel[a, b]) for a, b in itertools.pairwise(locs))
         return travel + float(sum(self.service[n] for n in route))
 
     def route_cost(self, route: Sequence[int], vehicle: Vehicle) -> float:
@@ -89,7 +90,7 @@ class RoutingProblem:
         cost = float(sum(self.node_cost[n] for n in route))
         if self.travel_cost is not None:
             locs = [vehicle.start, *(int(self.location[n]) for n in route), vehicle.end]
-            cost += sum(float(self.travel_cost[a, b]) for a, b in zip(locs, locs[1:], strict=False))
+            cost += sum(float(self.travel_cost[a, b]) for a, b in itertools.pairwise(locs))
         return cost
 
 
@@ -227,14 +228,8 @@ class _Search:
         locs = self._locs(s.routes[k], k)
         cl = self.loc[cand]
         a, b = locs[:-1], locs[1:]
-        if s.routes[k]:
-            base = self.T[a, b]
-        else:
-            base = np.zeros(1)
+        base = self.T[a, b] if s.routes[k] else np.zeros(1)
         delta = self.T[a][:, cl] + self.T[cl][:, b].T - base[:, None]
-        if not s.routes[k]:
-            # An empty route also pays nothing now, so delta is the whole round trip.
-            pass
         pos = np.argmin(delta, axis=0)
         dmin = delta[pos, np.arange(cand.size)] + self.p.service[cand]
         if self.C is not None:
@@ -486,7 +481,7 @@ class _Search:
         visited = np.flatnonzero(s.visited)
         if kind < 0.4 and visited.size:
             centre = int(self.loc[int(self.rng.choice(visited))])
-            n_remove = max(1, int(round(share * visited.size)))
+            n_remove = max(1, round(share * visited.size))
             near = visited[np.argsort(self.T[centre, self.loc[visited]], kind="stable")]
             drop = set(near[:n_remove].tolist())
         else:
@@ -494,7 +489,7 @@ class _Search:
             for route in s.routes:
                 if not route:
                     continue
-                n_remove = max(1, int(round(share * len(route))))
+                n_remove = max(1, round(share * len(route)))
                 if kind < 0.7:
                     start = int(self.rng.integers(0, len(route)))
                     drop.update(route[start : start + n_remove])
