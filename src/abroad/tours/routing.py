@@ -46,6 +46,8 @@ class Vehicle:
     """Location index of the end."""
     max_duration: float
     group: int = 0
+    cost_factor: float = 1.0
+    """Multiplies the travel cost of this route (e.g. the number of people travelling)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,9 @@ class RoutingProblem:
         cost = float(sum(self.node_cost[n] for n in route))
         if self.travel_cost is not None:
             locs = [vehicle.start, *(int(self.location[n]) for n in route), vehicle.end]
-            cost += sum(float(self.travel_cost[a, b]) for a, b in itertools.pairwise(locs))
+            cost += vehicle.cost_factor * sum(
+                float(self.travel_cost[a, b]) for a, b in itertools.pairwise(locs)
+            )
         return cost
 
 
@@ -196,7 +200,7 @@ class _Search:
             s.duration[k] = float(self.T[locs[:-1], locs[1:]].sum() + self.p.service[route].sum())
             cost = float(self.p.node_cost[route].sum())
             if self.C is not None:
-                cost += float(self.C[locs[:-1], locs[1:]].sum())
+                cost += v.cost_factor * float(self.C[locs[:-1], locs[1:]].sum())
             s.cost[k] = cost
         else:
             s.duration[k] = 0.0
@@ -235,7 +239,8 @@ class _Search:
         if self.C is not None:
             cbase = self.C[a, b] if s.routes[k] else np.zeros(1)
             cdelta = self.C[a][:, cl] + self.C[cl][:, b].T - cbase[:, None]
-            cmin = cdelta[pos, np.arange(cand.size)] + self.p.node_cost[cand]
+            factor = self.p.vehicles[k].cost_factor
+            cmin = factor * cdelta[pos, np.arange(cand.size)] + self.p.node_cost[cand]
         else:
             cmin = self.p.node_cost[cand].astype(np.float64)
         return dmin, pos.astype(np.int64), cmin
