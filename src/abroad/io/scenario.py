@@ -20,6 +20,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from abroad.geo import gazetteer
 from abroad.io.errors import InputError, Problem, ProblemCollector
 from abroad.io.tables import Table, read_table
+from abroad.io.tours import read_tours
 from abroad.io.yamlio import read_yaml
 from abroad.model import (
     DemandParams,
@@ -49,6 +50,7 @@ TOP_LEVEL_KEYS = {
     "demand": "turnout and arrival parameters",
     "travel": "travel-time model",
     "variants": "named variants of this scenario",
+    "tours": "consular outreach tours (a mapping or a YAML file name)",
 }
 REQUIRED_KEYS = ("name", "citizen_country", "election", "voters", "sites", "service")
 
@@ -200,6 +202,7 @@ def _build(folder: Path, raw: Any, variant: str | None) -> Scenario:
 
     sites = _read_sites(folder, raw.get("sites"), site_updates, col)
     places = _read_places(folder, raw.get("voters"), col)
+    tours = read_tours(folder, raw.get("tours"), sites, places.places, col)
 
     if election is not None:
         _check_election(election, sites, demand, col)
@@ -219,6 +222,7 @@ def _build(folder: Path, raw: Any, variant: str | None) -> Scenario:
         travel=travel or TravelModel(),
         variant=variant,
         variants=variant_names,
+        tours=tours,
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from abroad.model.clock import ClockTime
 from abroad.model.demand_params import DemandParams
 from abroad.model.distributions import Distribution
+from abroad.model.tours import Tours
 from abroad.model.types import (
     ClosePolicyKind,
     CountryCode,
@@ -268,6 +269,8 @@ class Scenario:
     variant: str | None = None
     variants: tuple[str, ...] = field(default=())
     """Names of the variants the scenario file defines (see abroad.io.scenario)."""
+    tours: Tours | None = None
+    """Consular outreach tours (the optional ``tours:`` section; see abroad.io.tours)."""
 
     def site(self, site_id: SiteId) -> Site:
         """The site with this id; KeyError if there is none."""
