@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from abroad.geo import gazetteer
+from abroad.geo.distance import haversine_km
 from abroad.io.errors import InputError, Problem, ProblemCollector
 from abroad.io.yamlio import read_yaml
 from abroad.model.scenario import Site, VoterPlace
@@ -169,11 +170,28 @@ def _resolve_cities(
             continue
         seen[city.city_id] = i
         out.append(city)
+    missions = [s for s in sites if s.kind.is_mission and s.available]
+
+    def near_mission(lat: float, lon: float) -> bool:
+        return any(
+            float(haversine_km(lat, lon, m.lat, m.lon)) <= spec.demand.mission_reach_km
+            for m in missions
+        )
+
+    for city in list(out):
+        if near_mission(city.lat, city.lon):
+            col.add(
+                label,
+                f"{city.name} is within {spec.demand.mission_reach_km:g} km of a working mission "
+                "(its citizens go there; see demand.mission_reach_km)",
+                path=at(f"candidates[{seen[city.city_id]}]"),
+            )
     if spec.candidate_places_min_citizens is not None:
         names = {c.name.casefold() for c in out}
         for place in places:
             if (
-                place.eligible_citizens >= spec.candidate_places_min_citizens
+                not near_mission(place.lat, place.lon)
+                and place.eligible_citizens >= spec.candidate_places_min_citizens
                 and place.name.casefold() not in names
                 and place.place_id not in seen
             ):

@@ -142,6 +142,9 @@ class TourDemand(_Frozen):
     cases_per_citizen_year: dict[CaseKind, float] = Field(default_factory=_default_demand)
     decay_scale_km: float = Field(default=250.0, gt=0)
     """A place d km from the visit city sends exp(-d / scale) of its cases."""
+    mission_reach_km: float = Field(default=150.0, ge=0)
+    """Places this close to a working mission go there (as do places nearer to a mission than
+    to any visited city)."""
     max_days_per_city: int = Field(default=6, ge=1)
     """Longest total stay at one city in the horizon that the planner considers."""
 

@@ -54,8 +54,13 @@ def city_demand(
     city_lon: FloatArray,
     demand: TourDemand,
     horizon_years: float,
+    open_cities: npt.NDArray[np.bool_] | None = None,
 ) -> CityDemand:
-    """Split every place's cases between missions and the candidate cities' pools."""
+    """Split every place's cases between missions and the cities' pools.
+
+    With ``open_cities``, only those cities draw (the ones an itinerary visits): each place
+    goes to its nearest open city. Without, every candidate draws (the planner's view).
+    """
     rates = np.array([demand.cases_per_citizen_year.get(k, 0.0) for k in KINDS])
     need = np.asarray(citizens, dtype=np.float64)[:, None] * rates[None, :] * horizon_years
     n_places, n_cities = need.shape[0], len(city_lat)
@@ -63,15 +68,18 @@ def city_demand(
         empty = np.full(n_places, -1, dtype=np.int64)
         return CityDemand(need, empty, np.full(n_places, np.nan), need * 0, np.zeros((0, 3)))
     d_city = distance_matrix_km(place_lat, place_lon, city_lat, city_lon)
+    if open_cities is not None:
+        d_city = np.where(np.asarray(open_cities, dtype=bool)[None, :], d_city, np.inf)
     nearest = np.argmin(d_city, axis=1)
     d_near = d_city[np.arange(n_places), nearest]
+    to_mission = ~np.isfinite(d_near)
     if len(mission_lat):
         d_mission = distance_matrix_km(place_lat, place_lon, mission_lat, mission_lon).min(axis=1)
-        to_mission = d_mission <= d_near
-    else:
-        to_mission = np.zeros(n_places, dtype=bool)
+        to_mission |= (d_mission <= d_near) | (d_mission <= demand.mission_reach_km)
     place_city = np.where(to_mission, -1, nearest).astype(np.int64)
-    decay = np.where(to_mission, 0.0, np.exp(-d_near / demand.decay_scale_km))
+    decay = np.where(
+        to_mission, 0.0, np.exp(-np.where(to_mission, 0.0, d_near) / demand.decay_scale_km)
+    )
     reach = need * decay[:, None]
     pool = np.zeros((n_cities, len(KINDS)))
     np.add.at(pool, place_city[~to_mission], reach[~to_mission])

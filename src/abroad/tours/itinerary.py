@@ -5,7 +5,7 @@ mission. ``schedule`` puts trips on dates: a trip starts no earlier than the pla
 host's notice lead time and the team's previous trip's end plus its rest days; travel legs take
 whole days; a service day must be a working weekday, not a blackout date, and not a day another
 team serves the same city (the team waits otherwise). Among start dates it takes the first with
-no waiting (looking two weeks ahead), else the one with the least. ``evaluate`` serves every
+no waiting (looking four weeks ahead), else the one with the least. ``evaluate`` serves every
 city's pool day by day in date order (``abroad.tours.demand``); ``check`` lists every broken
 rule.
 """
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from abroad.model.tours import Team, Tours
-from abroad.tours.demand import KINDS, FloatArray, serve_day, weighted
+from abroad.tours.demand import KINDS, CityDemand, FloatArray, serve_day, weighted
 from abroad.tours.network import TourNetwork
 
-LOOKAHEAD_DAYS = 14
+LOOKAHEAD_DAYS = 28
 """How far past the earliest start the scheduler looks for a start date without waiting."""
 
 
@@ -109,6 +109,8 @@ class TourOutcome:
     served_weighted: float
     served_by_place: FloatArray = field(repr=False)
     """(places, kinds): the cases served, traced back to the places they came from."""
+    demand: CityDemand = field(repr=False)
+    """Where the cases went with the cities this itinerary visits."""
 
     @property
     def cases_served(self) -> float:
@@ -168,6 +170,50 @@ def trip_costs(trip: TripPlan, team: Team, network: TourNetwork) -> tuple[float,
     return per_person * team.diplomats, float(venue)
 
 
+def _place(
+    trip: TripPlan,
+    first: dt.date,
+    home: int,
+    network: TourNetwork,
+    tours: Tours,
+    busy: dict[int, set[dt.date]],
+) -> tuple[dt.date, dt.date, int, tuple[ScheduledVisit, ...]] | None:
+    """Start, end, length and visits of the best start from ``first`` (None: no room left)."""
+    best: tuple[int, dt.date, dt.date, tuple[ScheduledVisit, ...]] | None = None
+    for offset in range(LOOKAHEAD_DAYS + 1):
+        start = first + dt.timedelta(days=offset)
+        end, visits, waits = _layout(trip, start, home, network, tours, busy)
+        if end > tours.spec.horizon.end:
+            break
+        if best is None or waits < best[0]:
+            best = (waits, start, end, visits)
+        if waits == 0 or trip.start is not None:
+            break
+    if best is None:
+        return None
+    _, start, end, visits = best
+    return start, end, (end - start).days + 1, visits
+
+
+def _one_day_less(trip: TripPlan) -> TripPlan:
+    """The trip with one service day less at its longest stop (its last stop if all are 1)."""
+    stops = list(trip.stops)
+    k = max(range(len(stops)), key=lambda i: (stops[i].days, i))
+    if stops[k].days > 1:
+        stops[k] = Stop(stops[k].city, stops[k].days - 1)
+    else:
+        stops.pop()
+    return TripPlan(trip.team_id, tuple(stops), trip.start)
+
+
+def _removed(before: TripPlan, after: TripPlan) -> Stop:
+    """The day ``_one_day_less`` took away, as a one-day stop."""
+    for i, stop in enumerate(before.stops):
+        if i >= len(after.stops) or after.stops[i].days != stop.days:
+            return Stop(stop.city, 1)
+    return before.stops[-1]
+
+
 def schedule(
     trips: list[TripPlan], teams: tuple[Team, ...], network: TourNetwork, tours: Tours
 ) -> tuple[list[ScheduledTrip], list[Unscheduled]]:
@@ -188,21 +234,26 @@ def schedule(
             continue
         home = network.home_location(team.home)
         first = max(next_free[team.team_id], trip.start or earliest)
-        best: tuple[int, dt.date, dt.date, tuple[ScheduledVisit, ...]] | None = None
-        for offset in range(LOOKAHEAD_DAYS + 1):
-            start = first + dt.timedelta(days=offset)
-            end, visits, waits = _layout(trip, start, home, network, tours, busy)
-            if end > horizon.end:
-                break
-            if best is None or waits < best[0]:
-                best = (waits, start, end, visits)
-            if waits == 0 or trip.start is not None:
-                break
+        best = _place(trip, first, home, network, tours, busy)
+        while (
+            best is not None
+            and best[2] > team.max_trip_days
+            and sum(s.days for s in trip.stops) > 1
+        ):
+            # Waiting for service days made the trip too long: serve one day less.
+            trimmed = _one_day_less(trip)
+            missing.append(
+                Unscheduled(
+                    TripPlan(trip.team_id, (_removed(trip, trimmed),), trip.start),
+                    "one day dropped: waiting for service days made the trip too long",
+                )
+            )
+            trip = trimmed
+            best = _place(trip, first, home, network, tours, busy)
         if best is None:
             missing.append(Unscheduled(trip, "does not fit in the horizon"))
             continue
-        _, start, end, visits = best
-        span = (end - start).days + 1
+        start, end, span, visits = best
         if span > team.max_trip_days:
             missing.append(Unscheduled(trip, f"lasts {span} days > {team.max_trip_days}"))
             continue
@@ -241,9 +292,18 @@ def evaluate(
     network: TourNetwork,
     tours: Tours,
 ) -> TourOutcome:
-    """Serve every city's pool day by day in date order; trace cases back to places."""
+    """Serve every city's pool day by day in date order; trace cases back to places.
+
+    Only the cities the itinerary visits draw: each place goes to its nearest visited city
+    (or its mission), so a visit draws its whole region.
+    """
     service = tours.spec.service
-    pool = network.demand.pool
+    open_cities = np.zeros(len(network.cities), dtype=bool)
+    for trip in trips:
+        for visit in trip.visits:
+            open_cities[visit.city] = True
+    demand = network.demand_if_open(open_cities)
+    pool = demand.pool
     remaining = pool.copy()
     days: list[tuple[dt.date, int, int, int]] = []  # date, trip, visit, diplomats
     for ti, trip in enumerate(trips):
@@ -281,7 +341,7 @@ def evaluate(
             )
     city_served = pool - remaining
     share = np.divide(city_served, pool, out=np.zeros_like(pool), where=pool > 0)
-    dem = network.demand
+    dem = demand
     by_place = np.zeros_like(dem.need)
     mask = dem.place_city >= 0
     by_place[mask] = dem.reach[mask] * share[dem.place_city[mask]]
@@ -293,6 +353,7 @@ def evaluate(
         served_by_kind=tuple(float(x) for x in total),
         served_weighted=float(weighted(total, service)),
         served_by_place=by_place,
+        demand=demand,
     )
 
 

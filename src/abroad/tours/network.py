@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from abroad.geo.distance import distance_matrix_km
 from abroad.geo.travel import travel_time_hours
@@ -32,6 +33,29 @@ class TourNetwork:
     leg_days: IntArray
     leg_cost_per_person: FloatArray
     demand: CityDemand
+    """Every candidate draws (the planner's view)."""
+    place_lat: FloatArray
+    place_lon: FloatArray
+    citizens: FloatArray
+    mission_lat: FloatArray
+    mission_lon: FloatArray
+    tours: Tours
+
+    def demand_if_open(self, open_cities: npt.NDArray[np.bool_]) -> CityDemand:
+        """Demand when only ``open_cities`` are visited (each place goes to the nearest one)."""
+        spec = self.tours.spec
+        return city_demand(
+            self.place_lat,
+            self.place_lon,
+            self.citizens,
+            self.mission_lat,
+            self.mission_lon,
+            np.array([c.lat for c in self.cities]),
+            np.array([c.lon for c in self.cities]),
+            spec.demand,
+            spec.horizon.days / 365.0,
+            open_cities,
+        )
 
     def home_location(self, site_id: SiteId) -> int:
         for i, site in enumerate(self.homes):
@@ -78,20 +102,32 @@ def build_network(scenario: Scenario, tours: Tours, teams: tuple[Team, ...]) -> 
     )
     np.fill_diagonal(cost, 0.0)
     missions = [s for s in scenario.sites if s.kind.is_mission and s.available]
-    horizon = tours.spec.horizon
     arrays = scenario.place_arrays
-    demand = city_demand(
-        arrays.lat_deg,
-        arrays.lon_deg,
-        arrays.eligible_citizens,
-        np.array([s.lat for s in missions]),
-        np.array([s.lon for s in missions]),
-        np.array([c.lat for c in tours.cities]),
-        np.array([c.lon for c in tours.cities]),
-        tours.spec.demand,
-        horizon.days / 365.0,
+    network = TourNetwork(
+        homes=homes,
+        cities=tours.cities,
+        leg_hours=hours,
+        leg_days=days,
+        leg_cost_per_person=cost,
+        demand=city_demand(
+            arrays.lat_deg,
+            arrays.lon_deg,
+            arrays.eligible_citizens,
+            np.array([s.lat for s in missions]),
+            np.array([s.lon for s in missions]),
+            np.array([c.lat for c in tours.cities]),
+            np.array([c.lon for c in tours.cities]),
+            tours.spec.demand,
+            tours.spec.horizon.days / 365.0,
+        ),
+        place_lat=arrays.lat_deg,
+        place_lon=arrays.lon_deg,
+        citizens=arrays.eligible_citizens,
+        mission_lat=np.array([s.lat for s in missions]),
+        mission_lon=np.array([s.lon for s in missions]),
+        tours=tours,
     )
-    return TourNetwork(homes, tours.cities, hours, days, cost, demand)
+    return network
 
 
 def trips_per_team(team: Team) -> int:

@@ -12,6 +12,7 @@ travel and venue spending at most the budget. See docs/background/tours.md.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -94,7 +95,7 @@ def build_instance(network: TourNetwork, teams: tuple[Team, ...], tours: Tours) 
 
 
 def trips_from_routes(
-    instance: TourInstance, routes: tuple[tuple[int, ...], ...]
+    instance: TourInstance, routes: tuple[tuple[int, ...], ...], network: TourNetwork
 ) -> list[TripPlan]:
     """Routes of day nodes as trips: consecutive days at one city make one stop."""
     trips: list[TripPlan] = []
@@ -109,8 +110,30 @@ def trips_from_routes(
             else:
                 stops.append(Stop(city, 1))
         team = instance.teams[instance.vehicle_team[k]]
+        stops = _merge_repeats(stops, network.home_location(team.home), network)
         trips.append(TripPlan(team.team_id, tuple(stops)))
     return trips
+
+
+def _travel_days(stops: list[Stop], home: int, network: TourNetwork) -> int:
+    locs = [home, *(network.city_location(s.city) for s in stops), home]
+    return int(sum(int(network.leg_days[a, b]) for a, b in itertools.pairwise(locs)))
+
+
+def _merge_repeats(stops: list[Stop], home: int, network: TourNetwork) -> list[Stop]:
+    """Fold a city's later stops in a trip into its first one where no travel day is added."""
+    i = 0
+    while i < len(stops):
+        for j in range(len(stops) - 1, i, -1):
+            if stops[j].city != stops[i].city:
+                continue
+            merged = list(stops)
+            merged[i] = Stop(stops[i].city, stops[i].days + stops[j].days)
+            del merged[j]
+            if _travel_days(merged, home, network) <= _travel_days(stops, home, network):
+                stops = merged
+        i += 1
+    return stops
 
 
 def run_engine(
@@ -160,7 +183,7 @@ def plan_tours(
     network = build_network(scenario, tours, teams)
     instance = build_instance(network, teams, tours)
     solution = run_engine(engine, instance.problem, seconds, seed, on_improve)
-    trips = trips_from_routes(instance, solution.routes)
+    trips = trips_from_routes(instance, solution.routes, network)
     # Longest, most valuable trips are dated first within each team.
     trips.sort(key=lambda t: (t.team_id, -sum(s.days for s in t.stops)))
     dated, missing = schedule(trips, teams, network, tours)
