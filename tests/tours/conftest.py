@@ -20,7 +20,7 @@ teams:
 candidates:
   - {city: Los Angeles, venue_cost_per_day: 1500}
   - {city: Seattle, venue_cost_per_day: 1200}
-  - {city: New York, venue_cost_per_day: 2000}
+  - {city: New York City, venue_cost_per_day: 2000}
   - {city: Chicago, venue_cost_per_day: 1000}
 service:
   cases_per_diplomat_day: {passport: 40, pension_certificate: 120, other: 60}

@@ -158,8 +158,8 @@ class TourDemand(_Frozen):
 class TourTravel(_Frozen):
     """How travel legs turn into days and money (times come from the scenario's travel model)."""
 
-    hours_per_travel_day: float = Field(default=10.0, gt=0)
-    """Travel hours that fill one day."""
+    hours_per_travel_day: float = Field(default=14.0, gt=0)
+    """Travel hours that fill one day (14: a coast-to-coast flight, door to door, is one day)."""
     same_day_hours: float = Field(default=4.0, ge=0)
     """Legs up to this long are made before or after a service day (no travel day)."""
     flight_cost_per_person: float = Field(default=600.0, ge=0)

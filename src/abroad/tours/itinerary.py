@@ -245,7 +245,7 @@ def schedule(
             missing.append(
                 Unscheduled(
                     TripPlan(trip.team_id, (_removed(trip, trimmed),), trip.start),
-                    "one day dropped: waiting for service days made the trip too long",
+                    "one day dropped: on the calendar the trip was longer than max_trip_days",
                 )
             )
             trip = trimmed
