@@ -233,12 +233,12 @@ class _Search:
         cl = self.loc[cand]
         a, b = locs[:-1], locs[1:]
         base = self.T[a, b] if s.routes[k] else np.zeros(1)
-        delta = self.T[a][:, cl] + self.T[cl][:, b].T - base[:, None]
+        delta = self.T[np.ix_(a, cl)] + self.T[np.ix_(cl, b)].T - base[:, None]
         pos = np.argmin(delta, axis=0)
         dmin = delta[pos, np.arange(cand.size)] + self.p.service[cand]
         if self.C is not None:
             cbase = self.C[a, b] if s.routes[k] else np.zeros(1)
-            cdelta = self.C[a][:, cl] + self.C[cl][:, b].T - cbase[:, None]
+            cdelta = self.C[np.ix_(a, cl)] + self.C[np.ix_(cl, b)].T - cbase[:, None]
             factor = self.p.vehicles[k].cost_factor
             cmin = factor * cdelta[pos, np.arange(cand.size)] + self.p.node_cost[cand]
         else:
