@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abroad.tours.routing import RoutingProblem, Vehicle, check_solution, greedy, solve
 
@@ -146,3 +148,24 @@ def test_initial_routes_are_kept_or_improved() -> None:
     assert s.prize >= start.prize
     with pytest.raises(ValueError, match="not feasible"):
         solve(problem, max_iterations=1, initial=[list(range(8)), []])
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 12),
+    m=st.integers(1, 4),
+    tmax=st.floats(0.5, 20.0),
+    limits=st.booleans(),
+    budget=st.one_of(st.none(), st.floats(0.0, 30.0)),
+)
+def test_every_search_result_keeps_every_limit(
+    seed: int, n: int, m: int, tmax: float, limits: bool, budget: float | None
+) -> None:
+    group_limit = (tmax * 0.7, tmax * 1.2) if limits else ()
+    problem = _problem(seed, n=n, m=m, tmax=tmax, group_limit=group_limit, budget=budget)
+    solution = solve(problem, seconds=30, max_iterations=5, seed=seed)
+    assert check_solution(problem, solution.routes) == []
+    assert solution.prize == pytest.approx(
+        sum(problem.prize[i] for r in solution.routes for i in r)
+    )
