@@ -39,9 +39,11 @@ from abroad.tours.routing import RoutingProblem, Vehicle, check_solution, solve
 from abroad.tours.top import parse_top
 
 # Best-known values (m = 2 routes) of sets 4 and 7 of Chao, Golden & Wasil (1996), as tabulated
-# in the TOP literature (e.g. Dang, Guibadj & Moukrim 2013, EJOR 229(2):332-344, Table 6;
-# Ke, Zhai, Li & Chan 2016). Sanity check: no run here ever scored above them, and p4.2.t is
-# the sum of all scores of its instance.
+# in the TOP literature (e.g. Dang, Guibadj & Moukrim 2013, EJOR 229(2):332-344; Ke, Zhai, Li &
+# Chan 2016), transcribed by hand: check them against the source before quoting. p4.2.t is the
+# sum of all scores of its instance. p4.2.r: a feasible 1291 was found here (verified with an
+# independent length computation), so 1285 below is a transcription error (the published value
+# is probably 1292); it is kept to show the check, and its gap comes out negative.
 BKV: dict[str, int] = {
     "p4.2.a": 206, "p4.2.b": 341, "p4.2.c": 452, "p4.2.d": 531, "p4.2.e": 618,
     "p4.2.f": 687, "p4.2.g": 757, "p4.2.h": 835, "p4.2.i": 918, "p4.2.j": 965,
