@@ -47,6 +47,7 @@ demo: install
 	$(VENV)/bin/abroad demo examples/us-2024 --out $(OUT)
 	$(VENV)/bin/abroad plan examples/us-2024 --variant permissive-host --time-limit 20 --out $(OUT)/plan
 	$(VENV)/bin/abroad compare examples/us-2024 --time-limit 10
+	$(VENV)/bin/abroad tours plan examples/us-2024 --compare examples/us-2024/tours-2023.yaml --seconds 10 --out $(OUT)/tours
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check src tests benchmarks tools

@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import sys
 
-from abroad.cli import demand, pipeline_cmds, plan, simulate  # noqa: F401  (registration)
-from abroad.cli import nowcast as _nowcast  # noqa: F401  (registration)
-from abroad.cli import scaffold as _scaffold  # noqa: F401  (registration)
+from abroad.cli import (  # noqa: F401  (registration)
+    demand,
+    nowcast,
+    pipeline_cmds,
+    plan,
+    scaffold,
+    simulate,
+    tours,
+)
 from abroad.cli.app import app
 from abroad.cli.crash import EXIT_BAD_INPUT, internal_error
 

@@ -26,6 +26,7 @@ from abroad.io.countries import country_problem
 from abroad.io.errors import InputError, Problem, ProblemCollector, friendly_message
 from abroad.io.files import resolve_input_path
 from abroad.io.tables import Table, TableStream, open_table, read_table
+from abroad.io.tours import read_tours
 from abroad.io.yamlio import read_yaml
 from abroad.model import (
     DemandParams,
@@ -56,6 +57,7 @@ TOP_LEVEL_KEYS = {
     "demand": "turnout and arrival parameters",
     "travel": "travel-time model",
     "variants": "named variants of this scenario",
+    "tours": "consular outreach tours (a mapping or a YAML file name)",
 }
 REQUIRED_KEYS = ("name", "citizen_country", "election", "voters", "sites", "service")
 
@@ -310,7 +312,10 @@ def _build(reader: _Reader, raw: Any, variant: str | None, keep_places: bool) ->
             col.add(f, why, path="citizen_country")
 
     sites = _sites(reader, raw.get("sites"), site_updates, col)
-    places = _places(reader, raw.get("voters"), keep_places, col)
+    # The tours section locates candidate cities among the places: keep them when it is there.
+    keep = keep_places or raw.get("tours") is not None
+    places = _places(reader, raw.get("voters"), keep, col)
+    tours = read_tours(reader.folder, raw.get("tours"), sites, places.places, col)
 
     if election is not None:
         _check_election(election, sites, demand, col)
@@ -340,6 +345,7 @@ def _build(reader: _Reader, raw: Any, variant: str | None, keep_places: bool) ->
         travel=travel or TravelModel(),
         variant=variant,
         variants=variant_names,
+        tours=tours,
     )
 
 

@@ -18,6 +18,7 @@ from abroad.model import limits as L
 from abroad.model.clock import ClockTime, clock_minutes, clock_text
 from abroad.model.demand_params import DemandParams
 from abroad.model.distributions import Distribution
+from abroad.model.tours import Tours
 from abroad.model.types import (
     ClosePolicyKind,
     CountryCode,
@@ -299,6 +300,8 @@ class Scenario:
     variant: str | None = None
     variants: tuple[str, ...] = field(default=())
     """Names of the variants the scenario file defines (see abroad.io.scenario)."""
+    tours: Tours | None = None
+    """Consular outreach tours (the optional ``tours:`` section; see abroad.io.tours)."""
 
     def site(self, site_id: SiteId) -> Site:
         """The site with this id; KeyError if there is none."""
