@@ -130,6 +130,15 @@ def load_scenario(path: str | Path, variant: str | None = None) -> Scenario:
     return _build(folder, raw, variant)
 
 
+def load_scenario_document(path: str | Path, raw: Any, variant: str | None = None) -> Scenario:
+    """Validate a scenario document that was read (and perhaps changed, as ``abroad sweep``
+    sets parameters) from the folder at ``path``; its tables are read from that folder."""
+    folder = scenario_folder(path)
+    if not folder.is_dir():
+        raise InputError([Problem(str(path), "no such scenario folder")])
+    return _build(folder, raw, variant)
+
+
 def validate_scenario(path: str | Path) -> list[Problem]:
     """Every problem in a scenario and in each of its variants (empty when all is valid)."""
     problems: list[Problem] = []
