@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -88,11 +89,16 @@ def point_table(grid: Grid, result: PointResult) -> pa.Table:
         "desks": [result.desks] * n,
         "booths": [result.booths] * n,
         "staff": [result.staff] * n,
-        "planned_votes_cast": [result.planned_votes_cast] * n,
-        "plan_gap": [result.plan_gap] * n,
+        "planned_votes_cast": [_or_null(result.planned_votes_cast)] * n,
+        "plan_gap": [_or_null(result.plan_gap)] * n,
         "point_seconds": [result.seconds] * n,
     }
     return pa.table(columns, schema=sch)
+
+
+def _or_null(value: float) -> float | None:
+    """Figures that do not apply (no plan in a simulate sweep) are stored as null."""
+    return None if math.isnan(value) else value
 
 
 def _cast(value: ParamValue, kind: pa.DataType) -> ParamValue:
