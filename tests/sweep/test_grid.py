@@ -10,6 +10,7 @@ import pytest
 from abroad.io.errors import InputError
 from abroad.sweep.grid import Point, apply_point, parse_grid, point_seed, range_values, set_path
 from abroad.sweep.runner import load_sweep
+
 from tests_paths import EXAMPLE
 
 

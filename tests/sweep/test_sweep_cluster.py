@@ -7,6 +7,8 @@ records its error while the others finish.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from abroad.sweep.engine import status_quo_network
 from abroad.sweep.grid import Grid, parse_grid
 from abroad.sweep.montecarlo import simulate_network_on, simulate_station_on
 from abroad.sweep.runner import SweepProgress, load_sweep, run_sweep
+
 from tests_paths import EXAMPLE, REPO
 
 TIMING = ("point_seconds",)
@@ -112,10 +115,8 @@ def test_a_killed_worker_s_points_run_again_and_the_sweep_completes(
 
 
 def _exit_worker(client: Client, address: str) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the worker dies before answering: the point
         client.run(os._exit, 1, workers=[address])
-    except Exception:  # the worker died before answering: that is the point
-        pass
 
 
 def test_resume_skips_finished_points_and_reruns_the_rest(client: Client, tmp_path: Path) -> None:
@@ -183,3 +184,50 @@ def test_a_network_on_the_cluster_equals_simulate_network(client: Client) -> Non
     assert mc.outcomes == tuple(s.outcome for s in sims)
     served = sum(s.outcome.total.served.mean for s in sims)
     assert mc.per_replication["votes_cast"].mean() == pytest.approx(served, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# The commands
+
+
+def test_abroad_simulate_with_a_scheduler_prints_the_local_result(client: Client) -> None:
+    from typer.testing import CliRunner
+
+    from abroad.cli import app
+
+    spec = str(REPO / "examples" / "stations" / "berlin-2024.yaml")
+    args = ["simulate", spec, "-n", "9", "--seed", "4", "--json"]
+    runner = CliRunner()
+    local = runner.invoke(app, args)
+    remote = runner.invoke(app, [*args, "--scheduler", client.scheduler.address])
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.output
+    assert json.loads(remote.stdout) == json.loads(local.stdout)
+
+
+def test_abroad_sweep_writes_results_and_report_and_rejects_a_bad_grid(
+    client: Client, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from abroad.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    grid = _grid(tmp_path, GRID.replace("replications: 4", "replications: 3"))
+    args = ["sweep", str(EXAMPLE), "--grid", str(grid), "--out", str(out), "--json"]
+    result = runner.invoke(app, [*args, "--scheduler", client.scheduler.address])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["done"] == 8 and payload["failed"] == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "best point" in html and "demand.base_turnout" in html
+    assert (out / "plots" / "demand-base-turnout.png").stat().st_size > 10_000
+    again = runner.invoke(app, [*args, "--scheduler", client.scheduler.address])
+    assert json.loads(again.stdout)["resumed_points"] == 8
+    bad = _grid(tmp_path, "parameters:\n  policies.staff_budget: {from: 1, to: 2}\n")
+    result = runner.invoke(app, ["sweep", str(EXAMPLE), "--grid", str(bad), "--local"])
+    assert result.exit_code == 2
+    assert "grid.yaml, parameters.policies.staff_budget.steps: expected a whole number" in (
+        result.stderr
+    )
+    assert result.stdout == ""

@@ -24,7 +24,6 @@ from abroad.report.html import write_report
 from abroad.sweep.summary import (
     LABELS,
     SUMMARY_METRICS,
-    PointSummary,
     SweepSummary,
     slice_through,
     variants_of,
@@ -65,11 +64,7 @@ def parameter_figure(summary: SweepSummary, path: str) -> Figure:
                 if not pts:
                     continue
                 xs_raw = [p.value(path) for p in pts]
-                xs = (
-                    [float(x) for x in xs_raw]
-                    if _numeric(xs_raw)
-                    else list(range(len(xs_raw)))
-                )
+                xs = [float(x) for x in xs_raw] if _numeric(xs_raw) else list(range(len(xs_raw)))
                 est = [p.metrics[metric] for p in pts]
                 mean = [e.mean for e in est]
                 lo = [e.ci_low if math.isfinite(e.ci_low) else e.mean for e in est]

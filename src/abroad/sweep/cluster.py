@@ -32,10 +32,10 @@ def warm_up() -> None:
     import numpy as np
 
     from abroad.demand._kernels import k_nearest_open, nearest_among, nearest_open
+    from abroad.model import Exponential
     from abroad.planning import plan_network
     from abroad.planning.synthetic import random_instance
     from abroad.queueing import DaySpec, StageSpec, StationSpec, simulate_station
-    from abroad.model import Exponential
 
     spec = StationSpec(
         name="warm-up",

@@ -49,7 +49,9 @@ class Network:
 
 def _security_lanes(scenario: Scenario, site_id: SiteId) -> int:
     security = scenario.service.security
-    return security.servers if security is not None and scenario.site(site_id).kind.is_mission else 0
+    return (
+        security.servers if security is not None and scenario.site(site_id).kind.is_mission else 0
+    )
 
 
 def network_of(
@@ -62,9 +64,7 @@ def network_of(
 ) -> Network:
     """The stations of an open set under its demand (the network simulator's inputs)."""
     demand = model.evaluate(open_ids)
-    specs = tuple(
-        station_spec(scenario, model, demand, sid, resources[sid]) for sid in open_ids
-    )
+    specs = tuple(station_spec(scenario, model, demand, sid, resources[sid]) for sid in open_ids)
     staff_by_site = staff or {
         sid: staff_of(scenario, resources[sid], _security_lanes(scenario, sid)) for sid in open_ids
     }
@@ -91,9 +91,7 @@ def prepared_problem(scenario: Scenario, seed: int) -> NetworkProblem:
     return network_problem(scenario, seed=seed)
 
 
-def planned_network(
-    scenario: Scenario, *, seed: int, time_limit_seconds: float
-) -> Network:
+def planned_network(scenario: Scenario, *, seed: int, time_limit_seconds: float) -> Network:
     """Plan the network (as ``abroad plan`` does) and return the plan's stations, each with the
     desks and booths its expected load needs."""
     problem = prepared_problem(scenario, seed)

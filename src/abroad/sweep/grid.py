@@ -102,12 +102,10 @@ class Grid:
     def points(self) -> tuple[Point, ...]:
         """Every point: variants outermost, then the parameters in the grid's order."""
         combos = list(itertools.product(*(p.values for p in self.parameters)))
-        out = []
+        out: list[Point] = []
         for variant in self.variants:
             for combo in combos:
-                values = tuple(
-                    (p.path, v) for p, v in zip(self.parameters, combo, strict=True)
-                )
+                values = tuple((p.path, v) for p, v in zip(self.parameters, combo, strict=True))
                 out.append(Point(index=len(out), variant=variant, values=values))
         return tuple(out)
 
@@ -254,7 +252,9 @@ def _values(spec: Any, f: str, where: str, col: ProblemCollector) -> tuple[Param
         ok = True
         for i, v in enumerate(spec):
             if not _is_scalar(v):
-                col.add(f, f"expected a number, text or true/false (got {v!r})", path=f"{where}[{i}]")
+                col.add(
+                    f, f"expected a number, text or true/false (got {v!r})", path=f"{where}[{i}]"
+                )
                 ok = False
         if len(set(map(repr, spec))) != len(spec):
             col.add(f, "values repeat: each point would run twice", path=where)
@@ -271,7 +271,9 @@ def _values(spec: Any, f: str, where: str, col: ProblemCollector) -> tuple[Param
                 col.add(f, f"expected a number (got {v!r})", path=f"{where}.{name}")
                 bad = True
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-            col.add(f, f"expected a whole number of steps >= 2 (got {steps!r})", path=f"{where}.steps")
+            col.add(
+                f, f"expected a whole number of steps >= 2 (got {steps!r})", path=f"{where}.steps"
+            )
             bad = True
         if bad or lo == hi:
             if not bad:
@@ -289,7 +291,7 @@ def range_values(lo: float, hi: float, steps: int) -> tuple[ParamValue, ...]:
     whole and the spacing is whole, else floats rounded to 10 significant digits."""
     raw = np.linspace(float(lo), float(hi), steps)
     if isinstance(lo, int) and isinstance(hi, int) and (hi - lo) % (steps - 1) == 0:
-        return tuple(int(round(v)) for v in raw)
+        return tuple(round(v) for v in raw)
     return tuple(float(f"{v:.10g}") for v in raw)
 
 
@@ -339,7 +341,9 @@ def _criterion(raw: Any, f: str, col: ProblemCollector) -> Criterion:
         return Criterion()
     for key in raw:
         if key not in ("metric", "goal", "wait_p95_max_minutes"):
-            col.add(f, "unknown key (expected metric, goal, wait_p95_max_minutes)", path=f"best.{key}")
+            col.add(
+                f, "unknown key (expected metric, goal, wait_p95_max_minutes)", path=f"best.{key}"
+            )
     metric = raw.get("metric", "votes_cast")
     if metric not in METRICS:
         col.add(f, f"unknown metric {metric!r} (known: {', '.join(METRICS)})", path="best.metric")

@@ -10,6 +10,7 @@ seed, number for number.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -102,7 +103,7 @@ def blocks(replications: int, n_blocks: int) -> list[tuple[int, int]]:
     replications (fewer when there are fewer replications)."""
     n = max(1, min(n_blocks, replications))
     edges = np.linspace(0, replications, n + 1).round().astype(int)
-    return [(int(a), int(b - a)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+    return [(int(a), int(b - a)) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def blocks_per_station(n_stations: int, workers: int) -> int:
@@ -140,9 +141,7 @@ def raw_on_cluster(
     futures = {}
     for i, (spec, seed) in enumerate(zip(remote_specs, seeds, strict=True)):
         for first, count in blocks(replications, per_station):
-            fut = client.submit(
-                _block, spec, count, seed, target_wait_minutes, first, pure=False
-            )
+            fut = client.submit(_block, spec, count, seed, target_wait_minutes, first, pure=False)
             futures[fut] = (i, first, count)
     parts: dict[int, dict[int, RawRuns]] = {i: {} for i in range(len(specs))}
     for fut in as_completed(list(futures)):
@@ -166,8 +165,28 @@ def simulate_station_on(
     outcome for the same seed."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    (raw,) = raw_on_cluster(client, [spec], [seed], replications, target_wait_minutes, on_replications)
+    (raw,) = raw_on_cluster(
+        client, [spec], [seed], replications, target_wait_minutes, on_replications
+    )
     return summarise(prepare(spec), raw, seed, target_wait_minutes)
+
+
+def simulate_on_scheduler(
+    scheduler: str,
+    spec: StationSpec,
+    replications: int = 40,
+    seed: int = 0,
+    target_wait_minutes: float = 30.0,
+    on_replications: Callable[[int], None] | None = None,
+) -> StationOutcome:
+    """``simulate_station_on`` a cluster named by address, or ``local`` (``abroad simulate
+    --scheduler``)."""
+    from abroad.sweep.cluster import dask_client
+
+    with dask_client(None if scheduler == "local" else scheduler) as client:
+        return simulate_station_on(
+            client, spec, replications, seed, target_wait_minutes, on_replications
+        )
 
 
 @dataclass(frozen=True)

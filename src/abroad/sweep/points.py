@@ -76,7 +76,9 @@ class PointFailure:
     traceback: str
 
 
-def point_scenario(scenario_path: str | Path, document: Mapping[str, Any], point: Point) -> Scenario:
+def point_scenario(
+    scenario_path: str | Path, document: Mapping[str, Any], point: Point
+) -> Scenario:
     """The scenario of a point: the parameters set in the document, then validated (with the
     point's variant) by the scenario loader."""
     try:
@@ -88,9 +90,7 @@ def point_scenario(scenario_path: str | Path, document: Mapping[str, Any], point
 
 def point_network(scenario: Scenario, job: PointJob, seed: int) -> Network:
     if job.run == "plan":
-        return planned_network(
-            scenario, seed=seed, time_limit_seconds=job.plan_time_limit_seconds
-        )
+        return planned_network(scenario, seed=seed, time_limit_seconds=job.plan_time_limit_seconds)
     return status_quo_network(scenario)
 
 

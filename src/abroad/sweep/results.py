@@ -81,7 +81,9 @@ def point_table(grid: Grid, result: PointResult) -> pa.Table:
         "point_id": [result.point.point_id] * n,
         "point_index": [result.point.index] * n,
         "variant": [result.point.variant or BASE] * n,
-        **{p.column: [_cast(values[p.path], sch.field(p.column).type)] * n for p in grid.parameters},
+        **{
+            p.column: [_cast(values[p.path], sch.field(p.column).type)] * n for p in grid.parameters
+        },
         "replication": list(range(n)),
         "seed": [result.seed] * n,
         **{name: result.metrics[name] for name in METRIC_COLUMNS},

@@ -54,7 +54,9 @@ def read_scenario_document(scenario_path: Path) -> dict[str, Any]:
     """The scenario's YAML document as read (parameters are set in copies of it)."""
     raw = read_yaml(scenario_folder(scenario_path) / SCENARIO_FILE, SCENARIO_FILE)
     if not isinstance(raw, dict):
-        raise InputError([Problem(SCENARIO_FILE, "expected a mapping of sections at the top level")])
+        raise InputError(
+            [Problem(SCENARIO_FILE, "expected a mapping of sections at the top level")]
+        )
     return raw
 
 
@@ -213,4 +215,3 @@ def _run_on_cluster(
             outcome = PointFailure(job.point, type(exc).__name__, str(exc), "")
         fut.release()
         record(outcome)
-

@@ -89,9 +89,7 @@ def summarise_sweep(table: pa.Table, grid: Grid) -> SweepSummary:
     return SweepSummary(grid, tuple(points), best, grid.best, note)
 
 
-def best_point(
-    points: list[PointSummary], criterion: Criterion
-) -> tuple[PointSummary | None, str]:
+def best_point(points: list[PointSummary], criterion: Criterion) -> tuple[PointSummary | None, str]:
     """The best point under the criterion, and a sentence saying how it was chosen."""
     if not points:
         return None, "no point finished"
@@ -113,9 +111,7 @@ def best_point(
     return max(pool, key=key), note
 
 
-def slice_through(
-    summary: SweepSummary, path: str, variant: str
-) -> list[PointSummary]:
+def slice_through(summary: SweepSummary, path: str, variant: str) -> list[PointSummary]:
     """The points of one variant where every parameter but ``path`` is at the best point's
     value, ordered by ``path``'s value: how a metric moves with one parameter, others fixed."""
     anchor = summary.best
