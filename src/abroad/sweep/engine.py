@@ -17,7 +17,19 @@ from abroad.network_plan import NetworkProblem, network_problem, plan
 from abroad.network_plan import _staff as staff_of
 from abroad.network_sim import Resources, station_spec, status_quo_resources
 from abroad.pipeline import default_open_sites
+from abroad.planning import PlanResult
 from abroad.queueing.spec import StationSpec
+
+__all__ = [
+    "Network",
+    "NetworkProblem",
+    "PlanFigures",
+    "network_from_plan",
+    "plan_result",
+    "planned_network",
+    "prepared_problem",
+    "status_quo_network",
+]
 
 
 @dataclass(frozen=True)
@@ -91,25 +103,27 @@ def prepared_problem(scenario: Scenario, seed: int) -> NetworkProblem:
     return network_problem(scenario, seed=seed)
 
 
-def planned_network(scenario: Scenario, *, seed: int, time_limit_seconds: float) -> Network:
-    """Plan the network (as ``abroad plan`` does) and return the plan's stations, each with the
-    desks and booths its expected load needs."""
-    problem = prepared_problem(scenario, seed)
+def plan_result(
+    problem: NetworkProblem, *, seed: int, time_limit_seconds: float
+) -> tuple[PlanResult, PlanFigures]:
+    """Run the planner on a prepared problem; the result and its headline figures."""
     result = plan(problem, time_limit_seconds=time_limit_seconds, seed=seed)
-    return network_from_plan(problem, result.open_sites, _figures(result))
-
-
-def _figures(result: object) -> PlanFigures:
-    from abroad.planning import PlanResult
-
-    assert isinstance(result, PlanResult)
-    return PlanFigures(
+    figures = PlanFigures(
         expected_votes_cast=float(result.votes),
         bound=float(result.bound),
         gap=float(result.gap),
         method=result.method,
         solve_seconds=float(result.seconds),
     )
+    return result, figures
+
+
+def planned_network(scenario: Scenario, *, seed: int, time_limit_seconds: float) -> Network:
+    """Plan the network (as ``abroad plan`` does) and return the plan's stations, each with the
+    desks and booths its expected load needs."""
+    problem = prepared_problem(scenario, seed)
+    result, figures = plan_result(problem, seed=seed, time_limit_seconds=time_limit_seconds)
+    return network_from_plan(problem, result.open_sites, figures)
 
 
 def network_from_plan(
