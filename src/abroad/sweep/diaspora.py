@@ -9,9 +9,10 @@ shared by marginal value, then the planned network simulated many times on the c
 2. **Station responses** (capacity and staff steps by simulation) are computed per component,
    one task each, the largest first.
 3. **Budget.** Each component is planned at the staff it would use with the whole budget
-   (its *need*) and at fractions of that need; the budget is then handed out by marginal
-   value: repeatedly, to the component whose next level adds the most expected votes per
-   staff member, while the budget lasts. A component's travelling staff (for venues) is what
+   (its *need*) and at fractions of that need: its curve of expected votes against staff.
+   The budget is then shared by marginal value over those curves, exactly: the levels that
+   give the most votes in all within the budget (a multiple-choice knapsack over whole
+   staff, by dynamic programming). A component's travelling staff (for venues) is what
    its share leaves beyond its missions' own staff.
 4. **Simulation** of every planned station, ``replications`` times, in blocks over the
    cluster (``abroad.sweep.montecarlo``).
@@ -20,6 +21,7 @@ shared by marginal value, then the planned network simulated many times on the c
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -151,28 +153,48 @@ def plan_level(problem: NetworkProblem, staff_budget: float, seed: int, limit: f
 
 
 def share_budget(curves: Sequence[Sequence[LevelPlan]], budget: float) -> tuple[list[int], float]:
-    """Pick one level per component (``curves[c]`` ascending in staff, level 0 = nothing) so
-    that the staff used stays within ``budget``, by marginal votes per staff member; returns
-    the chosen level of each component and the staff left."""
-    chosen = [0] * len(curves)
-    left = budget - sum(curves[c][0].staff for c in range(len(curves)))
-    while True:
-        best: tuple[float, int, int] | None = None
-        for c, curve in enumerate(curves):
-            here = curve[chosen[c]]
-            for j in range(chosen[c] + 1, len(curve)):
-                extra = curve[j].staff - here.staff
-                gain = curve[j].votes - here.votes
-                if extra > left + 1e-9 or gain <= 1e-9:
+    """Pick one level per component (``curves[c]``, level 0 = nothing open) to maximise the
+    expected votes with the staff used within ``budget``; returns the chosen level of each
+    component and the staff left.
+
+    Staff are whole people, so this is a multiple-choice knapsack solved exactly by dynamic
+    programming over the staff used (components x budget x levels steps). Handing the budget
+    out by marginal votes per staff member alone can strand staff between uneven steps.
+    """
+    staff = [[math.ceil(lp.staff - 1e-9) for lp in curve] for curve in curves]
+    if not math.isfinite(budget) or sum(max(s) for s in staff) <= budget:
+        chosen = [_most_votes(curve) for curve in curves]
+    else:
+        cap = max(math.floor(budget + 1e-9), 0)
+        best = np.full(cap + 1, -np.inf)
+        best[0] = 0.0
+        picks = []
+        for curve, cost in zip(curves, staff, strict=True):
+            nxt = np.full(cap + 1, -np.inf)
+            pick = np.full(cap + 1, -1, dtype=np.int64)
+            for j, lp in enumerate(curve):
+                w = cost[j]
+                if w > cap:
                     continue
-                ratio = gain / max(extra, 1e-9)
-                if best is None or ratio > best[0]:
-                    best = (ratio, c, j)
-        if best is None:
-            return chosen, left
-        _, c, j = best
-        left -= curves[c][j].staff - curves[c][chosen[c]].staff
-        chosen[c] = j
+                cand = np.full(cap + 1, -np.inf)
+                cand[w:] = best[: cap + 1 - w] + lp.votes
+                better = cand > nxt + 1e-9
+                nxt = np.where(better, cand, nxt)
+                pick = np.where(better, j, pick)
+            best = nxt
+            picks.append(pick)
+        used = int(np.argmax(best))
+        chosen = [0] * len(curves)
+        for c in range(len(curves) - 1, -1, -1):
+            j = int(picks[c][used])
+            chosen[c] = j
+            used -= staff[c][j]
+    spent = sum(curves[c][j].staff for c, j in enumerate(chosen))
+    return chosen, budget - spent
+
+
+def _most_votes(curve: Sequence[LevelPlan]) -> int:
+    return max(range(len(curve)), key=lambda j: (curve[j].votes, -curve[j].staff))
 
 
 @dataclass(frozen=True)
