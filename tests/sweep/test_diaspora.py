@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,42 @@ def test_a_cut_budget_is_shared_and_never_exceeded() -> None:
     assert sum(c.plan.votes for c in shares if c.plan) == pytest.approx(cut.expected_votes_cast)
     assert all(c.staff_budget <= c.need_staff for c in cut.components)
     assert len(cut.network.specs) == len(cut.network.site_ids) == len(cut.network.staff)
+
+
+def test_abroad_plan_diaspora_plans_and_simulates_on_a_cluster(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from abroad.cli import app
+
+    folder = tmp_path / "three"
+    folder.mkdir()
+    text = (WORLD / "scenario.yaml").read_text(encoding="utf-8")
+    (folder / "scenario.yaml").write_text(text, encoding="utf-8")
+    for table in ("places.csv", "sites.csv"):
+        lines = (WORLD / table).read_text(encoding="utf-8").splitlines()
+        keep = [
+            lines[0],
+            *(
+                ln
+                for ln in lines[1:]
+                if ln.split(",")[2 if table == "places.csv" else 3] in {"AR", "CL", "JP"}
+            ),
+        ]
+        (folder / table).write_text("\n".join(keep) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["plan-diaspora", str(folder), "-n", "12", "--workers", "2", "--time-limit", "2",
+         "--out", str(out), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    groups = [set(g["countries"]) for g in payload["groups"]]
+    assert set().union(*groups) == {"AR", "CL", "JP"} and {"JP"} in groups
+    assert payload["stations"] == sum(len(g["open_sites"]) for g in payload["groups"]) > 0
+    sim = payload["simulation"]
+    assert sim["replications"] == 12
+    assert 0 < sim["votes_cast"]["mean"] <= sim["arrivals"]["mean"]
+    assert json.loads((out / "diaspora.json").read_text(encoding="utf-8")) == payload

@@ -151,3 +151,111 @@ def _print(outcome: Any, paths: dict[str, Path]) -> None:
             markup=False,
         )
     stderr.print("wrote " + ", ".join(str(p) for p in paths.values()), highlight=False)
+
+
+@app.command(name="plan-diaspora")
+def plan_diaspora_command(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option(help="Folder for diaspora.json.")] = Path("out/diaspora"),
+    variant: Annotated[
+        str | None, typer.Option(help="Use one of the scenario's named variants.")
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-n", min=1, help="Replications of the plan.")
+    ] = 1000,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Optimiser seconds for the largest group.")
+    ] = 10.0,
+    seed: Annotated[int, typer.Option(help="Seed of every random stream.")] = 0,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Plan a whole diaspora at once on Dask, then simulate the plan many times.
+
+    Host countries whose voters cannot reach each other's stations are planned apart (in
+    parallel), the staff budget is shared between them by marginal value, and the planned
+    network is simulated REPLICATIONS times over the cluster.
+
+    Example:  abroad plan-diaspora examples/world-2024 --replications 1000 --workers 2
+    """
+    from abroad.cli.common import load_scenario_or_exit
+    from abroad.io.outputs import write_json
+    from abroad.sweep.cluster import dask_client
+    from abroad.sweep.diaspora import plan_diaspora, simulate_diaspora
+
+    sc = load_scenario_or_exit(scenario, variant)
+    with stdout_to_stderr(), progress(enabled=not json_output) as bar:
+        task = bar.add_task("planning every group", total=None)
+        with dask_client(scheduler, workers) as client:
+            plan = plan_diaspora(sc, client=client, seed=seed, time_limit_seconds=time_limit)
+            bar.update(task, total=replications, completed=0, description="simulating the plan")
+            mc = simulate_diaspora(
+                client,
+                plan,
+                seed=seed,
+                replications=replications,
+                on_replications=lambda n: bar.advance(task, n / max(len(plan.network.specs), 1)),
+            )
+    payload = _diaspora_payload(sc.name, plan, mc)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "diaspora.json", payload)
+    if json_output:
+        print_json(payload)
+        return
+    table = Table(title=f"{sc.name}: groups of host countries", title_justify="left")
+    for i, c in enumerate(["countries", "stations", "staff (need)", "expected votes"]):
+        table.add_column(c, justify="left" if i == 0 else "right")
+    for g in payload["groups"][:25]:
+        table.add_row(
+            ", ".join(g["countries"][:6]) + (" ..." if len(g["countries"]) > 6 else ""),
+            str(len(g["open_sites"])),
+            f"{g['staff']:g} ({g['need_staff']:g})",
+            f"{g['expected_votes_cast']:,.0f}",
+        )
+    stdout.print(table)
+    sim = payload["simulation"]
+    stdout.print(
+        f"{len(payload['groups'])} groups, {payload['stations']} stations, staff "
+        f"{payload['staff']:g} of {payload['staff_budget']:g}; expected votes "
+        f"{payload['expected_votes_cast']:,.0f}; simulated over {replications} replications: "
+        f"{sim['votes_cast']['mean']:,.0f} [{sim['votes_cast']['ci_low']:,.0f}, "
+        f"{sim['votes_cast']['ci_high']:,.0f}]",
+        highlight=False,
+    )
+    stderr.print(f"wrote {out / 'diaspora.json'}", highlight=False)
+
+
+def _diaspora_payload(name: str, plan: Any, mc: Any) -> dict[str, Any]:
+    from abroad.queueing.outcome import estimate
+
+    groups = []
+    for cp in plan.components:
+        lp = cp.plan
+        groups.append(
+            {
+                "countries": list(cp.component.countries),
+                "candidate_sites": cp.component.openable,
+                "need_staff": cp.need_staff,
+                "staff": 0.0 if lp is None else lp.staff,
+                "expected_votes_cast": 0.0 if lp is None else round(lp.votes, 1),
+                "open_sites": list(cp.open_site_ids),
+            }
+        )
+    return {
+        "scenario": name,
+        "groups": groups,
+        "stations": len(plan.network.site_ids),
+        "open_sites": list(plan.network.site_ids),
+        "staff": plan.staff,
+        "staff_budget": plan.staff_budget,
+        "expected_votes_cast": round(plan.expected_votes_cast, 1),
+        "seconds": {k: round(v, 3) for k, v in plan.seconds.items()},
+        "simulation": {
+            "replications": mc.replications,
+            "seed": mc.seed,
+            **{k: estimate(v).as_dict() for k, v in mc.per_replication.items()},
+        },
+    }

@@ -205,6 +205,7 @@ class ComponentPlan:
     need_staff: float
     staff_budget: float
     plan: LevelPlan | None
+    open_site_ids: tuple[SiteId, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -297,8 +298,11 @@ def plan_diaspora(
     networks = []
     for i, comp in enumerate(comps):
         level = curves[i][chosen[i]]
+        ids = tuple(problems[i].site_ids[j] for j in level.open_sites)
         plans.append(
-            ComponentPlan(comp, need_of[i].staff, level.staff, level if level.open_sites else None)
+            ComponentPlan(
+                comp, need_of[i].staff, level.staff, level if level.open_sites else None, ids
+            )
         )
         if level.open_sites:
             networks.append(network_from_plan(problems[i], level.open_sites, level.figures))

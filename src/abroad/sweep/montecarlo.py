@@ -63,7 +63,8 @@ def replication_metrics(raws: Sequence[RawRuns]) -> dict[str, FloatArray]:
     """
     if not raws:
         return {name: np.zeros(0) for name in METRIC_COLUMNS}
-    whole = np.stack([r.stats[:, -1, :] for r in raws])  # (stations, replications, cols)
+    # (stations, replications, cols); the fixed columns only (stations differ in stages)
+    whole = np.stack([r.stats[:, -1, : K.N_FIXED_COLS] for r in raws])
     out: dict[str, FloatArray] = {"arrivals": whole[:, :, K.COL_ARRIVALS].sum(axis=0)}
     for name, code in _COUNT_COLUMNS.items():
         out[name] = whole[:, :, K.COL_COUNTS + code].sum(axis=0)
