@@ -187,80 +187,69 @@ def main(folder: Path) -> None:
     )
 
 
+# Premises by kind: (max desks, max booths, max queue outside, own staff, cost per day).
+PREMISES = {
+    "large embassy": (5, 12, 500, 12, 0.0),
+    "embassy": (3, 8, 300, 6, 0.0),
+    "consulate_general": (4, 10, 400, 8, 0.0),
+    "venue": (3, 8, 300, 0, 1500.0),
+}
+KIND_NAMES = {
+    "embassy": ("Embassy in", "embassy"),
+    "consulate_general": ("Consulate General in", "cg"),
+    "venue": ("Rented hall in", "hall"),
+}
+
+
+def _site(code: str, country: str, city: City, kind: str, permission: str, large: bool) -> SiteRow:
+    """A site of a kind in a city, with its premises and the host's permission."""
+    label, suffix = KIND_NAMES[kind]
+    desks, booths, queue, staff, cost = PREMISES["large embassy" if large else kind]
+    permits = {
+        "embassy": permission != "none",
+        "consulate_general": permission in ("venues", "missions"),
+        "venue": permission == "venues",
+    }[kind]
+    slug = "embassy" if kind == "embassy" else f"{_slug(city.name)}-{suffix}"
+    return SiteRow(
+        f"{code.lower()}-{slug}",
+        f"{label} {city.name}",
+        kind,
+        city,
+        available=kind == "venue" or permission != "none",
+        host_permits=permits,
+        max_desks=desks,
+        max_booths=booths,
+        max_queue_outside=queue,
+        staff_available=staff,
+        cost_per_day=cost,
+        notes=f"{country}; host: {permission}",
+    )
+
+
 def _sites(
     code: str, country: str, capital: str, cities: list[City], citizens: float
 ) -> list[SiteRow]:
     permission = PERMISSIONS.get(code, "venues")
     cap_name = NAMES_OF_CAPITALS.get(code, capital)
     capital_city = next((c for c in cities if c.name == cap_name), cities[0])
-    size = "large" if citizens >= CONSULATE_CITIZENS else "small"
-    out = [
-        SiteRow(
-            f"{code.lower()}-embassy",
-            f"Embassy in {capital_city.name}",
-            "embassy",
-            capital_city,
-            available=permission != "none",
-            host_permits=permission != "none",
-            max_desks=5 if size == "large" else 3,
-            max_booths=12 if size == "large" else 8,
-            max_queue_outside=500 if size == "large" else 300,
-            staff_available=12 if size == "large" else 6,
-            cost_per_day=0.0,
-            notes=f"{country}; host: {permission}",
-        )
-    ]
+    large = citizens >= CONSULATE_CITIZENS
+    out = [_site(code, country, capital_city, "embassy", permission, large)]
     missions = [capital_city]
-    if citizens >= CONSULATE_CITIZENS:
-        for c in cities[:MAX_CITIES_PER_COUNTRY]:
+    big = [c for c in cities[:MAX_CITIES_PER_COUNTRY] if c.population >= MIN_CITY_POPULATION]
+    if large:
+        for c in big:
             if len(missions) >= 3:
                 break
-            far = all(
+            if all(
                 float(haversine_km(c.lat, c.lon, m.lat, m.lon)) >= CONSULATE_MIN_KM
                 for m in missions
-            )
-            if far and c.population >= MIN_CITY_POPULATION:
+            ):
                 missions.append(c)
-                out.append(
-                    SiteRow(
-                        f"{code.lower()}-{_slug(c.name)}-cg",
-                        f"Consulate General in {c.name}",
-                        "consulate_general",
-                        c,
-                        available=permission != "none",
-                        host_permits=permission in ("venues", "missions"),
-                        max_desks=4,
-                        max_booths=10,
-                        max_queue_outside=400,
-                        staff_available=8,
-                        cost_per_day=0.0,
-                        notes=f"{country}; host: {permission}",
-                    )
-                )
+                out.append(_site(code, country, c, "consulate_general", permission, False))
     if citizens >= VENUE_CITIZENS:
-        added = 0
-        for c in cities[:MAX_CITIES_PER_COUNTRY]:
-            if added >= 2:
-                break
-            if c in missions or c.population < MIN_CITY_POPULATION:
-                continue
-            added += 1
-            out.append(
-                SiteRow(
-                    f"{code.lower()}-{_slug(c.name)}-hall",
-                    f"Rented hall in {c.name}",
-                    "venue",
-                    c,
-                    available=True,
-                    host_permits=permission == "venues",
-                    max_desks=3,
-                    max_booths=8,
-                    max_queue_outside=300,
-                    staff_available=0,
-                    cost_per_day=1500.0,
-                    notes=f"{country}; host: {permission}",
-                )
-            )
+        halls = [c for c in big if c not in missions][:2]
+        out.extend(_site(code, country, c, "venue", permission, False) for c in halls)
     return out
 
 

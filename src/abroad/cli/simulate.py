@@ -84,16 +84,18 @@ def simulate(
     with progress(enabled=not json_output) as bar:
         task = bar.add_task("simulating", total=replications)
         if scheduler is not None:
-            from abroad.sweep.montecarlo import simulate_on_scheduler
+            from abroad.sweep.cluster import dask_client
+            from abroad.sweep.montecarlo import simulate_station_on
 
-            outcome = simulate_on_scheduler(
-                scheduler,
-                station,
-                replications=replications,
-                seed=seed,
-                target_wait_minutes=target_wait_minutes,
-                on_replications=lambda n: bar.advance(task, n),
-            )
+            with dask_client(None if scheduler == "local" else scheduler) as client:
+                outcome = simulate_station_on(
+                    client,
+                    station,
+                    replications=replications,
+                    seed=seed,
+                    target_wait_minutes=target_wait_minutes,
+                    on_replications=lambda n: bar.advance(task, n),
+                )
         else:
             outcome = simulate_station(
                 station,

@@ -28,6 +28,7 @@ SchedulerOpt = Annotated[
         help="Address of a running Dask scheduler (tcp://host:8786); default: a local cluster.",
     ),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON on stdout.")]
 WorkersOpt = Annotated[
     int | None,
     typer.Option("--workers", min=1, help="Worker processes of the local cluster (default: CPUs)."),
@@ -51,9 +52,7 @@ def sweep(
     local: Annotated[
         bool, typer.Option("--local", help="Run in this process, without Dask.")
     ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the outcome as JSON on stdout.")
-    ] = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Run a grid of scenario parameters, variants and replications, on Dask.
 
@@ -169,9 +168,7 @@ def plan_diaspora_command(
     seed: Annotated[int, typer.Option(help="Seed of every random stream.")] = 0,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the result as JSON on stdout.")
-    ] = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Plan a whole diaspora at once on Dask, then simulate the plan many times.
 

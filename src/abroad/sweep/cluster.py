@@ -88,29 +88,22 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     """
     from distributed import Client, LocalCluster
 
-    if scheduler is not None:
-        client = Client(scheduler)
-        try:
-            client.register_plugin(WarmUp())
-            yield client
-        finally:
-            client.close()
-        return
-    warm_up_locked()
-    cluster = LocalCluster(
-        n_workers=workers or default_workers(),
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=40,
-    )
+    cluster = None
+    if scheduler is None:
+        warm_up_locked()  # writes numba's cache once, before the workers start
+        cluster = LocalCluster(
+            n_workers=workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        )
+    client = Client(scheduler if cluster is None else cluster)
     try:
-        client = Client(cluster)
-        try:
-            client.register_plugin(WarmUp())
-            yield client
-        finally:
-            client.close()
+        client.register_plugin(WarmUp())
+        yield client
     finally:
-        cluster.close()
+        client.close()
+        if cluster is not None:
+            cluster.close()

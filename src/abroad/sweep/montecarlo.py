@@ -172,24 +172,6 @@ def simulate_station_on(
     return summarise(prepare(spec), raw, seed, target_wait_minutes)
 
 
-def simulate_on_scheduler(
-    scheduler: str,
-    spec: StationSpec,
-    replications: int = 40,
-    seed: int = 0,
-    target_wait_minutes: float = 30.0,
-    on_replications: Callable[[int], None] | None = None,
-) -> StationOutcome:
-    """``simulate_station_on`` a cluster named by address, or ``local`` (``abroad simulate
-    --scheduler``)."""
-    from abroad.sweep.cluster import dask_client
-
-    with dask_client(None if scheduler == "local" else scheduler) as client:
-        return simulate_station_on(
-            client, spec, replications, seed, target_wait_minutes, on_replications
-        )
-
-
 @dataclass(frozen=True)
 class NetworkMonteCarlo:
     """A network simulated many times: each station's outcome and the network's totals per

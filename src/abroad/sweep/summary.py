@@ -10,16 +10,10 @@ import numpy as np
 import pyarrow as pa
 
 from abroad.queueing.outcome import Estimate, estimate
-from abroad.sweep.grid import BASE, Criterion, Grid, ParamValue
+from abroad.sweep.grid import BASE, METRICS, Criterion, Grid, ParamValue
 
-SUMMARY_METRICS = (
-    "votes_cast",
-    "not_served",
-    "wait_minutes_mean",
-    "wait_minutes_p95_worst",
-    "service_level",
-    "staff",
-)
+SUMMARY_METRICS = METRICS
+"""Metrics summarised per point (those a grid may name as its criterion)."""
 LABELS = {
     "votes_cast": "votes cast",
     "not_served": "voters not served (turned away, reneged, balked)",
