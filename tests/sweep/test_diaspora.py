@@ -144,3 +144,19 @@ def test_abroad_plan_diaspora_plans_and_simulates_on_a_cluster(tmp_path: Path) -
     assert sim["replications"] == 12
     assert 0 < sim["votes_cast"]["mean"] <= sim["arrivals"]["mean"]
     assert json.loads((out / "diaspora.json").read_text(encoding="utf-8")) == payload
+
+
+def test_a_planner_run_cut_inside_its_first_search_is_detected() -> None:
+    from abroad.planning import plan_network
+    from abroad.sweep.engine import search_completed
+
+    problem = prepared_problem(_world({"AT", "CZ", "DE", "PL"}), seed=0)
+    cut = plan_network(
+        problem.instance, time_limit_seconds=1e-4, seed=0, exhaustive_max_free_sites=0
+    )
+    assert not search_completed(cut, 1e-4)
+    full = plan_network(
+        problem.instance, time_limit_seconds=30, seed=0, exhaustive_max_free_sites=0
+    )
+    assert search_completed(full, 10)
+    assert full.votes > cut.votes
