@@ -197,11 +197,14 @@ class SweepFolder:
 
 
 def fingerprint(scenario_path: Path) -> str:
-    """SHA-256 of the scenario folder's files (scenario.yaml and the tables), to refuse
-    resuming a sweep whose scenario changed."""
+    """SHA-256 of the scenario's files (scenario.yaml and the CSV/XLSX tables of its folder),
+    to refuse resuming a sweep whose scenario changed (a grid kept in the folder does not
+    count)."""
     folder = scenario_path if scenario_path.is_dir() else scenario_path.parent
     h = hashlib.sha256()
-    for f in sorted(p for p in folder.iterdir() if p.is_file()):
+    tables = (".csv", ".xlsx", ".xlsm")
+    files = [p for p in folder.iterdir() if p.is_file()]
+    for f in sorted(p for p in files if p.name == "scenario.yaml" or p.suffix.lower() in tables):
         h.update(f.name.encode("utf-8"))
         h.update(f.read_bytes())
     return h.hexdigest()

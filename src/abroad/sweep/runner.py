@@ -8,6 +8,7 @@ that dies takes its points with it; Dask runs them again on another worker (up t
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -173,7 +174,7 @@ def run_sweep(
         for job in jobs:
             record(run_point(job, document))
     else:
-        _run_on_cluster(client, jobs, document, record)
+        _run_on_cluster(client, jobs, document, record, meta["scenario_fingerprint"])
     results = folder.consolidate(grid, points)
     failures = folder.failures()
     final = {**meta, "done": len(folder.done_ids() & {p.point_id for p in points})}
@@ -192,11 +193,21 @@ def run_sweep(
     )
 
 
+def task_key(job: PointJob, scenario_fingerprint: str) -> str:
+    """The Dask key of a point's task: the point and everything its rows depend on (seed,
+    run, replications, scenario), so that two sweeps on one cluster never share a result
+    unless it is the same."""
+    text = f"{scenario_fingerprint}|{job.run}|{job.replications}|{job.sweep_seed}|"
+    text += f"{job.plan_time_limit_seconds}|{job.point.key}"
+    return f"point-{job.point.point_id}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
 def _run_on_cluster(
     client: Client,
     jobs: list[PointJob],
     document: Mapping[str, Any],
     record: Callable[[PointResult | PointFailure], None],
+    scenario_fingerprint: str,
 ) -> None:
     from distributed import as_completed
 
@@ -204,7 +215,7 @@ def _run_on_cluster(
         return
     remote_doc = client.scatter(dict(document), broadcast=True)
     futures = {
-        client.submit(run_point, job, remote_doc, key=f"point-{job.point.point_id}"): job
+        client.submit(run_point, job, remote_doc, key=task_key(job, scenario_fingerprint)): job
         for job in jobs
     }
     for fut in as_completed(list(futures)):
