@@ -97,6 +97,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # The scheduler's metrics endpoint: this machine only, on a free port.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=40,
         )
     client = Client(scheduler if cluster is None else cluster)
