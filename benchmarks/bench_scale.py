@@ -85,6 +85,9 @@ def main() -> None:
     ap.add_argument("--check", action="store_true", help="value the plan on the whole world")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=2, help="Monte Carlo runs per cluster")
+    ap.add_argument(
+        "--mc-only", action="store_true", help="plan once (no Dask), then only the Monte Carlo"
+    )
     args = ap.parse_args()
     reps = 200 if args.quick else args.replications
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -117,6 +120,10 @@ def main() -> None:
         clients = {1: c1, 2: c2}
         for workers, client in clients.items():
             client.wait_for_workers(workers, timeout=300)
+            if args.mc_only:
+                runs[f"{workers} worker(s)"] = {"plan_seconds": math.nan}
+                runs[f"{workers} worker(s)"].update(_plan_row(serial_plan))
+                continue
             t = time.perf_counter()
             plan = plan_diaspora(
                 world, client=client, seed=args.seed, time_limit_seconds=args.time_limit
@@ -136,7 +143,10 @@ def main() -> None:
                 row.setdefault("mc_seconds_all", []).append(round(mc_s, 2))
         for name in ("1 worker(s)", "2 worker(s)"):
             print(f"{name}: {runs[name]}", flush=True)
-        scaling = _scaling(c2, world, serial_plan, args, reps)
+        if args.mc_only:
+            scaling = {"rows": [], "loglog_slopes": {}}
+        else:
+            scaling = _scaling(c2, world, serial_plan, args, reps)
     identical = _same(mcs["serial"], mcs["1"]) and _same(mcs["1"], mcs["2"])
     one, two = runs["1 worker(s)"], runs["2 worker(s)"]
     votes = mcs["2"].per_replication["votes_cast"]
@@ -155,7 +165,7 @@ def main() -> None:
     summary["mc_efficiency_2_workers"] = summary["mc_speedup_2_workers"] / 2
     if args.check:
         summary["decomposition_check"] = _check(world, serial_plan, args.seed)
-    _report(summary)
+    _report(summary, "scale-mc" if args.mc_only else "scale")
 
 
 def _scaling(
@@ -227,14 +237,15 @@ def _check(world: Scenario, plan: DiasporaPlan, seed: int) -> dict[str, float]:
     }
 
 
-def _report(summary: dict[str, Any]) -> None:
-    (RESULTS / "scale.json").write_text(json.dumps(summary, indent=2, default=float))
+def _report(summary: dict[str, Any], stem: str) -> None:
+    (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=2, default=float))
     rows = summary["scaling"]["rows"]
-    with (RESULTS / "scale.csv").open("w", encoding="utf-8") as fh:
-        fh.write("what,size,seconds\n")
-        for r in rows:
-            fh.write(f"{r['what']},{r['size']},{r['seconds']:.4f}\n")
-    _plot(rows, summary["scaling"]["loglog_slopes"], RESULTS / "scale.png")
+    if rows:
+        with (RESULTS / f"{stem}.csv").open("w", encoding="utf-8") as fh:
+            fh.write("what,size,seconds\n")
+            for r in rows:
+                fh.write(f"{r['what']},{r['size']},{r['seconds']:.4f}\n")
+        _plot(rows, summary["scaling"]["loglog_slopes"], RESULTS / f"{stem}.png")
     print()
     print("| run | plan s | Monte Carlo s | stations | expected votes |")
     print("|---|---|---|---|---|")
@@ -264,7 +275,7 @@ def _report(summary: dict[str, Any]) -> None:
         print(f"  {k}: k = {v:.2f}")
     if "decomposition_check" in summary:
         print(f"\ndecomposition check: {summary['decomposition_check']}")
-    print(f"\nwrote {RESULTS / 'scale.json'}, scale.csv, scale.png")
+    print(f"\nwrote {RESULTS / stem}.json" + (", .csv, .png" if rows else ""))
 
 
 def _plot(rows: list[dict[str, Any]], slopes: dict[str, float], path: Path) -> None:

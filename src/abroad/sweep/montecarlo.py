@@ -107,9 +107,13 @@ def blocks(replications: int, n_blocks: int) -> list[tuple[int, int]]:
     return [(int(a), int(b - a)) for a, b in itertools.pairwise(edges) if b > a]
 
 
-def blocks_per_station(n_stations: int, workers: int) -> int:
-    """Enough blocks that every worker stays busy to the end (about 16 tasks a worker)."""
-    return max(1, math.ceil(16 * max(workers, 1) / max(n_stations, 1)))
+def blocks_per_station(expected_voters: Sequence[float], workers: int) -> list[int]:
+    """How many blocks each station's replications are cut into: in proportion to its
+    expected voters (the simulator's work), about 16 blocks of equal work per worker in all,
+    so that one busy station does not leave the other workers idle at the end."""
+    work = np.maximum(np.asarray(expected_voters, dtype=np.float64), 1.0)
+    target = work.sum() / (16 * max(workers, 1))
+    return [max(1, math.ceil(w / target)) for w in work]
 
 
 def _block(spec: StationSpec, count: int, seed: int, target: float, first: int) -> RawRuns:
@@ -137,11 +141,11 @@ def raw_on_cluster(
     from distributed import as_completed
 
     workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
-    per_station = blocks_per_station(len(specs), workers)
+    per_station = blocks_per_station([s.expected_arrivals for s in specs], workers)
     remote_specs = client.scatter(list(specs))
     futures = {}
     for i, (spec, seed) in enumerate(zip(remote_specs, seeds, strict=True)):
-        for first, count in blocks(replications, per_station):
+        for first, count in blocks(replications, per_station[i]):
             fut = client.submit(_block, spec, count, seed, target_wait_minutes, first, pure=False)
             futures[fut] = (i, first, count)
     parts: dict[int, dict[int, RawRuns]] = {i: {} for i in range(len(specs))}
