@@ -14,6 +14,7 @@ from abroad.cli import (  # noqa: F401  (registration)
     plan,
     scaffold,
     simulate,
+    sweep,
     tours,
 )
 from abroad.cli.app import app

@@ -60,6 +60,14 @@ def simulate(
         float, typer.Option(min=0, help="Wait target for the reported service level.")
     ] = 30.0,
     json_output: JsonOpt = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Spread the replications over a Dask cluster: a scheduler address "
+            "(tcp://host:8786) or 'local' (a cluster on this machine). Same results.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate one station over its voting days: who is served, turned away, and how long
     they wait (means with 95 % confidence intervals over replications).
@@ -69,6 +77,8 @@ def simulate(
       abroad simulate examples/stations/berlin-2024.yaml
 
       abroad simulate examples/stations/mmc-textbook.yaml --replications 10 --seed 1 --json
+
+      abroad simulate examples/stations/berlin-2024.yaml -n 1000 --scheduler local
     """
     from abroad.queueing import simulate_station
 
@@ -76,13 +86,27 @@ def simulate(
     station = _load(spec)
     with progress(enabled=not json_output) as bar:
         task = bar.add_task("simulating", total=replications)
-        outcome = simulate_station(
-            station,
-            replications=replications,
-            seed=seed,
-            target_wait_minutes=target_wait_minutes,
-            on_replication=lambda _r: bar.advance(task),
-        )
+        if scheduler is not None:
+            from abroad.sweep.cluster import dask_client
+            from abroad.sweep.montecarlo import simulate_station_on
+
+            with dask_client(None if scheduler == "local" else scheduler) as client:
+                outcome = simulate_station_on(
+                    client,
+                    station,
+                    replications=replications,
+                    seed=seed,
+                    target_wait_minutes=target_wait_minutes,
+                    on_replications=lambda n: bar.advance(task, n),
+                )
+        else:
+            outcome = simulate_station(
+                station,
+                replications=replications,
+                seed=seed,
+                target_wait_minutes=target_wait_minutes,
+                on_replication=lambda _r: bar.advance(task),
+            )
     if json_output:
         from abroad.results import StationOutcomeResult
 

@@ -162,6 +162,15 @@ def load_scenarios(path: str | Path, variants: Sequence[str | None]) -> list[Sce
     return out
 
 
+def load_scenario_document(path: str | Path, raw: Any, variant: str | None = None) -> Scenario:
+    """Validate a scenario document that was read (and perhaps changed, as ``abroad sweep``
+    sets parameters) from the folder at ``path``; its tables are read from that folder."""
+    folder = scenario_folder(path)
+    if not folder.is_dir():
+        raise InputError([Problem(str(path), "no such scenario folder")])
+    return _build(folder, raw, variant)
+
+
 def validate_scenario(path: str | Path) -> list[Problem]:
     """Every problem in a scenario and in each of its variants (empty when all is valid).
 
