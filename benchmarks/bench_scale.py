@@ -228,7 +228,7 @@ def _check(world: Scenario, plan: DiasporaPlan, seed: int) -> dict[str, float]:
 
     t = time.perf_counter()
     whole = prepared_problem(world, seed)
-    value = whole.evaluate(list(plan.network.site_ids))
+    value = whole.value_of(list(plan.network.site_ids))
     return {
         "sum_of_components": plan.expected_votes_cast,
         "whole_world_value": float(value.votes),

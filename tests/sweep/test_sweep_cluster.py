@@ -21,7 +21,7 @@ from distributed import Client
 
 from abroad.io.scenario import load_scenario
 from abroad.io.station_spec import load_station_spec
-from abroad.network_sim import simulate_network
+from abroad.network.simulation import simulate_network
 from abroad.queueing import simulate_station
 from abroad.sweep.cluster import dask_client
 from abroad.sweep.engine import status_quo_network
@@ -168,10 +168,10 @@ def test_a_network_on_the_cluster_equals_simulate_network(client: Client) -> Non
     network = status_quo_network(scenario)
     mc = simulate_network_on(client, network, seed=9, replications=7)
     from abroad.demand import DemandModel
-    from abroad.network_sim import status_quo_resources
+    from abroad.network.simulation import status_quo_resources
 
     model = DemandModel.from_scenario(scenario)
-    demand = model.evaluate(network.site_ids)
+    demand = model.expected_demand(network.site_ids)
     sims = simulate_network(
         scenario,
         model,

@@ -1,7 +1,7 @@
 """The one place where the sweep calls the orchestration modules (demand -> network -> plan).
 
-Everything the sweep needs from ``abroad.network_sim``, ``abroad.network_plan`` and
-``abroad.pipeline`` goes through this adapter, so that a move of those modules changes imports
+Everything the sweep needs from ``abroad.network`` (catchments, simulation, the planning
+problem) and the planner goes through this adapter, so that a move of those modules changes imports
 here only. What comes out is typed: a ``Network`` of station specs, their resources and staff,
 in the order the network simulator seeds them (station i runs under ``station_seed(seed, i)``,
 as ``simulate_network`` and ``run_plan`` do).
@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from abroad.demand import DemandModel
 from abroad.model import Scenario, SiteId
-from abroad.network_plan import NetworkProblem, network_problem, plan
-from abroad.network_plan import _staff as staff_of
-from abroad.network_sim import Resources, station_spec, status_quo_resources
-from abroad.pipeline import default_open_sites
-from abroad.planning import PlanResult
+from abroad.network.catchments import default_open_sites
+from abroad.network.problem import NetworkProblem, build_network_problem, station_staff
+from abroad.network.simulation import Resources, station_spec, status_quo_resources
+from abroad.planning import PlanResult, plan_network
 from abroad.queueing.spec import StationSpec
 
 __all__ = [
@@ -60,13 +59,6 @@ class Network:
         return float(sum(self.staff))
 
 
-def _security_lanes(scenario: Scenario, site_id: SiteId) -> int:
-    security = scenario.service.security
-    return (
-        security.servers if security is not None and scenario.site(site_id).kind.is_mission else 0
-    )
-
-
 def network_of(
     scenario: Scenario,
     model: DemandModel,
@@ -76,11 +68,9 @@ def network_of(
     staff: dict[SiteId, float] | None = None,
 ) -> Network:
     """The stations of an open set under its demand (the network simulator's inputs)."""
-    demand = model.evaluate(open_ids)
+    demand = model.expected_demand(open_ids)
     specs = tuple(station_spec(scenario, model, demand, sid, resources[sid]) for sid in open_ids)
-    staff_by_site = staff or {
-        sid: staff_of(scenario, resources[sid], _security_lanes(scenario, sid)) for sid in open_ids
-    }
+    staff_by_site = staff or {sid: station_staff(scenario, resources[sid]) for sid in open_ids}
     return Network(
         site_ids=open_ids,
         specs=specs,
@@ -100,8 +90,8 @@ def status_quo_network(scenario: Scenario) -> Network:
 
 
 def prepared_problem(scenario: Scenario, seed: int) -> NetworkProblem:
-    """Station responses by simulation and the planning instance (``network_problem``)."""
-    return network_problem(scenario, seed=seed)
+    """Station responses by simulation and the planning instance (``build_network_problem``)."""
+    return build_network_problem(scenario, seed=seed)
 
 
 def plan_result(
@@ -116,7 +106,7 @@ def plan_result(
     """
     limit = float(time_limit_seconds)
     for _ in range(max_doublings + 1):
-        result = plan(problem, time_limit_seconds=limit, seed=seed)
+        result = plan_network(problem.instance, time_limit_seconds=limit, seed=seed)
         if search_completed(result, limit):
             break
         limit *= 2
@@ -153,8 +143,8 @@ def network_from_plan(
     """The stations of a plan (site indices of the problem), sized for their expected loads."""
     scenario = problem.scenario
     open_ids = tuple(problem.site_ids[i] for i in open_sites)
-    value = problem.evaluate(open_ids)
-    demand = problem.model.evaluate(open_ids)  # loads as run_plan sizes the stations
+    value = problem.value_of(open_ids)
+    demand = problem.model.expected_demand(open_ids)  # loads as run_plan sizes the stations
     resources = {
         problem.site_ids[i]: problem.responses[i].resources_at(
             float(demand.voters_per_site[scenario.site_index[problem.site_ids[i]]])
