@@ -5,7 +5,13 @@ Each command lives in its own module, which registers itself on ``app`` when imp
 
 from __future__ import annotations
 
-from abroad.cli import demand, pipeline_cmds, plan, simulate  # noqa: F401  (registration)
+from abroad.cli import (  # noqa: F401  (registration)
+    demand,
+    pipeline_cmds,
+    plan,
+    server_cmds,
+    simulate,
+)
 from abroad.cli.app import app
 
 

@@ -1,0 +1,132 @@
+"""Administration: accounts, API tokens, the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import func, select
+
+from abroad.server import audit
+from abroad.server.access import Principal, allow
+from abroad.server.errors import ApiError
+from abroad.server.models import AuditEntry
+from abroad.server.routes.common import ERRORS, Limit, Offset, db_of, page
+from abroad.server.schemas import (
+    AuditOut,
+    IssuedToken,
+    Page,
+    Role,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    VerifyOut,
+)
+from abroad.server.services import accounts
+
+router = APIRouter(prefix="/api", tags=["admin"], responses=ERRORS)
+
+
+def _account_error(exc: accounts.AccountError) -> ApiError:
+    return ApiError(exc.status, exc.code, str(exc))
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(
+    request: Request, offset: Offset = 0, limit: Limit = 50, _: Principal = allow(Role.ADMIN)
+) -> Any:
+    """Every account (no password hashes)."""
+    with db_of(request).read() as s:
+        users, total = accounts.list_users(s, offset, limit)
+    return page(users, total, offset, limit)
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(data: UserIn, request: Request, me: Principal = allow(Role.ADMIN)) -> UserOut:
+    """Create an account with a role (and its missions or stations)."""
+    try:
+        with db_of(request).write() as s:
+            return accounts.create_user(s, data, me.name)
+    except accounts.AccountError as exc:
+        raise _account_error(exc) from exc
+
+
+@router.post("/users/{username}/disable", response_model=UserOut)
+def disable_user(username: str, request: Request, me: Principal = allow(Role.ADMIN)) -> UserOut:
+    """Disable an account; its sessions end at once."""
+    try:
+        with db_of(request).write() as s:
+            return accounts.disable_user(s, username, me.name)
+    except accounts.AccountError as exc:
+        raise _account_error(exc) from exc
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(request: Request, _: Principal = allow(Role.ADMIN)) -> list[TokenOut]:
+    """Every API token (never the secret)."""
+    with db_of(request).read() as s:
+        return accounts.list_tokens(s)
+
+
+@router.post("/tokens", response_model=IssuedToken, status_code=201)
+def issue_token(data: TokenIn, request: Request, me: Principal = allow(Role.ADMIN)) -> IssuedToken:
+    """Issue a token for a station or mission device; the secret is in this response only."""
+    with db_of(request).write() as s:
+        return accounts.issue_token(s, data, me.name)
+
+
+@router.post("/tokens/{token_id}/revoke", response_model=TokenOut)
+def revoke_token(token_id: int, request: Request, me: Principal = allow(Role.ADMIN)) -> TokenOut:
+    """Revoke a token at once."""
+    try:
+        with db_of(request).write() as s:
+            return accounts.revoke_token(s, token_id, me.name)
+    except accounts.AccountError as exc:
+        raise _account_error(exc) from exc
+
+
+@router.get("/audit", response_model=Page[AuditOut])
+def audit_entries(
+    request: Request, offset: Offset = 0, limit: Limit = 50, _: Principal = allow(Role.ADMIN)
+) -> Any:
+    """The audit log, oldest first."""
+    import json
+
+    with db_of(request).read() as s:
+        total = s.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        rows = s.scalars(select(AuditEntry).order_by(AuditEntry.seq).offset(offset).limit(limit))
+        items = [
+            AuditOut(
+                seq=e.seq,
+                at=e.at,
+                actor=e.actor,
+                event_type=e.event_type,
+                subject=e.subject,
+                before=json.loads(e.before),
+                after=json.loads(e.after),
+                prev_hash=e.prev_hash,
+                hash=e.hash,
+            )
+            for e in rows
+        ]
+    return page(items, total, offset, limit)
+
+
+@router.get("/audit/verify", response_model=VerifyOut)
+def audit_verify(request: Request, _: Principal = allow(Role.ADMIN)) -> VerifyOut:
+    """Recompute the hash chain; the first broken link, if any."""
+    with db_of(request).read() as s:
+        v = audit.verify(s)
+    return VerifyOut(
+        ok=v.ok, entries=v.entries, head_hash=v.head_hash, broken_seq=v.broken_seq, reason=v.reason
+    )
+
+
+@router.get("/audit/export", response_class=PlainTextResponse)
+def audit_export(request: Request, _: Principal = allow(Role.ADMIN)) -> PlainTextResponse:
+    """The audit log as JSON lines."""
+    with db_of(request).read() as s:
+        text = "".join(line + "\n" for line in audit.export_lines(s))
+    return PlainTextResponse(text, media_type="application/x-ndjson")
