@@ -64,8 +64,19 @@ class Cluster:
         run = {"check": True, "capture_output": True, "cwd": root}
         subprocess.run(
             _as_postgres(
-                [str(BIN / "initdb"), "-D", str(cluster.data), "-U", "postgres", "-A", "trust",
-                 "--no-sync", "-E", "UTF8", "--locale=C"]
+                [
+                    str(BIN / "initdb"),
+                    "-D",
+                    str(cluster.data),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ]
             ),
             **run,  # type: ignore[call-overload]
         )
@@ -75,8 +86,17 @@ class Cluster:
         )
         subprocess.run(
             _as_postgres(
-                [str(BIN / "pg_ctl"), "-D", str(cluster.data), "-o", options, "-l",
-                 str(root / "log"), "-w", "start"]
+                [
+                    str(BIN / "pg_ctl"),
+                    "-D",
+                    str(cluster.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(root / "log"),
+                    "-w",
+                    "start",
+                ]
             ),
             **run,  # type: ignore[call-overload]
         )
@@ -84,7 +104,9 @@ class Cluster:
 
     def stop(self) -> None:
         subprocess.run(
-            _as_postgres([str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
+            _as_postgres(
+                [str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+            ),
             capture_output=True,
             cwd=self.root,
         )

@@ -198,8 +198,8 @@ def allow(*roles: Role, scope: Scope | None = None, **params: str) -> Any:
     async def dependency(request: Request) -> Principal:
         principal = await run_in_threadpool(resolve_principal, request)
         if access.public:
-            if principal.authenticated:
-                await _check_csrf(request, principal)
+            # Public routes change nothing of the caller's; the login routes, the only unsafe
+            # ones, guard themselves (JSON only, or the login form's double-submit cookie).
             return principal
         if not principal.authenticated:
             raise _unauthorised()

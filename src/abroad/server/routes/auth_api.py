@@ -57,6 +57,9 @@ def login(
     data: LoginIn, request: Request, response: Response, _: Principal = allow(Role.PUBLIC)
 ) -> SessionOut:
     """Log in with a password; sets the session cookie and returns the CSRF token."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        # A cross-site form cannot send JSON: this keeps other sites from logging you in.
+        raise ApiError(415, "unsupported_media_type", "send the credentials as application/json")
     outcome = do_login(request, data.username, data.password)
     assert outcome.session_id is not None and outcome.csrf_token is not None
     set_session_cookie(request, response, outcome.session_id)
