@@ -23,9 +23,9 @@ from abroad.server.db import Database, upgrade
 from abroad.server.schemas import TokenIn, UserIn
 from abroad.server.services.accounts import create_user, issue_token
 from abroad.server.services.importer import import_scenario
-from server.pg import Cluster, unavailable_reason
 
 from scenario_factory import write_scenario
+from server.pg import Cluster, unavailable_reason
 
 PASSWORD = "correct horse battery"
 USERS: dict[str, dict[str, Any]] = {

@@ -18,6 +18,7 @@ from abroad.server.app import create_app
 from abroad.server.db import Database
 from abroad.server.models import ApiToken
 from abroad.server.schemas import Role
+
 from server.conftest import PASSWORD, USERS, Backend, login, settings_for
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 
@@ -177,7 +178,7 @@ def test_export_writes_the_chain_as_json_lines(db_url: str) -> None:
     assert len(lines) >= 9  # the import, six users, two tokens
     assert [e["seq"] for e in lines] == list(range(1, len(lines) + 1))
     assert lines[0]["prev_hash"] == audit.GENESIS
-    for a, b in zip(lines, lines[1:], strict=False):
+    for a, b in itertools.pairwise(lines):
         assert b["prev_hash"] == a["hash"]
     for e in lines:
         recomputed = audit.entry_hash(

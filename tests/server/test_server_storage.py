@@ -12,6 +12,7 @@ from abroad.cli import app as cli
 from abroad.server.app import create_app
 from abroad.server.db import Database, SchemaOutOfDate, current_revision, head_revision, upgrade
 from abroad.server.models import Base
+
 from server.conftest import Backend, settings_for
 
 
