@@ -142,9 +142,6 @@ def test_plan_job_report_and_adoption(app_client: TestClient, db_url: str, tmp_p
     import tempfile
     from pathlib import Path
 
-
-
-
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_scenario(Path(tmp) / "tiny")
         r = CliRunner().invoke(cli, ["import", str(folder), "--db", db_url, "--json"])

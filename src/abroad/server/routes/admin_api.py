@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import func, select
 
 from abroad.server import audit
@@ -124,9 +123,13 @@ def audit_verify(request: Request, _: Principal = allow(Role.ADMIN)) -> VerifyOu
     )
 
 
-@router.get("/audit/export", response_class=PlainTextResponse)
-def audit_export(request: Request, _: Principal = allow(Role.ADMIN)) -> PlainTextResponse:
+@router.get(
+    "/audit/export",
+    response_class=Response,
+    responses={200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
+def audit_export(request: Request, _: Principal = allow(Role.ADMIN)) -> Response:
     """The audit log as JSON lines."""
     with db_of(request).read() as s:
         text = "".join(line + "\n" for line in audit.export_lines(s))
-    return PlainTextResponse(text, media_type="application/x-ndjson")
+    return Response(text, media_type="application/x-ndjson")

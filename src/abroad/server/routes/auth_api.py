@@ -36,10 +36,10 @@ def do_login(request: Request, username: str, password: str) -> accounts.LoginOu
     db = db_of(request)
     old = request.cookies.get(SESSION_COOKIE)
     with db.write() as s:
-        if old:
-            accounts.end_session(s, old)
         outcome = accounts.login(s, username, password, client_of(request), settings_of(request))
         user = accounts.user_out(outcome.user) if outcome.user is not None else None
+        if old and outcome.session_id is not None:
+            accounts.end_session(s, old)
     if outcome.session_id is None or user is None:
         status = 429 if outcome.retry_after_seconds else 401
         headers = (

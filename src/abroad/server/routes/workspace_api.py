@@ -296,7 +296,11 @@ def get_plan(plan_id: int, request: Request, _: Principal = allow(*PLANNERS)) ->
         return ws.plan_detail(*plan_by_id(s, plan_id))
 
 
-@router.get("/plans/{plan_id}/report", response_class=HTMLResponse)
+@router.get(
+    "/plans/{plan_id}/report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+)
 def plan_report(plan_id: int, request: Request, _: Principal = allow(*PLANNERS)) -> Response:
     """The plan's HTML report (self-contained: no network needed to view it)."""
     with db_of(request).read() as s:
