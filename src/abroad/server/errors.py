@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from abroad.io.errors import Problem
@@ -78,6 +79,31 @@ def error_response(
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
+def _wants_html(request: Request) -> bool:
+    """A browser navigating the workspace pages (not the API) gets an HTML error page."""
+    return not request.url.path.startswith("/api") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _html(
+    request: Request, status: int, message: str, details: Sequence[ErrorDetail] = ()
+) -> Response:
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "me": getattr(request.state, "principal", None),
+            "status": status,
+            "message": message,
+            "details": list(details),
+        },
+        status_code=status,
+    )
+    return response
+
+
 def _code(status: int) -> str:
     return CODES.get(status, "http_" + str(status))
 
@@ -85,19 +111,21 @@ def _code(status: int) -> str:
 def install(app: FastAPI) -> None:
     """Route every error through the one shape."""
 
-    async def api_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
+        if _wants_html(request):
+            return _html(request, exc.status, exc.message, exc.details)
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
-    async def http_error(_request: Request, exc: Exception) -> Any:
+    async def http_error(request: Request, exc: Exception) -> Any:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers or {})
         code = headers.pop("X-Abroad-Code", None) or _code(exc.status_code)
         if exc.status_code == 304:
-            from starlette.responses import Response
-
             return Response(status_code=304, headers=headers)
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if _wants_html(request):
+            return _html(request, exc.status_code, message)
         return error_response(exc.status_code, code, message, headers=headers or None)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
