@@ -399,3 +399,16 @@ def test_api_login_accepts_only_json(app_client: TestClient) -> None:
     )
     assert r.status_code in (415, 422)
     assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
+
+
+def test_generated_route_reference_is_up_to_date(db_url: str) -> None:
+    from abroad.server.routes_doc import render_markdown
+
+    from tests_paths import REPO
+
+    page = REPO / "docs" / "reference" / "api-routes.md"
+    assert page.read_text(encoding="utf-8") == render_markdown(create_app(settings_for(db_url))), (
+        "docs/reference/api-routes.md is stale: "
+        "python -m abroad.server.routes_doc > docs/reference/api-routes.md"
+    )
+    assert "**undeclared**" not in page.read_text(encoding="utf-8")

@@ -61,7 +61,9 @@ def server(backends: dict[str, Backend]) -> Iterator[str]:
                         break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.stderr.read().decode() if proc.stderr else "") from None
+                    raise AssertionError(
+                        proc.stderr.read().decode() if proc.stderr else ""
+                    ) from None
                 time.sleep(0.2)
         yield base
     finally:

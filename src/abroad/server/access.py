@@ -216,5 +216,5 @@ def allow(*roles: Role, scope: Scope | None = None, **params: str) -> Any:
     return Depends(dependency)
 
 
-def declared_access(call: Callable[..., Any]) -> Access | None:
-    return getattr(call, ACCESS_ATTR, None)
+def declared_access(call: Callable[..., Any] | None) -> Access | None:
+    return getattr(call, ACCESS_ATTR, None) if call is not None else None

@@ -40,9 +40,9 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(
-        url, pool_size=8, max_overflow=16, connect_args={"timeout": 30, "check_same_thread": False}
-    )
+    in_memory = make_url(url).database in (None, "", ":memory:")
+    pool = {} if in_memory else {"pool_size": 8, "max_overflow": 16}
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:

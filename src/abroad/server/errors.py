@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from abroad.io.errors import Problem
 from abroad.server.schemas import ErrorBody, ErrorDetail, ErrorResponse

@@ -39,6 +39,7 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, _: Principal = allow(Role.PUBLIC)) -> Response:
+    """The login form."""
     token = new_secret()
     response = render(request, "login.html", {"login_csrf": token, "error": None})
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
@@ -53,6 +54,7 @@ def login_form(
     csrf_token: Annotated[str, Form(max_length=100)],
     _: Principal = allow(Role.PUBLIC),
 ) -> Response:
+    """Log in from the form; a fresh session, then the workspace."""
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not same(cookie, csrf_token):
         raise ApiError(403, "csrf", "the login form expired: reload the page")
@@ -76,6 +78,7 @@ def login_form(
 
 @router.post("/logout")
 def logout_form(request: Request, _: Principal = allow(*ACCOUNT_ROLES)) -> Response:
+    """Log out from the page header."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         with db_of(request).write() as s:
@@ -87,6 +90,7 @@ def logout_form(request: Request, _: Principal = allow(*ACCOUNT_ROLES)) -> Respo
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, _: Principal = allow(*PLANNERS)) -> Response:
+    """The workspace: elections and the upload form."""
     with db_of(request).read() as s:
         elections = [ws.election_out(e) for e in s.scalars(select(Election).order_by(Election.id))]
     return render(request, "home.html", {"elections": elections})
@@ -94,6 +98,7 @@ def home(request: Request, _: Principal = allow(*PLANNERS)) -> Response:
 
 @router.post("/upload", response_class=HTMLResponse)
 async def upload(request: Request, me: Principal = allow(*PLANNERS)) -> Response:
+    """Upload a scenario from the browser; errors shown beside file and row."""
     files = await read_files(request)
     try:
         result = await run_in_threadpool(import_upload, request, files, me.name)
@@ -112,6 +117,7 @@ async def upload(request: Request, me: Principal = allow(*PLANNERS)) -> Response
 
 @router.get("/elections/{election_key}", response_class=HTMLResponse)
 def election_page(election_key: str, request: Request, _: Principal = allow(*PLANNERS)) -> Response:
+    """An election: stations, plans, jobs, and the form that starts a job."""
     with db_of(request).read() as s:
         e = s.scalar(select(Election).where(Election.election_key == election_key))
         if e is None:
@@ -147,6 +153,7 @@ def election_page(election_key: str, request: Request, _: Principal = allow(*PLA
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(job_id: int, request: Request, _: Principal = allow(*PLANNERS)) -> Response:
+    """A job's live progress bar, cancel button and result."""
     from abroad.server.routes.workspace_api import job_by_id
 
     return render(request, "job.html", {"job": job_by_id(request, job_id)})
@@ -158,6 +165,7 @@ def compare_page(
     ids: Annotated[list[int], Query(max_length=6)],
     _: Principal = allow(*PLANNERS),
 ) -> Response:
+    """Plans side by side."""
     with db_of(request).read() as s:
         plans = [ws.plan_detail(*plan_by_id(s, i)) for i in ids]
     return render(request, "compare.html", {"plans": plans})
@@ -165,6 +173,7 @@ def compare_page(
 
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
 def plan_page(plan_id: int, request: Request, _: Principal = allow(*PLANNERS)) -> Response:
+    """A plan's stations and the button that adopts it."""
     with db_of(request).read() as s:
         plan = ws.plan_detail(*plan_by_id(s, plan_id))
     return render(request, "plan.html", {"plan": plan})
@@ -172,6 +181,7 @@ def plan_page(plan_id: int, request: Request, _: Principal = allow(*PLANNERS)) -
 
 @router.post("/plans/{plan_id}/adopt")
 def adopt_form(plan_id: int, request: Request, me: Principal = allow(*PLANNERS)) -> Response:
+    """Adopt a plan from its page."""
     db = db_of(request)
     with db.write() as s:
         p, e = plan_by_id(s, plan_id)

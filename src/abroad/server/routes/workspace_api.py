@@ -128,6 +128,7 @@ def list_elections(
 
 @router.get("/elections/{election_key}", response_model=ElectionOut)
 def get_election(election_key: str, request: Request, _: Principal = allow(*PLANNERS)) -> Any:
+    """One election with its days and where its stations come from (ETag)."""
     with db_of(request).read() as s:
         return etagged(request, ws.election_out(_election(s, election_key)))
 
@@ -140,6 +141,7 @@ def list_missions(
     limit: Limit = 50,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
+    """The election's diplomatic missions."""
     with db_of(request).read() as s:
         e = _election(s, election_key)
         q = select(Mission).where(Mission.election_id == e.id)
@@ -165,6 +167,7 @@ def list_sites(
     limit: Limit = 50,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
+    """Every site of the election, open or not, with its limits."""
     with db_of(request).read() as s:
         e = _election(s, election_key)
         q = select(Site).where(Site.election_id == e.id)
@@ -219,6 +222,7 @@ def list_jobs(
     limit: Limit = 50,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
+    """The election's jobs, newest first."""
     with db_of(request).read() as s:
         e = _election(s, election_key)
         q = select(Job).where(Job.election_id == e.id)
@@ -269,6 +273,7 @@ def list_plans(
     limit: Limit = 50,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
+    """The election's stored plans, newest first."""
     with db_of(request).read() as s:
         e = _election(s, election_key)
         q = select(Plan).where(Plan.election_id == e.id)
