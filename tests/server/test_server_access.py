@@ -412,3 +412,22 @@ def test_generated_route_reference_is_up_to_date(db_url: str) -> None:
         "python -m abroad.server.routes_doc > docs/reference/api-routes.md"
     )
     assert "**undeclared**" not in page.read_text(encoding="utf-8")
+
+
+def test_a_role_change_takes_effect_at_once_and_is_audited(app_client: TestClient) -> None:
+    with TestClient(app_client.app) as staff:
+        login(staff, "staff")
+        assert staff.get("/api/elections/tiny/stations/emb").status_code == 200
+        login(app_client, "admin")
+        r = app_client.put("/api/users/staff/role", json={"role": "observer", "stations": ["cg"]})
+        assert r.status_code == 200 and r.json()["stations"] == ["cg"]
+        assert staff.get("/api/elections/tiny/stations/emb").status_code == 401  # logged out
+        login(staff, "staff")
+        assert staff.get("/api/elections/tiny/stations/emb").status_code == 403
+        assert staff.get("/api/elections/tiny/stations/cg").status_code == 200
+        bad = app_client.put("/api/users/staff/role", json={"role": "mission_staff"})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "scope_required"
+        entries = app_client.get("/api/audit?limit=500").json()["items"]
+        changed = [e for e in entries if e["event_type"] == "user.role_changed"]
+        assert changed[-1]["before"]["role"] == "mission_staff"
+        assert changed[-1]["after"] == {"role": "observer", "missions": [], "stations": ["cg"]}

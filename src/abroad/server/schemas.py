@@ -82,6 +82,12 @@ class UserIn(_In):
     stations: list[str] = []
 
 
+class RoleIn(_In):
+    role: Literal["admin", "planner", "mission_staff", "observer"]
+    missions: list[str] = []
+    stations: list[str] = []
+
+
 class LoginIn(_In):
     username: str = Field(max_length=120)
     password: str = Field(max_length=200)

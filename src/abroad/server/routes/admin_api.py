@@ -17,6 +17,7 @@ from abroad.server.schemas import (
     IssuedToken,
     Page,
     Role,
+    RoleIn,
     TokenIn,
     TokenOut,
     UserIn,
@@ -58,6 +59,18 @@ def disable_user(username: str, request: Request, me: Principal = allow(Role.ADM
     try:
         with db_of(request).write() as s:
             return accounts.disable_user(s, username, me.name)
+    except accounts.AccountError as exc:
+        raise _account_error(exc) from exc
+
+
+@router.put("/users/{username}/role", response_model=UserOut)
+def change_role(
+    username: str, data: RoleIn, request: Request, me: Principal = allow(Role.ADMIN)
+) -> UserOut:
+    """Give an account another role or scopes; its sessions end."""
+    try:
+        with db_of(request).write() as s:
+            return accounts.change_role(s, username, data, me.name)
     except accounts.AccountError as exc:
         raise _account_error(exc) from exc
 

@@ -19,7 +19,7 @@ from abroad.server.models import (
     UserScope,
     utcnow,
 )
-from abroad.server.schemas import IssuedToken, Role, TokenIn, TokenOut, UserIn, UserOut
+from abroad.server.schemas import IssuedToken, Role, RoleIn, TokenIn, TokenOut, UserIn, UserOut
 from abroad.server.security import (
     hash_password,
     new_secret,
@@ -64,15 +64,19 @@ def token_out(t: ApiToken) -> TokenOut:
     )
 
 
-def create_user(session: Session, data: UserIn, actor: str) -> UserOut:
-    if data.role == "mission_staff" and not data.missions:
+def _check_scopes(role: str, missions: list[str], stations: list[str]) -> None:
+    if role == "mission_staff" and not missions:
         raise AccountError("scope_required", "mission staff need at least one mission", 422)
-    if data.role == "observer" and not data.stations:
+    if role == "observer" and not stations:
         raise AccountError("scope_required", "observers need at least one station", 422)
-    if data.role not in ("mission_staff",) and data.missions:
+    if role != "mission_staff" and missions:
         raise AccountError("scope_not_allowed", "only mission staff have missions", 422)
-    if data.role not in ("observer",) and data.stations:
+    if role != "observer" and stations:
         raise AccountError("scope_not_allowed", "only observers have stations", 422)
+
+
+def create_user(session: Session, data: UserIn, actor: str) -> UserOut:
+    _check_scopes(data.role, data.missions, data.stations)
     if session.scalar(select(User.id).where(User.username == data.username)) is not None:
         raise AccountError("user_exists", f"user {data.username!r} already exists")
     user = User(
@@ -93,6 +97,35 @@ def create_user(session: Session, data: UserIn, actor: str) -> UserOut:
         after={"role": out.role.value, "missions": out.missions, "stations": out.stations},
     )
     return out
+
+
+def change_role(session: Session, username: str, data: RoleIn, actor: str) -> UserOut:
+    """Give an account another role or other scopes; its sessions end (log in again)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccountError("not_found", f"no user {username!r}", 404)
+    _check_scopes(data.role, data.missions, data.stations)
+    before = user_out(user)
+    user.role = data.role
+    user.scopes = [UserScope(kind="mission", key=k) for k in dict.fromkeys(data.missions)] + [
+        UserScope(kind="station", key=k) for k in dict.fromkeys(data.stations)
+    ]
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    session.flush()
+    after = user_out(user)
+    audit.append(
+        session,
+        actor,
+        EventType.USER_ROLE_CHANGED,
+        f"user/{username}",
+        before={
+            "role": before.role.value,
+            "missions": before.missions,
+            "stations": before.stations,
+        },
+        after={"role": after.role.value, "missions": after.missions, "stations": after.stations},
+    )
+    return after
 
 
 def list_users(session: Session, offset: int = 0, limit: int = 1000) -> tuple[list[UserOut], int]:
@@ -191,6 +224,9 @@ def login(
     """Check a password login, with rate limit and lock-out; audited either way."""
     now = utcnow()
     window = now - dt.timedelta(minutes=1)
+    # forget what no longer matters: attempts older than a day, expired sessions
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(days=1)))
+    session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
     recent = session.scalar(
         select(func.count())
         .select_from(LoginAttempt)
