@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -63,6 +65,21 @@ def _open(db: str | None) -> Any:
     return database
 
 
+@contextmanager
+def _session(db: str | None, *, write: bool = False) -> Iterator[Any]:
+    """A session on the database (a write transaction with ``write``); account errors exit 2."""
+    from abroad.server.services.accounts import AccountError
+
+    database = _open(db)
+    try:
+        with database.write() if write else database.read() as s:
+            yield s
+    except AccountError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    finally:
+        database.dispose()
+
+
 def _actor(actor: str) -> str:
     return f"cli:{actor}"
 
@@ -94,16 +111,10 @@ def serve(
 
     import uvicorn
 
-    from abroad.server.db import Database, SchemaOutOfDate, check_schema, display_url, is_sqlite
+    from abroad.server.db import display_url, is_sqlite
 
     url = _url(db)
-    database = Database.open(url)
-    try:
-        check_schema(database)
-    except SchemaOutOfDate as exc:
-        fail(str(exc), 1)
-    finally:
-        database.dispose()
+    _open(url).dispose()  # exits with the fix when the schema is not this version's
     if workers > 1 and is_sqlite(url):
         stderr.print(
             "note: several workers on SQLite serialise every write; use PostgreSQL in production",
@@ -159,12 +170,8 @@ def import_(
         sc = load_scenario(scenario)
     except InputError as exc:
         fail_input(exc)
-    database = _open(db)
-    try:
-        with database.write() as s:
-            result = import_scenario(s, scenario, _actor(actor), sc)
-    finally:
-        database.dispose()
+    with _session(db, write=True) as s:
+        result = import_scenario(s, scenario, _actor(actor), sc)
     if json_output:
         print_json(result.model_dump(mode="json"))
         return
@@ -205,7 +212,7 @@ def users_add(
     from pydantic import ValidationError
 
     from abroad.server.schemas import UserIn
-    from abroad.server.services.accounts import AccountError, create_user
+    from abroad.server.services.accounts import create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -223,14 +230,8 @@ def users_add(
         for e in exc.errors():
             stderr.print(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    database = _open(db)
-    try:
-        with database.write() as s:
-            user = create_user(s, data, _actor(actor))
-    except AccountError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-    finally:
-        database.dispose()
+    with _session(db, write=True) as s:
+        user = create_user(s, data, _actor(actor))
     stderr.print(f"created {user.username} ({user.role.value})", highlight=False)
 
 
@@ -239,12 +240,8 @@ def users_list(db: DbOpt = None, json_output: JsonOpt = False) -> None:
     """List the accounts."""
     from abroad.server.services.accounts import list_users
 
-    database = _open(db)
-    try:
-        with database.read() as s:
-            users, _total = list_users(s)
-    finally:
-        database.dispose()
+    with _session(db) as s:
+        users, _total = list_users(s)
     if json_output:
         print_json([u.model_dump(mode="json") for u in users])
         return
@@ -270,16 +267,10 @@ def users_disable(
     actor: ActorOpt = "admin",
 ) -> None:
     """Disable an account; its sessions end at once."""
-    from abroad.server.services.accounts import AccountError, disable_user
+    from abroad.server.services.accounts import disable_user
 
-    database = _open(db)
-    try:
-        with database.write() as s:
-            disable_user(s, username, _actor(actor))
-    except AccountError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-    finally:
-        database.dispose()
+    with _session(db, write=True) as s:
+        disable_user(s, username, _actor(actor))
     stderr.print(f"disabled {username}", highlight=False)
 
 
@@ -303,16 +294,12 @@ def tokens_issue(
     assert key is not None
     if not 0 < expires_in_days <= 366:
         fail("--expires-in-days must be in (0, 366]", EXIT_BAD_INPUT)
-    database = _open(db)
-    try:
-        with database.write() as s:
-            issued = issue_token(
-                s,
-                TokenIn(name=name, scope_kind=kind, scope_key=key, expires_in_days=expires_in_days),
-                _actor(actor),
-            )
-    finally:
-        database.dispose()
+    with _session(db, write=True) as s:
+        issued = issue_token(
+            s,
+            TokenIn(name=name, scope_kind=kind, scope_key=key, expires_in_days=expires_in_days),
+            _actor(actor),
+        )
     if json_output:
         print_json(issued.model_dump(mode="json"))
         return
@@ -331,16 +318,10 @@ def tokens_revoke(
     actor: ActorOpt = "admin",
 ) -> None:
     """Revoke a token at once."""
-    from abroad.server.services.accounts import AccountError, revoke_token
+    from abroad.server.services.accounts import revoke_token
 
-    database = _open(db)
-    try:
-        with database.write() as s:
-            revoke_token(s, token_id, _actor(actor))
-    except AccountError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-    finally:
-        database.dispose()
+    with _session(db, write=True) as s:
+        revoke_token(s, token_id, _actor(actor))
     stderr.print(f"revoked token {token_id}", highlight=False)
 
 
@@ -349,12 +330,8 @@ def tokens_list(db: DbOpt = None, json_output: JsonOpt = False) -> None:
     """List the tokens (never their secrets)."""
     from abroad.server.services.accounts import list_tokens
 
-    database = _open(db)
-    try:
-        with database.read() as s:
-            tokens = list_tokens(s)
-    finally:
-        database.dispose()
+    with _session(db) as s:
+        tokens = list_tokens(s)
     if json_output:
         print_json([t.model_dump(mode="json") for t in tokens])
         return
@@ -385,12 +362,8 @@ def audit_verify(
     """Recompute the hash chain; report the first broken link and exit 1 if there is one."""
     from abroad.server import audit
 
-    database = _open(db)
-    try:
-        with database.read() as s:
-            v = audit.verify(s, expect_head)
-    finally:
-        database.dispose()
+    with _session(db) as s:
+        v = audit.verify(s, expect_head)
     if json_output:
         print_json(
             {
@@ -420,15 +393,11 @@ def audit_export(
     """Write every audit entry as one JSON object per line, oldest first."""
     from abroad.server import audit
 
-    database = _open(db)
-    try:
-        with database.read() as s:
-            if out is None:
+    with _session(db) as s:
+        if out is None:
+            for line in audit.export_lines(s):
+                sys.stdout.write(line + "\n")
+        else:
+            with out.open("w", encoding="utf-8") as fh:
                 for line in audit.export_lines(s):
-                    sys.stdout.write(line + "\n")
-            else:
-                with out.open("w", encoding="utf-8") as fh:
-                    for line in audit.export_lines(s):
-                        fh.write(line + "\n")
-    finally:
-        database.dispose()
+                    fh.write(line + "\n")

@@ -140,19 +140,22 @@ def verify(session: Session, expect_head: str | None = None) -> Verification:
     return Verification(count, prev)
 
 
+def entry_dict(e: AuditEntry) -> dict[str, Any]:
+    """An entry as data, with its before and after parsed."""
+    return {
+        "seq": e.seq,
+        "at": e.at,
+        "actor": e.actor,
+        "event_type": e.event_type,
+        "subject": e.subject,
+        "before": json.loads(e.before),
+        "after": json.loads(e.after),
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    }
+
+
 def export_lines(session: Session) -> Iterator[str]:
     """Every entry as one JSON object per line, oldest first."""
     for e in _entries(session):
-        yield canonical(
-            {
-                "seq": e.seq,
-                "at": e.at,
-                "actor": e.actor,
-                "event_type": e.event_type,
-                "subject": e.subject,
-                "before": json.loads(e.before),
-                "after": json.loads(e.after),
-                "prev_hash": e.prev_hash,
-                "hash": e.hash,
-            }
-        )
+        yield canonical(entry_dict(e))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from abroad.server.config import Settings
 from abroad.server.db import Database
@@ -44,6 +47,20 @@ def page(items: list[Any], total: int, offset: int, limit: int) -> dict[str, Any
         "limit": limit,
         "next_offset": nxt if nxt < total else None,
     }
+
+
+def paged(
+    session: Session,
+    query: Select[Any],
+    order: Any,
+    offset: int,
+    limit: int,
+    convert: Callable[[Any], Any],
+) -> dict[str, Any]:
+    """One page of ``query``'s rows in ``order``, each converted, with the total count."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(order).offset(offset).limit(limit))
+    return page([convert(r) for r in rows], total, offset, limit)
 
 
 def etagged(request: Request, payload: Any) -> Response:

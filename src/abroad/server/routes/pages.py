@@ -18,7 +18,7 @@ from abroad.server.errors import ApiError
 from abroad.server.models import Election, Job, Plan
 from abroad.server.routes.auth_api import do_login, set_session_cookie
 from abroad.server.routes.common import db_of
-from abroad.server.routes.workspace_api import import_upload, plan_by_id, read_files
+from abroad.server.routes.workspace_api import adopt, import_upload, plan_by_id, read_files
 from abroad.server.schemas import ACCOUNT_ROLES, Role
 from abroad.server.security import new_secret, same
 from abroad.server.services import accounts
@@ -122,8 +122,7 @@ def election_page(election_key: str, request: Request, _: Principal = allow(*PLA
         e = s.scalar(select(Election).where(Election.election_key == election_key))
         if e is None:
             raise ApiError(404, "not_found", f"no election {election_key!r}")
-        rows, _total = ws.stations(s, e.id, limit=10_000)
-        stations = [ws.station_detail(r) for r in rows]
+        stations = [ws.station_detail(r) for r in ws.all_stations(s, e.id)]
         plans = [
             ws.plan_out(p, e)
             for p in s.scalars(
@@ -182,12 +181,7 @@ def plan_page(plan_id: int, request: Request, _: Principal = allow(*PLANNERS)) -
 @router.post("/plans/{plan_id}/adopt")
 def adopt_form(plan_id: int, request: Request, me: Principal = allow(*PLANNERS)) -> Response:
     """Adopt a plan from its page."""
-    db = db_of(request)
-    with db.write() as s:
-        p, e = plan_by_id(s, plan_id)
-        try:
-            ws.adopt_plan(db, s, p, me.name)
-        except ws.Conflict as exc:
-            raise ApiError(409, "conflict", str(exc)) from exc
-        key = e.election_key
-    return RedirectResponse(f"/elections/{key}?adopted={plan_id}", status_code=303)
+    election = adopt(request, plan_id, me.name)
+    return RedirectResponse(
+        f"/elections/{election.election_key}?adopted={plan_id}", status_code=303
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from abroad.server.access import Principal, allow
-from abroad.server.models import Election
-from abroad.server.routes.common import ERRORS, Limit, Offset, db_of, etagged, not_found, page
+from abroad.server.models import Election, Station
+from abroad.server.routes.common import ERRORS, Limit, Offset, db_of, etagged, not_found, paged
 from abroad.server.schemas import ElectionOut, Page, Role, StationOut
 from abroad.server.services import workspace as ws
 
@@ -22,10 +22,8 @@ def elections(
 ) -> Any:
     """Every election with its voting days."""
     with db_of(request).read() as s:
-        total = s.scalar(select(func.count()).select_from(Election)) or 0
-        rows = s.scalars(select(Election).order_by(Election.id).offset(offset).limit(limit))
-        items = [ws.election_out(e) for e in rows]
-    return etagged(request, page(items, total, offset, limit))
+        body = paged(s, select(Election), Election.id, offset, limit, ws.election_out)
+    return etagged(request, body)
 
 
 @router.get("/elections/{election_key}/stations", response_model=Page[StationOut])
@@ -41,6 +39,5 @@ def stations(
         e = s.scalar(select(Election).where(Election.election_key == election_key))
         if e is None:
             raise not_found(f"no election {election_key!r}")
-        rows, total = ws.stations(s, e.id, offset=offset, limit=limit)
-        items = [ws.station_out(r) for r in rows]
-    return etagged(request, page(items, total, offset, limit))
+        body = paged(s, ws.stations_query(e.id), Station.station_key, offset, limit, ws.station_out)
+    return etagged(request, body)

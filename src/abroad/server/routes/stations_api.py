@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from abroad.server.access import Principal, allow
 from abroad.server.models import Election, Station
-from abroad.server.routes.common import ERRORS, Limit, Offset, db_of, etagged, not_found, page
+from abroad.server.routes.common import ERRORS, Limit, Offset, db_of, etagged, not_found, paged
 from abroad.server.schemas import Page, Role, StationDetail
 from abroad.server.services import workspace as ws
 
@@ -35,9 +35,9 @@ def mission_stations(
         e = s.scalar(select(Election).where(Election.election_key == election_key))
         if e is None:
             raise not_found(f"no election {election_key!r}")
-        rows, total = ws.stations(s, e.id, mission_key=mission_key, offset=offset, limit=limit)
-        items = [ws.station_detail(r) for r in rows]
-    return etagged(request, page(items, total, offset, limit))
+        q = ws.stations_query(e.id).where(Station.mission_key == mission_key)
+        body = paged(s, q, Station.station_key, offset, limit, ws.station_detail)
+    return etagged(request, body)
 
 
 @router.get("/stations/{station_key}", response_model=StationDetail)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from abroad.server import engine
 from abroad.server.access import Principal, allow
 from abroad.server.errors import ApiError, problem_details
-from abroad.server.models import Election, Job, Mission, Plan, Site
+from abroad.server.models import Election, Job, Mission, Plan, Site, Station
 from abroad.server.routes.common import (
     ERRORS,
     Limit,
@@ -23,7 +25,7 @@ from abroad.server.routes.common import (
     db_of,
     etagged,
     not_found,
-    page,
+    paged,
     settings_of,
 )
 from abroad.server.schemas import (
@@ -66,6 +68,10 @@ UPLOAD_BODY = {
         },
     }
 }
+
+
+def _as(model: type[BaseModel]) -> Callable[[Any], BaseModel]:
+    return lambda row: model.model_validate(row, from_attributes=True)
 
 
 def _election(s: Any, key: str) -> Election:
@@ -120,10 +126,7 @@ def list_elections(
 ) -> Any:
     """The imported elections."""
     with db_of(request).read() as s:
-        total = s.scalar(select(func.count()).select_from(Election)) or 0
-        rows = s.scalars(select(Election).order_by(Election.id).offset(offset).limit(limit))
-        items = [ws.election_out(e) for e in rows]
-    return page(items, total, offset, limit)
+        return paged(s, select(Election), Election.id, offset, limit, ws.election_out)
 
 
 @router.get("/elections/{election_key}", response_model=ElectionOut)
@@ -143,20 +146,8 @@ def list_missions(
 ) -> Any:
     """The election's diplomatic missions."""
     with db_of(request).read() as s:
-        e = _election(s, election_key)
-        q = select(Mission).where(Mission.election_id == e.id)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        items = [
-            MissionOut(
-                mission_key=m.mission_key,
-                name=m.name,
-                country=m.country,
-                city=m.city,
-                timezone=m.timezone,
-            )
-            for m in s.scalars(q.order_by(Mission.mission_key).offset(offset).limit(limit))
-        ]
-    return page(items, total, offset, limit)
+        q = select(Mission).where(Mission.election_id == _election(s, election_key).id)
+        return paged(s, q, Mission.mission_key, offset, limit, _as(MissionOut))
 
 
 @router.get("/elections/{election_key}/sites", response_model=Page[SiteOut])
@@ -169,14 +160,8 @@ def list_sites(
 ) -> Any:
     """Every site of the election, open or not, with its limits."""
     with db_of(request).read() as s:
-        e = _election(s, election_key)
-        q = select(Site).where(Site.election_id == e.id)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        items = [
-            SiteOut.model_validate(r, from_attributes=True)
-            for r in s.scalars(q.order_by(Site.site_key).offset(offset).limit(limit))
-        ]
-    return page(items, total, offset, limit)
+        q = select(Site).where(Site.election_id == _election(s, election_key).id)
+        return paged(s, q, Site.site_key, offset, limit, _as(SiteOut))
 
 
 @router.get("/elections/{election_key}/stations", response_model=Page[StationDetail])
@@ -189,10 +174,9 @@ def list_stations(
 ) -> Any:
     """The election's stations with their resources (ETag: poll with If-None-Match)."""
     with db_of(request).read() as s:
-        e = _election(s, election_key)
-        rows, total = ws.stations(s, e.id, offset=offset, limit=limit)
-        items = [ws.station_detail(r) for r in rows]
-    return etagged(request, page(items, total, offset, limit))
+        q = ws.stations_query(_election(s, election_key).id)
+        body = paged(s, q, Station.station_key, offset, limit, ws.station_detail)
+    return etagged(request, body)
 
 
 @router.post("/elections/{election_key}/jobs", response_model=JobOut, status_code=202)
@@ -226,12 +210,7 @@ def list_jobs(
     with db_of(request).read() as s:
         e = _election(s, election_key)
         q = select(Job).where(Job.election_id == e.id)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        items = [
-            ws.job_out(j, e.election_key)
-            for j in s.scalars(q.order_by(Job.id.desc()).offset(offset).limit(limit))
-        ]
-    return page(items, total, offset, limit)
+        return paged(s, q, Job.id.desc(), offset, limit, lambda j: ws.job_out(j, election_key))
 
 
 def job_by_id(request: Request, job_id: int) -> JobOut:
@@ -277,12 +256,7 @@ def list_plans(
     with db_of(request).read() as s:
         e = _election(s, election_key)
         q = select(Plan).where(Plan.election_id == e.id)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        items = [
-            ws.plan_out(p, e)
-            for p in s.scalars(q.order_by(Plan.id.desc()).offset(offset).limit(limit))
-        ]
-    return page(items, total, offset, limit)
+        return paged(s, q, Plan.id.desc(), offset, limit, lambda p: ws.plan_out(p, e))
 
 
 def plan_by_id(s: Any, plan_id: int) -> tuple[Plan, Election]:
@@ -319,11 +293,16 @@ def plan_report(plan_id: int, request: Request, _: Principal = allow(*PLANNERS))
 @router.post("/plans/{plan_id}/adopt", response_model=ElectionOut)
 def adopt_plan(plan_id: int, request: Request, me: Principal = allow(*PLANNERS)) -> ElectionOut:
     """Adopt the plan: its stations become the election's (audit-logged)."""
+    return adopt(request, plan_id, me.name)
+
+
+def adopt(request: Request, plan_id: int, actor: str) -> ElectionOut:
+    """Adopt a plan (audited); the election as it is afterwards."""
     db = db_of(request)
     with db.write() as s:
         p, e = plan_by_id(s, plan_id)
         try:
-            ws.adopt_plan(db, s, p, me.name)
+            ws.adopt_plan(db, s, p, actor)
         except ws.Conflict as exc:
             raise ApiError(409, "conflict", str(exc)) from exc
         return ws.election_out(e)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from abroad.server import audit
 from abroad.server.config import Settings
+from abroad.server.errors import ApiError
 from abroad.server.events import EventType
 from abroad.server.models import (
     ApiToken,
@@ -29,13 +30,11 @@ from abroad.server.security import (
 )
 
 
-class AccountError(ValueError):
+class AccountError(ApiError):
     """A request about accounts that cannot be done (the message says why)."""
 
     def __init__(self, code: str, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
+        super().__init__(status, code, message)
 
 
 def user_out(u: User) -> UserOut:
@@ -51,17 +50,7 @@ def user_out(u: User) -> UserOut:
 
 
 def token_out(t: ApiToken) -> TokenOut:
-    return TokenOut(
-        id=t.id,
-        name=t.name,
-        lookup=t.lookup,
-        scope_kind=t.scope_kind,
-        scope_key=t.scope_key,
-        created_by=t.created_by,
-        created_at=t.created_at,
-        expires_at=t.expires_at,
-        revoked_at=t.revoked_at,
-    )
+    return TokenOut.model_validate(t, from_attributes=True)
 
 
 def _check_scopes(role: str, missions: list[str], stations: list[str]) -> None:

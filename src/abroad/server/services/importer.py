@@ -34,6 +34,8 @@ MAX_LISTED_CHANGES = 200
 """An import lists at most this many row changes per kind; counts are always complete."""
 
 Rows = dict[str, dict[str, Any]]
+SITE_PLACE_FIELDS = ("mission_key", "name", "address", "city", "country", "lat", "lon", "timezone")
+"""What a station takes from its site."""
 
 
 def scenario_files(folder: Path) -> dict[str, bytes]:
@@ -164,14 +166,7 @@ def station_row(
         days.append({"date": d.date.isoformat(), "open": f"{o:%H:%M}", "close": f"{c:%H:%M}"})
     return {
         "site_key": site_key,
-        "mission_key": site["mission_key"],
-        "name": site["name"],
-        "address": site["address"],
-        "city": site["city"],
-        "country": site["country"],
-        "lat": site["lat"],
-        "lon": site["lon"],
-        "timezone": site["timezone"],
+        **{f: site[f] for f in SITE_PLACE_FIELDS},
         "days": days,
         "desks": desks,
         "booths": booths,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from abroad.server import audit, engine
@@ -25,7 +24,7 @@ from abroad.server.schemas import (
     StationDetail,
     StationOut,
 )
-from abroad.server.services.importer import station_row
+from abroad.server.services.importer import SITE_PLACE_FIELDS, station_row
 
 
 class NotFound(LookupError):
@@ -57,51 +56,20 @@ def election_out(e: Election) -> ElectionOut:
     )
 
 
-def _station_fields(s: Station) -> dict[str, Any]:
-    return {
-        "station_key": s.station_key,
-        "mission_key": s.mission_key,
-        "name": s.name,
-        "address": s.address,
-        "city": s.city,
-        "country": s.country,
-        "lat": s.lat,
-        "lon": s.lon,
-        "timezone": s.timezone,
-        "days": [Hours(**d) for d in s.days],
-        "source": s.source,
-    }
-
-
 def station_out(s: Station) -> StationOut:
-    return StationOut(**_station_fields(s))
+    return StationOut.model_validate(s, from_attributes=True)
 
 
 def station_detail(s: Station) -> StationDetail:
-    return StationDetail(
-        **_station_fields(s),
-        site_key=s.site_key,
-        desks=s.desks,
-        booths=s.booths,
-        lanes=s.lanes,
-        ballots=s.ballots,
-        plan_id=s.plan_id,
-    )
+    return StationDetail.model_validate(s, from_attributes=True)
 
 
-def stations(
-    session: Session,
-    election_id: int,
-    mission_key: str | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[list[Station], int]:
-    q = select(Station).where(Station.election_id == election_id)
-    if mission_key is not None:
-        q = q.where(Station.mission_key == mission_key)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.scalars(q.order_by(Station.station_key).offset(offset).limit(limit)).all()
-    return list(rows), total
+def stations_query(election_id: int) -> Select[Station]:
+    return select(Station).where(Station.election_id == election_id)
+
+
+def all_stations(session: Session, election_id: int) -> list[Station]:
+    return list(session.scalars(stations_query(election_id).order_by(Station.station_key)))
 
 
 def job_out(job: Job, election_key: str) -> JobOut:
@@ -216,16 +184,7 @@ def adopt_plan(db: Database, session: Session, plan: Plan, actor: str) -> list[S
     with tempfile.TemporaryDirectory(prefix="abroad-adopt-") as tmp:
         sc = load_election_scenario(db, election.id, Path(tmp), plan.variant)
     sites = {
-        s.site_key: {
-            "mission_key": s.mission_key,
-            "name": s.name,
-            "address": s.address,
-            "city": s.city,
-            "country": s.country,
-            "lat": s.lat,
-            "lon": s.lon,
-            "timezone": s.timezone,
-        }
+        s.site_key: {f: getattr(s, f) for f in SITE_PLACE_FIELDS}
         for s in session.scalars(select(Site).where(Site.election_id == election.id))
     }
     old = session.scalars(select(Station).where(Station.election_id == election.id)).all()
