@@ -10,7 +10,7 @@ from sqlalchemy import select
 from abroad.server import audit
 from abroad.server.access import Principal, allow
 from abroad.server.models import AuditEntry
-from abroad.server.routes.common import ERRORS, Limit, Offset, db_of, page, paged
+from abroad.server.routes.common import ERRORS, PageQuery, db_of, page, paged
 from abroad.server.schemas import (
     AuditOut,
     IssuedToken,
@@ -29,13 +29,11 @@ router = APIRouter(prefix="/api", tags=["admin"], responses=ERRORS)
 
 
 @router.get("/users", response_model=Page[UserOut])
-def list_users(
-    request: Request, offset: Offset = 0, limit: Limit = 50, _: Principal = allow(Role.ADMIN)
-) -> Any:
+def list_users(request: Request, paging: PageQuery, _: Principal = allow(Role.ADMIN)) -> Any:
     """Every account (no password hashes)."""
     with db_of(request).read() as s:
-        users, total = accounts.list_users(s, offset, limit)
-    return page(users, total, offset, limit)
+        users, total = accounts.list_users(s, paging.offset, paging.limit)
+    return page(users, total, paging)
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
@@ -83,17 +81,14 @@ def revoke_token(token_id: int, request: Request, me: Principal = allow(Role.ADM
 
 
 @router.get("/audit", response_model=Page[AuditOut])
-def audit_entries(
-    request: Request, offset: Offset = 0, limit: Limit = 50, _: Principal = allow(Role.ADMIN)
-) -> Any:
+def audit_entries(request: Request, paging: PageQuery, _: Principal = allow(Role.ADMIN)) -> Any:
     """The audit log, oldest first."""
     with db_of(request).read() as s:
         return paged(
             s,
             select(AuditEntry),
             AuditEntry.seq,
-            offset,
-            limit,
+            paging,
             lambda e: AuditOut.model_validate(audit.entry_dict(e)),
         )
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -16,8 +17,16 @@ from abroad.server.db import Database
 from abroad.server.errors import ApiError
 from abroad.server.schemas import ErrorResponse
 
-Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
-Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
+
+@dataclass(frozen=True)
+class Paging:
+    """``?offset=&limit=`` of every list."""
+
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")] = 0
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50
+
+
+PageQuery = Annotated[Paging, Depends()]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422, 429)
@@ -38,29 +47,24 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def page(items: list[Any], total: int, offset: int, limit: int) -> dict[str, Any]:
-    nxt = offset + limit
+def page(items: list[Any], total: int, paging: Paging) -> dict[str, Any]:
+    nxt = paging.offset + paging.limit
     return {
         "items": items,
         "total": total,
-        "offset": offset,
-        "limit": limit,
+        "offset": paging.offset,
+        "limit": paging.limit,
         "next_offset": nxt if nxt < total else None,
     }
 
 
 def paged(
-    session: Session,
-    query: Select[Any],
-    order: Any,
-    offset: int,
-    limit: int,
-    convert: Callable[[Any], Any],
+    session: Session, query: Select[Any], order: Any, paging: Paging, convert: Callable[[Any], Any]
 ) -> dict[str, Any]:
     """One page of ``query``'s rows in ``order``, each converted, with the total count."""
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(order).offset(offset).limit(limit))
-    return page([convert(r) for r in rows], total, offset, limit)
+    rows = session.scalars(query.order_by(order).offset(paging.offset).limit(paging.limit))
+    return page([convert(r) for r in rows], total, paging)
 
 
 def etagged(request: Request, payload: Any) -> Response:

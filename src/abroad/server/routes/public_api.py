@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from abroad.server.access import Principal, allow
 from abroad.server.models import Election, Station
-from abroad.server.routes.common import ERRORS, Limit, Offset, db_of, etagged, not_found, paged
+from abroad.server.routes.common import ERRORS, PageQuery, db_of, etagged, not_found, paged
 from abroad.server.schemas import ElectionOut, Page, Role, StationOut
 from abroad.server.services import workspace as ws
 
@@ -17,12 +17,10 @@ router = APIRouter(prefix="/api/public", tags=["public"], responses=ERRORS)
 
 
 @router.get("/elections", response_model=Page[ElectionOut])
-def elections(
-    request: Request, offset: Offset = 0, limit: Limit = 50, _: Principal = allow(Role.PUBLIC)
-) -> Any:
+def elections(request: Request, paging: PageQuery, _: Principal = allow(Role.PUBLIC)) -> Any:
     """Every election with its voting days."""
     with db_of(request).read() as s:
-        body = paged(s, select(Election), Election.id, offset, limit, ws.election_out)
+        body = paged(s, select(Election), Election.id, paging, ws.election_out)
     return etagged(request, body)
 
 
@@ -30,8 +28,7 @@ def elections(
 def stations(
     election_key: str,
     request: Request,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    paging: PageQuery,
     _: Principal = allow(Role.PUBLIC),
 ) -> Any:
     """Where and when to vote: each station's address, place, days and local hours."""
@@ -39,5 +36,5 @@ def stations(
         e = s.scalar(select(Election).where(Election.election_key == election_key))
         if e is None:
             raise not_found(f"no election {election_key!r}")
-        body = paged(s, ws.stations_query(e.id), Station.station_key, offset, limit, ws.station_out)
+        body = paged(s, ws.stations_query(e.id), Station.station_key, paging, ws.station_out)
     return etagged(request, body)

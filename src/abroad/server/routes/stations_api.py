@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from abroad.server.access import Principal, allow
 from abroad.server.models import Election, Station
-from abroad.server.routes.common import ERRORS, Limit, Offset, db_of, etagged, not_found, paged
+from abroad.server.routes.common import ERRORS, PageQuery, db_of, etagged, not_found, paged
 from abroad.server.schemas import Page, Role, StationDetail
 from abroad.server.services import workspace as ws
 
@@ -24,8 +24,7 @@ def mission_stations(
     election_key: str,
     mission_key: str,
     request: Request,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    paging: PageQuery,
     _: Principal = allow(
         Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF, Role.DEVICE, scope="mission"
     ),
@@ -36,7 +35,7 @@ def mission_stations(
         if e is None:
             raise not_found(f"no election {election_key!r}")
         q = ws.stations_query(e.id).where(Station.mission_key == mission_key)
-        body = paged(s, q, Station.station_key, offset, limit, ws.station_detail)
+        body = paged(s, q, Station.station_key, paging, ws.station_detail)
     return etagged(request, body)
 
 

@@ -20,8 +20,7 @@ from abroad.server.errors import ApiError, problem_details
 from abroad.server.models import Election, Job, Mission, Plan, Site, Station
 from abroad.server.routes.common import (
     ERRORS,
-    Limit,
-    Offset,
+    PageQuery,
     db_of,
     etagged,
     not_found,
@@ -121,12 +120,10 @@ async def import_election(request: Request, me: Principal = allow(*PLANNERS)) ->
 
 
 @router.get("/elections", response_model=Page[ElectionOut])
-def list_elections(
-    request: Request, offset: Offset = 0, limit: Limit = 50, _: Principal = allow(*PLANNERS)
-) -> Any:
+def list_elections(request: Request, paging: PageQuery, _: Principal = allow(*PLANNERS)) -> Any:
     """The imported elections."""
     with db_of(request).read() as s:
-        return paged(s, select(Election), Election.id, offset, limit, ws.election_out)
+        return paged(s, select(Election), Election.id, paging, ws.election_out)
 
 
 @router.get("/elections/{election_key}", response_model=ElectionOut)
@@ -140,42 +137,39 @@ def get_election(election_key: str, request: Request, _: Principal = allow(*PLAN
 def list_missions(
     election_key: str,
     request: Request,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    paging: PageQuery,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
     """The election's diplomatic missions."""
     with db_of(request).read() as s:
         q = select(Mission).where(Mission.election_id == _election(s, election_key).id)
-        return paged(s, q, Mission.mission_key, offset, limit, _as(MissionOut))
+        return paged(s, q, Mission.mission_key, paging, _as(MissionOut))
 
 
 @router.get("/elections/{election_key}/sites", response_model=Page[SiteOut])
 def list_sites(
     election_key: str,
     request: Request,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    paging: PageQuery,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
     """Every site of the election, open or not, with its limits."""
     with db_of(request).read() as s:
         q = select(Site).where(Site.election_id == _election(s, election_key).id)
-        return paged(s, q, Site.site_key, offset, limit, _as(SiteOut))
+        return paged(s, q, Site.site_key, paging, _as(SiteOut))
 
 
 @router.get("/elections/{election_key}/stations", response_model=Page[StationDetail])
 def list_stations(
     election_key: str,
     request: Request,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    paging: PageQuery,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
     """The election's stations with their resources (ETag: poll with If-None-Match)."""
     with db_of(request).read() as s:
         q = ws.stations_query(_election(s, election_key).id)
-        body = paged(s, q, Station.station_key, offset, limit, ws.station_detail)
+        body = paged(s, q, Station.station_key, paging, ws.station_detail)
     return etagged(request, body)
 
 
@@ -202,15 +196,14 @@ def submit_job(
 def list_jobs(
     election_key: str,
     request: Request,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    paging: PageQuery,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
     """The election's jobs, newest first."""
     with db_of(request).read() as s:
         e = _election(s, election_key)
         q = select(Job).where(Job.election_id == e.id)
-        return paged(s, q, Job.id.desc(), offset, limit, lambda j: ws.job_out(j, election_key))
+        return paged(s, q, Job.id.desc(), paging, lambda j: ws.job_out(j, election_key))
 
 
 def job_by_id(request: Request, job_id: int) -> JobOut:
@@ -248,15 +241,14 @@ def cancel_job(job_id: int, request: Request, me: Principal = allow(*PLANNERS)) 
 def list_plans(
     election_key: str,
     request: Request,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    paging: PageQuery,
     _: Principal = allow(*PLANNERS),
 ) -> Any:
     """The election's stored plans, newest first."""
     with db_of(request).read() as s:
         e = _election(s, election_key)
         q = select(Plan).where(Plan.election_id == e.id)
-        return paged(s, q, Plan.id.desc(), offset, limit, lambda p: ws.plan_out(p, e))
+        return paged(s, q, Plan.id.desc(), paging, lambda p: ws.plan_out(p, e))
 
 
 def plan_by_id(s: Any, plan_id: int) -> tuple[Plan, Election]:
