@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -242,21 +242,32 @@ def users_list(db: DbOpt = None, json_output: JsonOpt = False) -> None:
 
     with _session(db) as s:
         users, _total = list_users(s)
+    _print_list(
+        "users",
+        users,
+        json_output,
+        {
+            "user": lambda u: u.username,
+            "role": lambda u: u.role.value,
+            "scope": lambda u: ", ".join(u.missions + u.stations),
+            "disabled": lambda u: "yes" if u.disabled else "",
+            "created (UTC)": lambda u: f"{u.created_at:%Y-%m-%d %H:%M}",
+        },
+    )
+
+
+def _print_list(
+    title: str, items: list[Any], json_output: bool, columns: dict[str, Callable[[Any], str]]
+) -> None:
+    """Items as JSON on stdout, or as a table."""
     if json_output:
-        print_json([u.model_dump(mode="json") for u in users])
+        print_json([i.model_dump(mode="json") for i in items])
         return
-    table = Table(title="users", title_justify="left")
-    for c in ("user", "role", "scope", "disabled", "created (UTC)"):
+    table = Table(title=title, title_justify="left")
+    for c in columns:
         table.add_column(c)
-    for u in users:
-        scope = ", ".join(u.missions + u.stations)
-        table.add_row(
-            u.username,
-            u.role.value,
-            scope,
-            "yes" if u.disabled else "",
-            f"{u.created_at:%Y-%m-%d %H:%M}",
-        )
+    for i in items:
+        table.add_row(*(f(i) for f in columns.values()))
     stdout.print(table)
 
 
@@ -332,22 +343,19 @@ def tokens_list(db: DbOpt = None, json_output: JsonOpt = False) -> None:
 
     with _session(db) as s:
         tokens = list_tokens(s)
-    if json_output:
-        print_json([t.model_dump(mode="json") for t in tokens])
-        return
-    table = Table(title="tokens", title_justify="left")
-    for c in ("id", "name", "scope", "starts with", "expires (UTC)", "revoked"):
-        table.add_column(c)
-    for t in tokens:
-        table.add_row(
-            str(t.id),
-            t.name,
-            f"{t.scope_kind} {t.scope_key}",
-            f"abt_{t.lookup}",
-            f"{t.expires_at:%Y-%m-%d %H:%M}",
-            "yes" if t.revoked_at else "",
-        )
-    stdout.print(table)
+    _print_list(
+        "tokens",
+        tokens,
+        json_output,
+        {
+            "id": lambda t: str(t.id),
+            "name": lambda t: t.name,
+            "scope": lambda t: f"{t.scope_kind} {t.scope_key}",
+            "starts with": lambda t: f"abt_{t.lookup}",
+            "expires (UTC)": lambda t: f"{t.expires_at:%Y-%m-%d %H:%M}",
+            "revoked": lambda t: "yes" if t.revoked_at else "",
+        },
+    )
 
 
 @audit_app.command("verify")
