@@ -121,6 +121,10 @@ def test_plan_job_report_and_adoption(app_client: TestClient, db_url: str, tmp_p
     report = app_client.get(f"/api/plans/{plan_id}/report")
     assert report.status_code == 200 and "<html" in report.text.lower()
 
+    side_by_side = app_client.get(f"/plans/compare?ids={plan_id}&ids={plan_id}")
+    assert side_by_side.status_code == 200 and "Plans side by side" in side_by_side.text
+    assert side_by_side.text.count(f">plan {plan_id}</a>") == 2
+
     adopted = app_client.post(f"/api/plans/{plan_id}/adopt")
     assert adopted.status_code == 200, adopted.text
     assert adopted.json()["stations_source"] == "plan"

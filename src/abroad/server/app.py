@@ -47,7 +47,10 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit with 413 (by Content-Length, or while reading)."""
+    """Refuse request bodies over the limit with 413 (by Content-Length, or while reading).
+
+    Also adds the security headers to every response (no sniffing, no framing).
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app

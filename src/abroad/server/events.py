@@ -165,6 +165,10 @@ def render_markdown() -> str:
         "what (`subject`), and the `before`/`after` of what changed. Each entry carries the",
         "SHA-256 of the previous one (`prev_hash`); `abroad audit verify` recomputes the chain.",
         "",
+        "Not audited, because they are bookkeeping rather than data: a running job's progress",
+        "and heartbeat, login-attempt counters (their outcome is audited) and session rows",
+        "(logins and logouts are audited).",
+        "",
         "| event type | kind | subject | when | before / after |",
         "| --- | --- | --- | --- | --- |",
     ]
