@@ -147,10 +147,14 @@ class JobRunner:
 
     def _progress(self, job_id: int, stop: threading.Event) -> engine.ProgressFn:
         last = [0.0]
+        shown = [0.0]
 
         def tell(label: str, fraction: float) -> None:
             if stop.is_set():
                 raise Stop
+            # Never backwards, and 100 % only when the job has ended (end_job sets it): the
+            # planner's estimate can overshoot when a phase runs past its time limit.
+            shown[0] = max(shown[0], min(fraction, 0.99))
             now = utcnow().timestamp()
             if now - last[0] < 0.3 and fraction < 1.0:
                 return
@@ -158,7 +162,7 @@ class JobRunner:
             with self.db.write() as s:
                 job = s.get(Job, job_id)
                 if job is not None:
-                    job.progress_fraction = round(min(max(fraction, 0.0), 1.0), 4)
+                    job.progress_fraction = round(shown[0], 4)
                     job.progress_label = label[:200]
                     job.heartbeat_at = utcnow()
                     if job.cancel_requested:
