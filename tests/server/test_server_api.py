@@ -120,6 +120,8 @@ def test_plan_job_report_and_adoption(app_client: TestClient, db_url: str, tmp_p
     assert plan["open_sites"] and plan["summary"]["scenario"] == "tiny"
     report = app_client.get(f"/api/plans/{plan_id}/report")
     assert report.status_code == 200 and "<html" in report.text.lower()
+    # it shows names from an upload: sandboxed in an origin of its own
+    assert "sandbox allow-scripts" in report.headers["content-security-policy"]
 
     side_by_side = app_client.get(f"/plans/compare?ids={plan_id}&ids={plan_id}")
     assert side_by_side.status_code == 200 and "Plans side by side" in side_by_side.text

@@ -11,10 +11,13 @@ from types import ModuleType
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from abroad.cli import app as cli
 from abroad.server.app import create_app
+from abroad.server.db import Database
+from abroad.server.models import ScenarioFile
 
 from scenario_factory import PLACES_CSV, SCENARIO_YAML, SITES_CSV, write_scenario
 from server.conftest import count, login, settings_for
@@ -191,3 +194,24 @@ def test_a_zip_bomb_is_refused(db_url: str) -> None:
             "/api/elections/import", files=[("files", ("b.zip", buf.getvalue(), "application/zip"))]
         )
         assert r.status_code == 422 and r.json()["error"]["code"] == "unsafe_archive"
+
+
+def test_names_from_an_upload_are_escaped_and_file_names_stripped(
+    app_client: TestClient, db_url: str
+) -> None:
+    login(app_client, "planner")
+    evil = "<script>alert(1)</script>"
+    sites = SITES_CSV.replace("emb,Embassy,embassy", f"emb,{evil},embassy")
+    files = _files(sites=sites)
+    files[0] = ("files", ("../../scenario.yaml", SCENARIO_YAML.encode(), "application/yaml"))
+    r = app_client.post("/api/elections/import", files=files)
+    assert r.status_code == 200, r.text
+    page = app_client.get("/elections/tiny", headers={"Accept": "text/html"})
+    assert evil not in page.text and "&lt;script&gt;" in page.text
+    db = Database.open(db_url)
+    try:
+        with db.read() as s:
+            names = set(s.scalars(select(ScenarioFile.name)))
+    finally:
+        db.dispose()
+    assert names == {"scenario.yaml", "sites.csv", "places.csv"}

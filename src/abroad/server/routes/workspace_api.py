@@ -279,7 +279,11 @@ def plan_report(plan_id: int, request: Request, _: Principal = allow(*PLANNERS))
         if p.report_html is None:
             raise not_found("this plan has no report (it opened no station)")
         html = p.report_html
-    return HTMLResponse(html, headers={"Content-Security-Policy": "connect-src 'none'"})
+    # The report carries names from an uploaded scenario: it runs sandboxed in an origin of
+    # its own (its scripts draw the map but cannot reach this site's pages or cookies).
+    return HTMLResponse(
+        html, headers={"Content-Security-Policy": "sandbox allow-scripts; connect-src 'none'"}
+    )
 
 
 @router.post("/plans/{plan_id}/adopt", response_model=ElectionOut)
