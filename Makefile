@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 ASSETS := src/abroad/report/assets
 OUT ?= out
 
-.PHONY: demo test install install-test assets lint typecheck bench clean browser
+.PHONY: demo test install install-test assets lint typecheck bench clean browser postgres
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed assets
-install-test: $(VENV)/.installed-test assets browser
+install-test: $(VENV)/.installed-test assets browser postgres
 
 # Offline map data and the map library, from the npm registry at install time, pinned by
 # web/package-lock.json, converted once into the package's asset folder.
@@ -40,6 +40,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found and not root: browser tests will be skipped"; fi; }
+
+# PostgreSQL 15 for the server tests (Debian package); the tests start and stop a throwaway
+# cluster themselves. Skipped if already there.
+postgres:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL 15 not found and not root: the PostgreSQL server tests will be skipped"; fi; }
 
 # The main job on the bundled example: the status quo (catchments, demand, simulated queues),
 # the planned network under a permissive host, and the comparison of every variant.

@@ -13,6 +13,7 @@ from abroad.cli import (  # noqa: F401  (registration)
     pipeline_cmds,
     plan,
     scaffold,
+    server_cmds,
     simulate,
     sweep,
     tours,

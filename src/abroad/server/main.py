@@ -1,0 +1,26 @@
+"""The ASGI app that ``abroad serve`` (and ``uvicorn abroad.server.main:app``) runs.
+
+Configured from the environment so that every uvicorn worker builds the same app:
+``ABROAD_DB`` (database URL), ``ABROAD_SECURE_COOKIES`` (1/0, empty: by request scheme),
+``ABROAD_MAX_UPLOAD_BYTES``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from abroad.server.app import create_app
+from abroad.server.config import Settings, default_db_url
+
+
+def settings_from_env() -> Settings:
+    secure = os.environ.get("ABROAD_SECURE_COOKIES", "")
+    max_upload = os.environ.get("ABROAD_MAX_UPLOAD_BYTES", "")
+    return Settings(
+        db_url=default_db_url(),
+        secure_cookies=None if secure == "" else secure == "1",
+        max_upload_bytes=int(max_upload) if max_upload else Settings.max_upload_bytes,
+    )
+
+
+app = create_app(settings_from_env())

@@ -1,0 +1,1 @@
+"""What the routes and the CLI both do to stored data; each writes its audit entries."""
