@@ -11,8 +11,9 @@ from rich.table import Table
 
 from abroad.cli.app import app
 from abroad.cli.common import fail_input, print_json, progress, stdout
-from abroad.cli.simulate import JsonOpt, SeedOpt, SpecArg, _clock, _load
+from abroad.cli.simulate import JsonOpt, SeedOpt, SpecArg, _load
 from abroad.io.errors import InputError, Problem
+from abroad.model.clock import clock_text as _clock
 
 if TYPE_CHECKING:
     from abroad.ops.actions import Action

@@ -165,10 +165,10 @@ def load_scenarios(path: str | Path, variants: Sequence[str | None]) -> list[Sce
 def load_scenario_document(path: str | Path, raw: Any, variant: str | None = None) -> Scenario:
     """Validate a scenario document that was read (and perhaps changed, as ``abroad sweep``
     sets parameters) from the folder at ``path``; its tables are read from that folder."""
-    folder = scenario_folder(path)
-    if not folder.is_dir():
-        raise InputError([Problem(str(path), "no such scenario folder")])
-    return _build(folder, raw, variant)
+    reader = _Reader(path)  # the folder checked as for loading; its tables read once
+    scenario = _build(reader, raw, variant, keep_places=True)
+    assert scenario is not None
+    return scenario
 
 
 def validate_scenario(path: str | Path) -> list[Problem]:

@@ -29,6 +29,10 @@ class Estimate:
     ci_low: float
     ci_high: float
 
+    def as_dict(self) -> dict[str, float]:
+        """``{mean, ci_low, ci_high}``, the JSON form used by ``--json`` outputs."""
+        return {"mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high}
+
 
 @lru_cache(maxsize=256)
 def _t975(dof: int) -> float:

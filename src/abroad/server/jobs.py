@@ -210,9 +210,7 @@ class JobRunner:
                         replications=params["replications"],
                         progress=progress,
                         base=(
-                            engine.load_scenario(folder, None)
-                            if params.get("variant")
-                            else None
+                            engine.load_scenario(folder, None) if params.get("variant") else None
                         ),
                     )
                     plan_id = self._store_plan(job_id, election_id, creator, params, out)
