@@ -3,11 +3,15 @@ that a stale page fails (as SimPy and Ciw test their docs).
 
 - ``sh`` blocks: each ``abroad ...`` line runs (exit status 0) in a scratch folder that sees the
   repository's ``examples/``; ``cp -r A B`` copies; ``make`` and ``.venv`` lines are what CI
-  itself runs (``.ci/run``) and are skipped here.
+  itself runs (``.ci/run``) and are skipped here; ``abroad serve`` (which runs until stopped)
+  is checked with ``--help``; a password prompt gets a password. ``bash`` blocks are
+  administration steps outside abroad (PostgreSQL, backups) and are not run.
 - ``python`` blocks run from the repository root.
 - ``yaml`` blocks: in docs/reference/station-spec.md they load as a station spec; in
   docs/reference/scenario-format.md and docs/reference/demand.md each replaces its section of
-  the bundled example's scenario.yaml, which must then load.
+  the bundled example's scenario.yaml, which must then load; ``yaml grid`` blocks are sweep
+  grids (validated against the example's variants) and ``yaml itinerary`` blocks are tours
+  itineraries (read against the example's tours section).
 - ``console`` blocks are golden output: ``$ abroad ...`` lines run (after ``yaml file=NAME``
   blocks of the same page are written) and what they print must match the block exactly.
 - Docstring examples (``>>>``) in the package run as doctests.
@@ -79,6 +83,9 @@ def _page_id(page: Path) -> str:
     return str(page.relative_to(REPO))
 
 
+DOCS_PASSWORD = "docs-password-long-enough\n"
+
+
 @pytest.mark.parametrize("page", _pages_with("sh"), ids=_page_id)
 def test_shell_commands_in_the_docs_run(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -97,7 +104,10 @@ def test_shell_commands_in_the_docs_run(
                 ran += 1
                 continue
             assert words[0] == "abroad", f"{block.id}: unknown command {line!r}"
-            result = CliRunner().invoke(app, words[1:])
+            if words[1] == "serve":  # runs until stopped: its options are checked, not run
+                words = [*words, "--help"]
+            # A command that asks for a password (users add) gets one, twice (confirmation).
+            result = CliRunner().invoke(app, words[1:], input=DOCS_PASSWORD * 2)
             assert result.exit_code == 0, f"{block.id}: {line}\n{result.output}"
             ran += 1
         assert ran or "make " in block.text, f"{block.id}: nothing ran"
@@ -118,7 +128,7 @@ def _replace_section(scenario_yaml: str, section: str) -> str:
 
 @pytest.mark.parametrize("block", blocks("yaml"), ids=lambda b: b.id)
 def test_yaml_examples_in_the_docs_load(block: Block, tmp_path: Path) -> None:
-    from abroad.io.scenario import load_scenario, validate_scenario
+    from abroad.io.scenario import list_variants, load_scenario, validate_scenario
     from abroad.io.station_spec import load_station_spec
 
     name = block.page.name
@@ -129,9 +139,25 @@ def test_yaml_examples_in_the_docs_load(block: Block, tmp_path: Path) -> None:
         path.write_text(block.text, encoding="utf-8")
         assert load_station_spec(path).stages
         return
-    assert name in ("scenario-format.md", "demand.md"), f"{block.id}: yaml of unknown kind"
+    if block.info.split()[1:2] == ["grid"]:  # a sweep grid
+        from abroad.io.yamlio import parse_yaml_text
+        from abroad.sweep.grid import parse_grid
+
+        variants = tuple(v.name for v in list_variants(EXAMPLE))
+        assert parse_grid(parse_yaml_text(block.text, block.id), block.id, variants).points()
+        return
     folder = tmp_path / "scenario"
     shutil.copytree(EXAMPLE, folder)
+    if block.info.split()[1:2] == ["itinerary"]:  # a tours itinerary, for --compare
+        from abroad.io.tours import read_itinerary
+
+        tours = load_scenario(folder).tours
+        assert tours is not None
+        path = folder / "itinerary.yaml"
+        path.write_text(block.text, encoding="utf-8")
+        assert read_itinerary(path, tours, tours.spec.teams)[2]
+        return
+    assert name in ("scenario-format.md", "demand.md"), f"{block.id}: yaml of unknown kind"
     text = (folder / "scenario.yaml").read_text(encoding="utf-8")
     (folder / "scenario.yaml").write_text(_replace_section(text, block.text), encoding="utf-8")
     assert validate_scenario(folder) == []

@@ -501,7 +501,7 @@ CASES: list[Case] = [
     Case(
         "line_stages in a station spec",
         "valid",
-        spec(_berlin("ballots: 10000", "ballots: 10000\nline_stages: 2")),
+        spec(_berlin("line_stages: 2", "line_stages: 1")),
         exit_code=0,
     ),
     Case("closing at 24:00", "valid", validate('close: "21:00"', 'close: "24:00"'), exit_code=0),
