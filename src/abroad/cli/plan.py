@@ -27,7 +27,7 @@ from abroad.io.errors import InputError
 from abroad.model import SiteId
 
 if TYPE_CHECKING:
-    from abroad.results import PlanSummary, StationSimulationResult
+    from abroad.results import PlannedStation, PlanSummary, StationSimulationResult
 
 VariantOpt = Annotated[str | None, typer.Option(help="Use one of the scenario's named variants.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random stream.")]
@@ -117,13 +117,7 @@ def _print_plan(s: PlanSummary) -> None:
         wait = st.wait_minutes_p95
         sim = sims.get(st.site_id)
         table.add_row(
-            st.name,
-            str(st.security_lanes) if st.security_lanes else "-",
-            str(st.desks),
-            str(st.booths),
-            f"{st.staff:g}",
-            f"{st.expected_voters:,.0f}",
-            f"{st.expected_votes_cast:,.0f}",
+            *_station_cells(st),
             "" if sim is None else bottleneck_text(sim),
             "" if wait is None else f"{wait:,.0f}",
             "yes" if st.meets_wait_target else "NO",
@@ -166,6 +160,19 @@ def _print_plan(s: PlanSummary) -> None:
             "resources the site allows)",
             highlight=False,
         )
+
+
+def _station_cells(st: PlannedStation) -> list[str]:
+    """A planned station's name, resources, expected voters and votes cast, as table cells."""
+    return [
+        st.name,
+        str(st.security_lanes) if st.security_lanes else "-",
+        str(st.desks),
+        str(st.booths),
+        f"{st.staff:g}",
+        f"{st.expected_voters:,.0f}",
+        f"{st.expected_votes_cast:,.0f}",
+    ]
 
 
 def bottleneck_text(sim: StationSimulationResult) -> str:
@@ -216,13 +223,7 @@ def evaluate_command(
         table.add_column(c, justify="left" if i == 0 else "right")
     for st in result.stations:
         table.add_row(
-            st.name,
-            str(st.security_lanes) if st.security_lanes else "-",
-            str(st.desks),
-            str(st.booths),
-            f"{st.staff:g}",
-            f"{st.expected_voters:,.0f}",
-            f"{st.expected_votes_cast:,.0f}",
+            *_station_cells(st),
             f"{st.predicted_wait_minutes_p95:,.0f}" + ("" if st.meets_wait_target else " (missed)"),
             "" if st.ballots_to_send is None else f"{st.ballots_to_send:,d}",
         )
