@@ -231,3 +231,23 @@ def test_abroad_sweep_writes_results_and_report_and_rejects_a_bad_grid(
         result.stderr
     )
     assert result.stdout == ""
+
+
+def test_abroad_plan_with_a_scheduler_re_simulates_to_the_local_result(
+    client: Client, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from abroad.cli import app
+
+    runner = CliRunner()
+    args = ["plan", str(EXAMPLE), "--time-limit", "2", "--replications", "3", "--json"]
+    local = runner.invoke(app, [*args, "--out", str(tmp_path / "local")])
+    remote = runner.invoke(
+        app, [*args, "--out", str(tmp_path / "remote"), "--scheduler", client.scheduler.address]
+    )
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.output
+    here, there = json.loads(local.stdout), json.loads(remote.stdout)
+    assert there["open_sites"] == here["open_sites"]  # the example is enumerated: one plan
+    assert there["simulation"] == here["simulation"]
+    assert there["simulated_votes_cast"] == here["simulated_votes_cast"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -53,6 +54,14 @@ def plan(
     ] = 20,
     seed: SeedOpt = 0,
     json_output: JsonOpt = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Spread the plan's re-simulation over a Dask cluster: a scheduler address "
+            "(tcp://host:8786) or 'local' (a cluster on this machine). Same results.",
+        ),
+    ] = None,
 ) -> None:
     """Choose which sites open, with desks, booths and staff, to maximise votes cast.
 
@@ -73,18 +82,29 @@ def plan(
         def tell(label: str, fraction: float) -> None:
             bar.update(task, completed=round(100 * fraction), description=label)
 
-        try:
-            run = run_plan(
-                sc,
-                out,
-                time_limit_seconds=time_limit,
-                seed=seed,
-                replications=replications,
-                progress=tell,
-                base=base,
-            )
-        except InputError as exc:
-            fail_input(exc)
+        with ExitStack() as stack:
+            run_station = None
+            if scheduler is not None:
+                from abroad.sweep.cluster import dask_client
+                from abroad.sweep.montecarlo import station_runner
+
+                client = stack.enter_context(
+                    dask_client(None if scheduler == "local" else scheduler)
+                )
+                run_station = station_runner(client)
+            try:
+                run = run_plan(
+                    sc,
+                    out,
+                    time_limit_seconds=time_limit,
+                    seed=seed,
+                    replications=replications,
+                    progress=tell,
+                    base=base,
+                    run_station=run_station,
+                )
+            except InputError as exc:
+                fail_input(exc)
     if json_output:
         print_json(run.summary.to_json_dict())
         return

@@ -23,7 +23,7 @@ from abroad.model import Scenario, SiteId, VoterPlace
 from abroad.network.ballots import ballots_to_send
 from abroad.network.catchments import catchments, default_open_sites
 from abroad.network.problem import NetworkProblem, build_network_problem
-from abroad.network.simulation import simulate_network
+from abroad.network.simulation import StationRunner, simulate_network
 from abroad.network.tiebreak import break_ties
 from abroad.planning import PlanValue, plan_network
 from abroad.planning.network import ProgressEvent
@@ -250,6 +250,7 @@ def run_plan(
     replications: int = 20,
     progress: Progress | None = None,
     base: Scenario | None = None,
+    run_station: StationRunner | None = None,
 ) -> PlanRun:
     """Optimise, re-simulate the chosen plan, and (with ``out_dir``) write every output.
 
@@ -294,7 +295,13 @@ def run_plan(
             for sid in open_ids
         }
         sims = simulate_network(
-            scenario, problem.model, demand, resources, replications=replications, seed=seed
+            scenario,
+            problem.model,
+            demand,
+            resources,
+            replications=replications,
+            seed=seed,
+            run_station=run_station,
         )
     else:
         sims = ()

@@ -161,6 +161,16 @@ def wait_by_hour(spec: StationSpec, seed: int, replications: int) -> tuple[Hourl
     return tuple(out)
 
 
+StationRunner = Callable[[StationSpec, int, int, float], StationOutcome]
+"""Runs one station: (spec, replications, seed, target wait minutes) -> its outcome."""
+
+
+def _simulate_here(
+    spec: StationSpec, replications: int, seed: int, target_wait_minutes: float
+) -> StationOutcome:
+    return simulate_station(spec, replications, seed, target_wait_minutes=target_wait_minutes)
+
+
 def simulate_network(
     scenario: Scenario,
     model: DemandModel,
@@ -171,14 +181,20 @@ def simulate_network(
     trace_replications: int = 5,
     seed: int = 0,
     on_station: Callable[[SiteId], None] | None = None,
+    run_station: StationRunner | None = None,
 ) -> tuple[StationSimulation, ...]:
-    """Simulate every station in ``resources``; station i runs under its own derived seed."""
+    """Simulate every station in ``resources``; station i runs under its own derived seed.
+
+    ``run_station(spec, replications, seed, target_wait_minutes)`` runs one station's
+    replications (default ``simulate_station``); another runner must give the same outcome for
+    the same seed, as ``abroad.sweep.montecarlo.simulate_station_on`` does on a Dask cluster."""
     target = scenario.policies.wait_target.minutes
+    run = run_station or _simulate_here
     out = []
     for i, (sid, res) in enumerate(resources.items()):
         spec = station_spec(scenario, model, demand, sid, res)
         own_seed = station_seed(seed, i)
-        outcome = simulate_station(spec, replications, own_seed, target_wait_minutes=target)
+        outcome = run(spec, replications, own_seed, target)
         out.append(
             StationSimulation(
                 site_id=sid,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from abroad.network.simulation import StationRunner
 from abroad.queueing import StationOutcome, StationSpec, run_replications, station_seed
 from abroad.queueing import kernel as K
 from abroad.queueing.station import RawRuns, prepare, summarise
@@ -174,6 +175,16 @@ def simulate_station_on(
         client, [spec], [seed], replications, target_wait_minutes, on_replications
     )
     return summarise(prepare(spec), raw, seed, target_wait_minutes)
+
+
+def station_runner(client: Client) -> StationRunner:
+    """A ``simulate_network`` station runner that spreads each station's replications over
+    the cluster (``abroad plan --scheduler``): the same outcomes for the same seeds."""
+
+    def run(spec: StationSpec, replications: int, seed: int, target: float) -> StationOutcome:
+        return simulate_station_on(client, spec, replications, seed, target)
+
+    return run
 
 
 @dataclass(frozen=True)
