@@ -31,9 +31,13 @@ ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_A
 
 
 def write_scenario(folder: Path, n_places: int, seed: int = 0) -> None:
-    """The example's scenario.yaml and sites.csv with ``n_places`` synthetic places."""
+    """The example's scenario.yaml (without its ``tours:`` file, which locates cities among
+    the places and so makes the reader keep them) and sites.csv, with ``n_places`` synthetic
+    places."""
     folder.mkdir(parents=True)
-    shutil.copy(EXAMPLE / "scenario.yaml", folder / "scenario.yaml")
+    text = (EXAMPLE / "scenario.yaml").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines(keepends=True) if not line.startswith("tours:")]
+    (folder / "scenario.yaml").write_text("".join(lines), encoding="utf-8")
     shutil.copy(EXAMPLE / "sites.csv", folder / "sites.csv")
     rng = random.Random(seed)
     with (folder / "places.csv").open("w", encoding="utf-8") as fh:

@@ -21,6 +21,7 @@ from abroad.io.errors import InputError
 from abroad.io.outputs import json_text
 from abroad.model import Scenario
 from abroad.model import limits as L
+from abroad.model.format_notices import HasServiceAndSites
 
 stderr = Console(stderr=True, soft_wrap=True)
 stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -155,7 +156,7 @@ def load_scenario_or_exit(path: Path, variant: str | None = None) -> Scenario:
     return scenario
 
 
-def print_default_notices(scenario: Scenario) -> None:
+def print_default_notices(scenario: HasServiceAndSites) -> None:
     """Name on stderr every changed default the scenario relies on (never on stdout)."""
     from abroad.model.format_notices import changed_defaults
 

@@ -53,9 +53,9 @@ def validate(
     if problems:
         fail_input(InputError(problems))
     from abroad.cli.common import print_default_notices
-    from abroad.io.scenario import load_scenario
+    from abroad.io.scenario import load_service_and_sites
 
-    print_default_notices(load_scenario(scenario))
+    print_default_notices(load_service_and_sites(scenario))  # the places are not kept
     variants = [v.name for v in list_variants(scenario)]
     extra = f" and its {len(variants)} variants ({', '.join(variants)})" if variants else ""
     stdout.print(f"[green]valid:[/] {scenario}{extra}", highlight=False)

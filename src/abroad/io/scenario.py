@@ -39,6 +39,7 @@ from abroad.model import (
     VoterPlace,
 )
 from abroad.model import limits as L
+from abroad.model.format_notices import ServiceAndSites
 from abroad.model.types import CountryCode
 
 SCENARIO_FILE = "scenario.yaml"
@@ -169,6 +170,19 @@ def load_scenario_document(path: str | Path, raw: Any, variant: str | None = Non
     scenario = _build(reader, raw, variant, keep_places=True)
     assert scenario is not None
     return scenario
+
+
+def load_service_and_sites(path: str | Path) -> ServiceAndSites:
+    """The base scenario's service model and sites, without reading its voter places (for the
+    notices of changed defaults after ``validate``). Raises InputError as ``load_scenario``."""
+    reader = _Reader(path)
+    col = ProblemCollector()
+    raw = reader.raw if isinstance(reader.raw, dict) else {}
+    service = _section(col, raw, "service", ServiceModel)
+    sites = _sites(reader, raw.get("sites"), [], col)
+    col.raise_if_any()
+    assert service is not None
+    return ServiceAndSites(service, tuple(sites))
 
 
 def validate_scenario(path: str | Path) -> list[Problem]:

@@ -8,9 +8,11 @@ explicitly keeps its meaning. docs/reference/scenario-format.md lists the change
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from abroad.model.scenario import DEFAULT_SECURITY_LANES, Scenario
+from abroad.model.scenario import DEFAULT_SECURITY_LANES, ServiceModel, Site
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,26 @@ class ChangedDefault:
         )
 
 
-def changed_defaults(scenario: Scenario) -> tuple[ChangedDefault, ...]:
+class HasServiceAndSites(Protocol):
+    """What the notices read: a ``Scenario``, or only its service model and sites (so that
+    ``abroad validate`` need not keep a million voter places to print them)."""
+
+    @property
+    def service(self) -> ServiceModel: ...
+
+    @property
+    def sites(self) -> Sequence[Site]: ...
+
+
+@dataclass(frozen=True)
+class ServiceAndSites:
+    """A scenario's service model and sites, without its voter places."""
+
+    service: ServiceModel
+    sites: tuple[Site, ...]
+
+
+def changed_defaults(scenario: HasServiceAndSites) -> tuple[ChangedDefault, ...]:
     """The changed defaults this scenario relies on (empty for an up-to-date file)."""
     out = []
     security = scenario.service.security
