@@ -153,3 +153,46 @@ def test_bad_reports_get_located_422s(backend: Backend, client: TestClient) -> N
         client.post(f"{BASE}/stations/cg/reports", json=report("rep-0303"), headers=h).status_code
         == 403
     )
+
+
+def test_a_station_nowcast_and_its_alerts_are_served_and_handled(
+    backend: Backend, client: TestClient, db_url: str
+) -> None:
+    h = device(backend)
+    url = f"{BASE}/stations/emb/reports"
+    # A Berlin-like afternoon at the embassy: a line far longer than the desks can clear.
+    client.post(url, json=report("rep-0400", "08:05", people_in_line=250, processed=0), headers=h)
+    client.post(
+        url, json=report("rep-0401", "13:00", people_in_line=2000, processed=1200), headers=h
+    )
+    r = client.get(f"{BASE}/stations/emb/nowcast", headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["stale"] is False and body["nowcast"] is not None
+    nc = body["nowcast"]
+    assert nc["now"] == "13:00"
+    left = nc["left_in_line_at_close"]
+    assert left["ci_low"] <= left["mean"] <= left["ci_high"]
+    assert left["mean"] > 100  # hundreds still in line at closing
+    kinds = {a["kind"]: a for a in body["alerts"]}
+    assert "left_at_close" in kinds
+    alert = kinds["left_at_close"]
+    assert alert["status"] == "open" and alert["active"] is True
+    assert {a["kind"] for a in alert["actions"]} >= {"extend"}
+    # the polled read answers 304 while nothing changed
+    again = client.get(
+        f"{BASE}/stations/emb/nowcast", headers={**h, "If-None-Match": r.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    # staff acknowledge, then resolve; a second resolve is refused
+    login(client, "staff")
+    aid = alert["id"]
+    assert client.post(f"{BASE}/alerts/{aid}/acknowledge").json()["status"] == "acknowledged"
+    assert client.post(f"{BASE}/alerts/{aid}/resolve").json()["status"] == "resolved"
+    assert client.post(f"{BASE}/alerts/{aid}/resolve").status_code == 409
+    types = audit_types(db_url)
+    assert "alert.raised" in types
+    assert types[-2:] == ["alert.acknowledged", "alert.resolved"]
+    client.cookies.clear()
+    login(client, "staff_other")  # the other mission's staff may not handle it
+    assert client.post(f"{BASE}/alerts/{aid}/acknowledge").status_code == 403
