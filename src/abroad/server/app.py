@@ -21,6 +21,7 @@ from abroad.server.routes import (
     admin_api,
     auth_api,
     live_api,
+    live_pages,
     meta,
     pages,
     public_api,
@@ -149,6 +150,7 @@ def create_app(settings: Settings, *, check: bool = True) -> FastAPI:
         live_api,
         admin_api,
         pages,
+        live_pages,
     ):
         app.include_router(module.router)
     static = StaticFiles(directory=str(HERE / "static"))
