@@ -29,6 +29,8 @@ class Served:
     db_url: str
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+    """Device token secrets of the template database (see conftest)."""
 
     @property
     def base(self) -> str:

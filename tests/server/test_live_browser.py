@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def served(backends: dict[str, Backend]) -> Iterator[Served]:
-    s = Served(backends["sqlite"].make_url()).start()
+    s = Served(backends["sqlite"].make_url(), tokens=backends["sqlite"].template.tokens).start()
     try:
         yield s
     finally:
@@ -119,3 +119,55 @@ def test_a_4xx_is_shown_for_correction_and_kept(served: Served) -> None:
         finally:
             browser.close()
     assert len(stored_reports(served.db_url)) == 1
+
+
+def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Served) -> None:
+    import json
+    import urllib.request
+
+    from playwright.sync_api import expect, sync_playwright
+
+    # staff of emb report a long line over the API with the station's device token
+    token = served.tokens["station_emb"]
+    for cid, hhmm, line, done in (
+        ("con-0001", "09:00", 300, 100),
+        ("con-0002", "13:00", 2000, 1200),
+    ):
+        req = urllib.request.Request(
+            served.base + "/api/elections/tiny/stations/emb/reports",
+            data=json.dumps(
+                {
+                    "client_id": cid,
+                    "taken_at": f"2024-03-17T{hhmm}:00-04:00",
+                    "people_in_line": line,
+                    "processed": done,
+                }
+            ).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 201
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_context().new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(served.base + "/login")
+            page.get_by_label("User name").fill("admin")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.goto(served.base + "/elections/tiny/console")
+            expect(page.locator("#console tbody tr")).to_have_count(2)
+            row = page.locator("#station-emb")
+            expect(row.locator("td.left")).not_to_have_text("–")  # the nowcaster ran
+            expect(row).to_contain_text("left_at_close")
+            expect(row).to_contain_text("extend")
+            hot = page.locator('#map path.leaflet-interactive[stroke="#b00020"]')
+            expect(hot).to_have_count(1)  # the station with open alerts, in red
+            row.get_by_role("button", name="Acknowledge").first.click()
+            expect(row.locator(".alert-acknowledged").first).to_be_visible()
+        finally:
+            browser.close()

@@ -48,3 +48,28 @@ def console_page(
         if e is None:
             raise ApiError(404, "not_found", f"no election {election_key!r}")
     return render(request, "console.html", {"election": e})
+
+
+ASSET_TYPES = {
+    "leaflet.js": "text/javascript; charset=utf-8",
+    "leaflet.css": "text/css; charset=utf-8",
+    "world-countries.geojson": "application/geo+json",
+}
+
+
+@router.get("/live-assets/{name}")
+def live_asset(name: str, _: Principal = allow(Role.PUBLIC)) -> Response:
+    """The console's map library and outlines: the report's offline assets (no CDN)."""
+    from abroad.report.assets_loader import load_assets
+
+    if name not in ASSET_TYPES:
+        raise ApiError(404, "not_found", f"no asset {name!r}")
+    a = load_assets()
+    content = {
+        "leaflet.js": a.leaflet_js,
+        "leaflet.css": a.leaflet_css,
+        "world-countries.geojson": a.world_geojson,
+    }[name]
+    return Response(
+        content, media_type=ASSET_TYPES[name], headers={"Cache-Control": "max-age=3600"}
+    )
