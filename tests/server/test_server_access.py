@@ -107,6 +107,7 @@ def fill(path: str, station: str, mission: str) -> str:
         "report_id": "999",
         "alert_id": "999",
         "step": "acknowledge",
+        "name": "leaflet.css",
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values[m.group(1)], path)
 
