@@ -115,7 +115,7 @@ def create_app(settings: Settings, *, check: bool = True) -> FastAPI:
         sweep_stale(db, settings)
         runner = JobRunner(db, settings)
         app.state.jobs = runner
-        app.state.nowcaster = Nowcaster(db) if settings.nowcast_thread else None
+        app.state.nowcaster = Nowcaster(settings.db_url) if settings.nowcast_thread else None
         try:
             yield
         finally:

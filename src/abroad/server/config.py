@@ -34,4 +34,4 @@ class Settings:
     run_jobs: bool = True
     """False: accept jobs but leave them queued (tests of the queue itself)."""
     nowcast_thread: bool = True
-    """False: nowcasts are recomputed only when read stale (tests of the reports themselves)."""
+    """Run the nowcaster process; False: nowcasts are recomputed only when read stale."""

@@ -1,10 +1,10 @@
 """Recompute stations' nowcasts and alerts from their accepted reports.
 
-A station's nowcast is stale after each accepted report; a worker thread per app recomputes
-stale ones (woken by ``poke`` and on a clock tick), and a read of a stale nowcast
-recomputes it at once. The station's simulator spec comes from the election's stored
-scenario and stations (the adopted plan's, or the status quo's) through ``server.engine``;
-specs are cached per election version (a cache only: any worker can rebuild it).
+A station's nowcast is stale after each accepted report; a child process of each server
+recomputes stale ones every tick (so bursts of reports coalesce into one recompute per
+station), and a read of a stale nowcast recomputes it at once. The station's simulator
+spec comes from the election's stored scenario and stations (the adopted plan's, or the
+status quo's) through ``server.engine``; specs are cached per election version (a cache only: any worker can rebuild it).
 
 The present state and the nowcast are ``ops``'s: ``state_from_reports`` on the reports of
 the latest report's voting day, ``condition`` / ``run`` / ``summarise``, then
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing as mp
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -46,7 +48,7 @@ from abroad.server.services import live
 log = logging.getLogger(__name__)
 
 REPLICATIONS = 60
-TICK_SECONDS = 30.0
+TICK_SECONDS = 2.0
 SYSTEM = "system:nowcast"
 
 _specs: dict[tuple[int, str, int | None, str], dict[str, Any]] = {}
@@ -329,36 +331,44 @@ def refresh_stale(db: Database) -> int:
     return len(todo)
 
 
-class Nowcaster:
-    """The app's worker thread that keeps nowcasts fresh."""
-
-    def __init__(self, db: Database, tick_seconds: float = TICK_SECONDS) -> None:
-        self.db = db
-        self.tick_seconds = tick_seconds
-        self.wake = threading.Event()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="abroad-nowcaster", daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        while not self.stop.is_set():
-            self.wake.wait(self.tick_seconds)
-            self.wake.clear()
-            if self.stop.is_set():
-                break
+def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
+    """The nowcaster process: recompute stale nowcasts every tick until told to stop or
+    until the server that started it is gone (even after a ``kill -9``)."""
+    db = Database.open(db_url)
+    try:
+        while not stop.is_set() and os.getppid() == parent:
             try:
-                refresh_stale(self.db)
+                refresh_stale(db)
             except Exception:
                 log.exception("nowcaster pass failed")
+            stop.wait(tick_seconds)
+    finally:
+        db.dispose()
+
+
+class Nowcaster:
+    """Keeps nowcasts fresh in a child process of the server (the simulations never hold the
+    request workers' interpreter lock); it polls for stale nowcasts every tick."""
+
+    def __init__(self, db_url: str, tick_seconds: float = TICK_SECONDS) -> None:
+        ctx = mp.get_context("spawn")
+        self.stop = ctx.Event()
+        self.process = ctx.Process(
+            target=_loop,
+            args=(db_url, tick_seconds, self.stop, os.getpid()),
+            name="abroad-nowcaster",
+            daemon=True,
+        )
+        self.process.start()
 
     def close(self) -> None:
         self.stop.set()
-        self.wake.set()
-        self.thread.join(timeout=30)
+        self.process.join(timeout=30)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 def poke(app: FastAPI) -> None:
-    """Wake the app's nowcaster (if it runs) after an accepted report."""
-    nc = getattr(app.state, "nowcaster", None)
-    if isinstance(nc, Nowcaster):
-        nc.wake.set()
+    """After an accepted report: nothing to do here, the nowcaster polls for stale rows (kept
+    as the one hook should a push be wanted)."""
