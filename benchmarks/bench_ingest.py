@@ -1,17 +1,19 @@
 """Sustained station-report ingest: p50/p99 latency by offered rate, and where it falls behind.
 
 Starts a real ``abroad serve`` (one worker) on the bundled us-2024 example, on SQLite and on
-PostgreSQL (Debian's 15 in a temporary directory, as the tests start it), and drives it from
-an open-loop load generator on 127.0.0.1 (client processes x threads, each sending its share
-of the offered rate on a fixed schedule, reports spread over every station in time order).
-The server's nowcaster process runs as it does on a voting day (each accepted report makes its
-station's nowcast stale; it recomputes every stale station every 2 s); SQLite is also
-measured without it, to separate the ingest path from the nowcasts competing for the cores. Latency is measured from each report's scheduled send time, so a
-server that falls behind shows it in the latency (no coordinated omission). A rate "falls
-behind" when the reports it acknowledged per second are under 95 % of the offered rate or its
-p99 is over 100 ms. The load generator shares the machine's cores with the server.
+PostgreSQL (Debian's 15 in a temporary directory, as the tests start it), and drives it from an
+open-loop load generator on 127.0.0.1 (client processes x threads, each sending its share of
+the offered rate on a fixed schedule, reports spread over every station in time order). The
+server's nowcaster process runs as on a voting day (each accepted report makes its station's
+nowcast stale; it recomputes every stale station every 2 s); SQLite is also measured without
+it, to separate the ingest path from the nowcasts competing for the cores. Latency is measured
+from each report's scheduled send time, so a server that falls behind shows it in the latency
+(no coordinated omission). A rate "falls behind" when the reports it acknowledged per second
+are under 95 % of the offered rate or its p99 is over 100 ms. The load generator shares the
+machine's cores with the server.
 
     python benchmarks/bench_ingest.py [--rates 100,200,400,800] [--seconds 4]
+
 """
 
 from __future__ import annotations

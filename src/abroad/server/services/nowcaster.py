@@ -4,7 +4,8 @@ A station's nowcast is stale after each accepted report; a child process of each
 recomputes stale ones every tick (so bursts of reports coalesce into one recompute per
 station), and a read of a stale nowcast recomputes it at once. The station's simulator
 spec comes from the election's stored scenario and stations (the adopted plan's, or the
-status quo's) through ``server.engine``; specs are cached per election version (a cache only: any worker can rebuild it).
+status quo's) through ``server.engine``; specs are cached per election version (a cache
+only: any worker can rebuild it).
 
 The present state and the nowcast are ``ops``'s: ``state_from_reports`` on the reports of
 the latest report's voting day, ``condition`` / ``run`` / ``summarise``, then
