@@ -341,8 +341,23 @@ def accept_quarantined(
         raise ReviewRefused(
             f"no station {row.station_key!r}: re-assign the report to a station first"
         )
-    before = {"station": row.station_key, "status": row.status}
-    row.status = ACCEPTED
+    _reviewed(session, election, row, row.station_key, ACCEPTED, row.reasons, actor, "accept")
+    return row
+
+
+def _reviewed(
+    session: Session,
+    election: Election,
+    row: StationReportRow,
+    station_key: str,
+    status: str,
+    reasons: list[Any],
+    actor: str,
+    action: str,
+) -> None:
+    """Record an admin's review on the row and in the audit log."""
+    before = {"station": row.station_key, "status": row.status, "reasons": row.reasons}
+    row.station_key, row.status, row.reasons = station_key, status, reasons
     row.reviewed_by, row.reviewed_at = actor, utcnow()
     audit.append(
         session,
@@ -350,10 +365,10 @@ def accept_quarantined(
         EventType.REPORT_REVIEWED,
         _subject(election, row.client_id),
         before=before,
-        after={"station": row.station_key, "status": row.status, "action": "accept"},
+        after={"station": station_key, "status": status, "reasons": reasons, "action": action},
     )
-    _mark_stale(session, election.id, row.station_key)
-    return row
+    if status == ACCEPTED:
+        _mark_stale(session, election.id, station_key)
 
 
 def reassign_quarantined(
@@ -365,28 +380,10 @@ def reassign_quarantined(
         raise ReviewRefused(f"report {row.client_id!r} is {row.status}, not quarantined")
     if station_by_key(session, election.id, station_key) is None:
         raise ReviewRefused(f"no station {station_key!r} in election {election.election_key!r}")
-    before = {"station": row.station_key, "status": row.status, "reasons": row.reasons}
     report = report_of(row).model_copy(update={"station_id": station_key})
     verdict = _verdict(session, election.id, report, utcnow())
-    row.station_key = station_key
-    row.status = ACCEPTED if verdict.accepted else QUARANTINED
-    row.reasons = _reasons(verdict)
-    row.reviewed_by, row.reviewed_at = actor, utcnow()
-    audit.append(
-        session,
-        actor,
-        EventType.REPORT_REVIEWED,
-        _subject(election, row.client_id),
-        before=before,
-        after={
-            "station": station_key,
-            "status": row.status,
-            "reasons": row.reasons,
-            "action": "reassign",
-        },
-    )
-    if verdict.accepted:
-        _mark_stale(session, election.id, station_key)
+    status = ACCEPTED if verdict.accepted else QUARANTINED
+    _reviewed(session, election, row, station_key, status, _reasons(verdict), actor, "reassign")
     return row
 
 
