@@ -196,3 +196,30 @@ def test_a_station_nowcast_and_its_alerts_are_served_and_handled(
     client.cookies.clear()
     login(client, "staff_other")  # the other mission's staff may not handle it
     assert client.post(f"{BASE}/alerts/{aid}/acknowledge").status_code == 403
+
+
+def test_a_station_that_stops_reporting_raises_a_silent_alert(
+    backend: Backend, client: TestClient, db_url: str
+) -> None:
+    from abroad.server.services.nowcaster import check_silent
+
+    h = device(backend)
+    cg = {"Authorization": f"Bearer {backend.template.tokens['mission_cg']}"}
+    client.post(f"{BASE}/stations/emb/reports", json=report("sil-0001", "10:00"), headers=h)
+    # cg is an hour behind New York: 11:00 in Houston is 12:00 in New York
+    cg_report = {**report("sil-0002"), "taken_at": "2024-03-17T11:00:00-05:00", "station_id": "cg"}
+    assert client.post(f"{BASE}/missions/cg/reports", json=cg_report, headers=cg).status_code == 201
+    db = Database.open(db_url)
+    try:
+        assert check_silent(db) == 1  # emb: nothing for 120 minutes of the day's clock
+        assert check_silent(db) == 1  # idempotent: no second alert
+        alerts = client.get(f"{BASE}/stations/emb/nowcast", headers=h).json()["alerts"]
+        assert [(a["kind"], a["active"]) for a in alerts] == [("silent", True)]
+        assert "120 min" in alerts[0]["message"]
+        client.post(f"{BASE}/stations/emb/reports", json=report("sil-0003", "12:05"), headers=h)
+        assert check_silent(db) == 0
+        alerts = client.get(f"{BASE}/stations/emb/nowcast", headers=h).json()["alerts"]
+        assert [(a["kind"], a["active"]) for a in alerts] == [("silent", False)]
+    finally:
+        db.dispose()
+    assert audit_types(db_url).count("alert.raised") == 1

@@ -16,19 +16,21 @@ the same reports gives the same figures.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import multiprocessing as mp
 import os
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from abroad.ops.alerts import AlertThresholds, evaluate_alerts
+from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts, silent_alert
 from abroad.ops.nowcast import condition, run, summarise
 from abroad.ops.reports import state_from_reports
 from abroad.server import audit, engine
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 REPLICATIONS = 60
 TICK_SECONDS = 2.0
 SYSTEM = "system:nowcast"
+NOWCAST_KINDS = tuple(k.value for k in AlertKind if k is not AlertKind.SILENT)
 
 _specs: dict[tuple[int, str, int | None, str], dict[str, Any]] = {}
 _specs_lock = threading.Lock()
@@ -153,12 +156,14 @@ def refresh(db: Database, election_key: str, station_key: str) -> None:
         row.computed_at = utcnow()
         row.result = result
         row.error = error
-        _store_alerts(s, e.id, station_key, alerts, result is not None)
+        _store_alerts(s, e.id, station_key, alerts, NOWCAST_KINDS if result is not None else ())
 
 
 def _store_alerts(
-    s: Any, election_id: int, station_key: str, alerts: list[Any], judged: bool
+    s: Any, election_id: int, station_key: str, alerts: list[Any], judged: Iterable[str]
 ) -> None:
+    """Open or update the raised alerts; alerts of the ``judged`` kinds not raised now become
+    inactive (they stay until staff resolve them)."""
     current = {
         a.kind: a
         for a in s.scalars(
@@ -205,15 +210,20 @@ def _store_alerts(
                     "threshold": float(a.threshold),
                 },
             )
-        else:
+        elif (row.active, row.message, row.value, row.actions) != (
+            True,
+            a.message,
+            float(a.value),
+            actions,
+        ):
             row.active = True
             row.message, row.value, row.actions = a.message, float(a.value), actions
             row.updated_at = now
-    if judged:
-        for kind, row in current.items():
-            if kind not in raised and row.active:
-                row.active = False
-                row.updated_at = now
+    judged = set(judged)
+    for kind, row in current.items():
+        if kind in judged and kind not in raised and row.active:
+            row.active = False
+            row.updated_at = now
 
 
 def nowcast_out(
@@ -314,6 +324,39 @@ def overview(app: FastAPI, election_key: str) -> list[dict[str, Any]]:
     return out
 
 
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
+
+
+def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int:
+    """Raise (or clear) the ``silent`` alert of every station that has reported: silent for
+    ``silent_minutes`` before the election's latest report (its voting-day clock, so that
+    replays at any speed and late deliveries are judged on the day's own time). Returns
+    how many stations are silent."""
+    thresholds = thresholds or AlertThresholds()
+    with db.read() as s:
+        rows = s.execute(
+            select(
+                StationReportRow.election_id,
+                StationReportRow.station_key,
+                func.max(StationReportRow.taken_at),
+            )
+            .where(StationReportRow.status == live.ACCEPTED)
+            .group_by(StationReportRow.election_id, StationReportRow.station_key)
+        ).all()
+    clock: dict[int, dt.datetime] = {}
+    for eid, _, latest in rows:
+        clock[eid] = max(clock.get(eid, _aware(latest)), _aware(latest))
+    silent = 0
+    with db.write() as s:
+        for eid, key, latest in rows:
+            minutes = (clock[eid] - _aware(latest)).total_seconds() / 60
+            alert = silent_alert(str(key), minutes, thresholds)
+            silent += alert is not None
+            _store_alerts(s, eid, str(key), [alert] if alert else [], [AlertKind.SILENT.value])
+    return silent
+
+
 def refresh_stale(db: Database) -> int:
     """Recompute every stale nowcast; how many."""
     with db.read() as s:
@@ -340,6 +383,7 @@ def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
         while not stop.is_set() and os.getppid() == parent:
             try:
                 refresh_stale(db)
+                check_silent(db)
             except Exception:
                 log.exception("nowcaster pass failed")
             stop.wait(tick_seconds)
