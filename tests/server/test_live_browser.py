@@ -157,5 +157,8 @@ def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Ser
         expect(row).to_contain_text("extend")
         hot = page.locator('#map path.leaflet-interactive[stroke="#b00020"]')
         expect(hot).to_have_count(1)  # the station with open alerts, in red
+        row.get_by_role("button", name="Embassy (emb)").click()
+        expect(page.locator("#chart circle.seen")).to_have_count(2)  # the two reports
+        expect(page.locator("#chart polyline.predicted")).to_have_count(1)
         row.get_by_role("button", name="Acknowledge").first.click()
         expect(row.locator(".alert-acknowledged").first).to_be_visible()

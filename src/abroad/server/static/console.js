@@ -12,6 +12,67 @@
   let etag = null;
   let map = null;
   let markers = null;
+  let chosen = null;
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function svgEl(tag, attrs) {
+    const el = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    return el;
+  }
+
+  function clockMinutes(iso) {
+    // the local clock of the report as taken (the offset it carries is the station's)
+    const m = /T(\d\d):(\d\d)/.exec(iso);
+    return m ? parseInt(m[1], 10) * 60 + parseInt(m[2], 10) : NaN;
+  }
+
+  async function chart(s) {
+    const box = document.getElementById("chart-box");
+    const svg = document.getElementById("chart");
+    box.hidden = false;
+    document.getElementById("chart-title").textContent = "Line at " + s.name;
+    const resp = await fetch(`${table.dataset.stations}/${s.station_key}/reports?limit=500`,
+      { credentials: "same-origin" });
+    const reports = resp.ok ? (await resp.json()).items : [];
+    const day = s.latest_report ? s.latest_report.taken_at.slice(0, 10) : null;
+    const seen = reports
+      .filter((r) => r.status === "accepted" && r.report.people_in_line !== null &&
+        r.report.taken_at.slice(0, 10) === day)
+      .map((r) => [clockMinutes(r.report.taken_at), r.report.people_in_line]);
+    const line = s.nowcast ? s.nowcast.line : [];
+    const xs = seen.map((p) => p[0]).concat(line.map((p) => p.minute));
+    const ys = seen.map((p) => p[1]).concat(line.map((p) => p.ci_high));
+    svg.replaceChildren();
+    if (!xs.length) return;
+    const W = 720, H = 240, L = 50, B = 24;
+    const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 60), y1 = Math.max(...ys, 10);
+    const X = (m) => L + ((m - x0) / (x1 - x0)) * (W - L - 10);
+    const Y = (v) => H - B - (v / y1) * (H - B - 10);
+    svg.append(svgEl("line", { x1: L, y1: H - B, x2: W - 10, y2: H - B, stroke: "#5b6572" }));
+    svg.append(svgEl("line", { x1: L, y1: 10, x2: L, y2: H - B, stroke: "#5b6572" }));
+    for (let h = Math.ceil(x0 / 60) * 60; h <= x1; h += 120) {
+      const t = svgEl("text", { x: X(h), y: H - 6, "text-anchor": "middle", "font-size": 11 });
+      t.textContent = String(h / 60).padStart(2, "0") + ":00";
+      svg.append(t);
+    }
+    const top = svgEl("text", { x: L - 6, y: 16, "text-anchor": "end", "font-size": 11 });
+    top.textContent = String(Math.round(y1));
+    svg.append(top);
+    if (line.length) {
+      const band = line.map((p) => `${X(p.minute)},${Y(p.ci_high)}`)
+        .concat(line.slice().reverse().map((p) => `${X(p.minute)},${Y(p.ci_low)}`));
+      svg.append(svgEl("polygon", { points: band.join(" "), fill: "#e9c46a", opacity: 0.4,
+        class: "band" }));
+      svg.append(svgEl("polyline", {
+        points: line.map((p) => `${X(p.minute)},${Y(p.mean)}`).join(" "),
+        fill: "none", stroke: "#b00020", "stroke-width": 2, class: "predicted",
+      }));
+    }
+    for (const [m, v] of seen) {
+      svg.append(svgEl("circle", { cx: X(m), cy: Y(v), r: 4, fill: "#1d3557", class: "seen" }));
+    }
+  }
 
   function csrf() {
     const meta = document.querySelector('meta[name="csrf-token"]');
@@ -88,8 +149,16 @@
         const rep = s.latest_report ? s.latest_report.report : null;
         const nc = s.nowcast;
         open += s.alerts.filter((a) => a.status === "open").length;
+        const name = document.createElement("td");
+        const pick = document.createElement("button");
+        pick.type = "button";
+        pick.className = "link";
+        pick.textContent = s.name + " (" + s.station_key + ")";
+        pick.addEventListener("click", () => { chosen = s.station_key; chart(s); });
+        name.append(pick);
+        if (chosen === s.station_key) chart(s);
         tr.append(
-          cell(s.name + " (" + s.station_key + ")"),
+          name,
           cell(rep ? rep.taken_at : "no report"),
           cell(rep && rep.people_in_line !== null ? String(rep.people_in_line) : "–", "num"),
           cell(rep && rep.processed !== null ? String(rep.processed) : "–", "num"),
