@@ -141,7 +141,10 @@ def db_url(backend: Backend) -> str:
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:
-    return Settings(**{"db_url": url, "heartbeat_seconds": 0.2, **overrides})
+    # no nowcaster process per app: nowcasts are recomputed when read stale
+    return Settings(
+        **{"db_url": url, "heartbeat_seconds": 0.2, "nowcast_thread": False, **overrides}
+    )
 
 
 @pytest.fixture

@@ -104,6 +104,10 @@ def fill(path: str, station: str, mission: str) -> str:
         "plan_id": "999",
         "token_id": "999",
         "username": "nobody",
+        "report_id": "999",
+        "alert_id": "999",
+        "step": "acknowledge",
+        "name": "leaflet.css",
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values[m.group(1)], path)
 

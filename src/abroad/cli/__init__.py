@@ -12,6 +12,7 @@ from abroad.cli import (  # noqa: F401  (registration)
     nowcast,
     pipeline_cmds,
     plan,
+    replay,
     scaffold,
     server_cmds,
     simulate,

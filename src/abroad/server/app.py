@@ -20,6 +20,8 @@ from abroad.server.jobs import JobRunner, sweep_stale
 from abroad.server.routes import (
     admin_api,
     auth_api,
+    live_api,
+    live_pages,
     meta,
     pages,
     public_api,
@@ -27,6 +29,7 @@ from abroad.server.routes import (
     workspace_api,
 )
 from abroad.server.schemas import Role
+from abroad.server.services.nowcaster import Nowcaster
 
 HERE = Path(__file__).resolve().parent
 Scope = MutableMapping[str, Any]
@@ -112,9 +115,12 @@ def create_app(settings: Settings, *, check: bool = True) -> FastAPI:
         sweep_stale(db, settings)
         runner = JobRunner(db, settings)
         app.state.jobs = runner
+        app.state.nowcaster = Nowcaster(settings.db_url) if settings.nowcast_thread else None
         try:
             yield
         finally:
+            if app.state.nowcaster is not None:
+                app.state.nowcaster.close()
             runner.close()
             db.dispose()
 
@@ -135,7 +141,17 @@ def create_app(settings: Settings, *, check: bool = True) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     errors.install(app)
-    for module in (meta, auth_api, public_api, workspace_api, stations_api, admin_api, pages):
+    for module in (
+        meta,
+        auth_api,
+        public_api,
+        workspace_api,
+        stations_api,
+        live_api,
+        admin_api,
+        pages,
+        live_pages,
+    ):
         app.include_router(module.router)
     static = StaticFiles(directory=str(HERE / "static"))
     setattr(static, ACCESS_ATTR, Access(frozenset({Role.PUBLIC})))

@@ -33,3 +33,5 @@ class Settings:
     """Running jobs touch their row this often; a row silent for 3 beats is interrupted."""
     run_jobs: bool = True
     """False: accept jobs but leave them queued (tests of the queue itself)."""
+    nowcast_thread: bool = True
+    """Run the nowcaster process; False: nowcasts are recomputed only when read stale."""

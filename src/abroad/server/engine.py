@@ -139,3 +139,20 @@ def nearest_km(lat: float, lon: float, lats: Sequence[float], lons: Sequence[flo
     """Index of the nearest of the points (great circle)."""
     d = haversine_km(lat, lon, np.asarray(lats, np.float64), np.asarray(lons, np.float64))
     return int(np.argmin(d))
+
+
+def live_station_specs(
+    scenario: Scenario, stations: Sequence[tuple[str, int, int, int]]
+) -> dict[str, Any]:
+    """The simulator's spec (``StationSpec``) of each stored station, keyed by site, under the
+    expected demand of the stations open together: (site key, desks, booths, lanes) each."""
+    from abroad.demand import DemandModel
+    from abroad.network.simulation import Resources, station_spec
+
+    model = DemandModel.from_scenario(scenario)
+    open_ids = tuple(SiteId(k) for k, *_ in stations)
+    demand = model.expected_demand(open_ids)
+    return {
+        k: station_spec(scenario, model, demand, SiteId(k), Resources(d, b, lanes))
+        for k, d, b, lanes in stations
+    }

@@ -28,6 +28,12 @@ class EventType(StrEnum):
     LOGIN_FAILED = "auth.login_failed"
     ACCOUNT_LOCKED = "auth.account_locked"
     LOGGED_OUT = "auth.logged_out"
+    REPORT_ACCEPTED = "report.accepted"
+    REPORT_QUARANTINED = "report.quarantined"
+    REPORT_REVIEWED = "report.reviewed"
+    ALERT_RAISED = "alert.raised"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_RESOLVED = "alert.resolved"
 
 
 class Category(StrEnum):
@@ -150,6 +156,45 @@ CATALOGUE: dict[EventType, EventSpec] = {
         "A user logged out; the session was deleted.",
         "before/after: null",
     ),
+    EventType.REPORT_ACCEPTED: EventSpec(
+        Category.DATA,
+        "report/ELECTION/CLIENT_ID",
+        "A station report passed the checks and was stored as accepted (a resubmission of the "
+        "same report writes nothing).",
+        "before: null; after: station, time taken, the report's fields, submitted by",
+    ),
+    EventType.REPORT_QUARANTINED: EventSpec(
+        Category.DATA,
+        "report/ELECTION/CLIENT_ID",
+        "A station report failed a check (unknown station, outside the days and hours, "
+        "inconsistent with earlier reports) and was stored in quarantine for review.",
+        "before: null; after: station, time taken, the report's fields and every reason",
+    ),
+    EventType.REPORT_REVIEWED: EventSpec(
+        Category.DATA,
+        "report/ELECTION/CLIENT_ID",
+        "An admin reviewed a quarantined report: accepted it, or re-assigned it to another "
+        "station (it is then checked again).",
+        "before/after: station and status",
+    ),
+    EventType.ALERT_RAISED: EventSpec(
+        Category.DATA,
+        "alert/ID",
+        "The nowcast of a station raised a new alert (actor `system:nowcast`).",
+        "before: null; after: station, kind, message, value, threshold",
+    ),
+    EventType.ALERT_ACKNOWLEDGED: EventSpec(
+        Category.DATA,
+        "alert/ID",
+        "Staff acknowledged an alert.",
+        "before/after: the alert's status",
+    ),
+    EventType.ALERT_RESOLVED: EventSpec(
+        Category.DATA,
+        "alert/ID",
+        "Staff resolved an alert (a later nowcast that raises it again opens a new one).",
+        "before/after: the alert's status",
+    ),
 }
 
 
@@ -167,7 +212,8 @@ def render_markdown() -> str:
         "",
         "Not audited, because they are bookkeeping rather than data: a running job's progress",
         "and heartbeat, login-attempt counters (their outcome is audited) and session rows",
-        "(logins and logouts are audited).",
+        "(logins and logouts are audited), and a station's nowcast (derived from the accepted",
+        "reports, recomputed, never edited; the alerts it raises are audited).",
         "",
         "| event type | kind | subject | when | before / after |",
         "| --- | --- | --- | --- | --- |",

@@ -316,3 +316,77 @@ class AuditEntry(Base):
     after: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Voting days: station reports, nowcasts, alerts
+
+
+class StationReportRow(Base):
+    """A station report as filed (``ops.StationReport``), accepted or in quarantine.
+
+    ``client_id`` is unique per election: resubmitting returns the stored row. ``payload`` is
+    the report's JSON exactly as validated; ``content_sha256`` tells a resubmission of the same
+    report from a different one under the same id."""
+
+    __tablename__ = "station_reports"
+    __table_args__ = (UniqueConstraint("election_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(100))
+    station_key: Mapped[str] = mapped_column(String(120), index=True)
+    """The station the report is filed under now (after any re-assignment)."""
+    filed_station_key: Mapped[str] = mapped_column(String(120))
+    """The station the report named when it was filed."""
+    taken_at: Mapped[dt.datetime] = mapped_column(index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    """``accepted`` or ``quarantined``."""
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """[{reason, message}] of the check that quarantined it (kept after a review)."""
+    submitted_by: Mapped[str] = mapped_column(String(160))
+    reviewed_by: Mapped[str | None] = mapped_column(String(160))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class StationNowcastRow(Base):
+    """The latest nowcast of a station (derived data: recomputed, never edited by people)."""
+
+    __tablename__ = "station_nowcasts"
+    __table_args__ = (UniqueConstraint("election_id", "station_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"))
+    station_key: Mapped[str] = mapped_column(String(120))
+    reports_seen: Mapped[int] = mapped_column(Integer, default=0)
+    """Highest accepted report id the nowcast was computed from."""
+    stale: Mapped[bool] = mapped_column(Boolean, default=True)
+    computed_at: Mapped[dt.datetime | None] = mapped_column()
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class StationAlertRow(Base):
+    """An alert raised by the rules for a station, with its actions; staff acknowledge and
+    resolve it. ``active``: the latest nowcast still raises it."""
+
+    __tablename__ = "station_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"))
+    station_key: Mapped[str] = mapped_column(String(120), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    """``open``, ``acknowledged`` or ``resolved``."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    actions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    raised_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(160))
+    resolved_by: Mapped[str | None] = mapped_column(String(160))

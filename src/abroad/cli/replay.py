@@ -1,0 +1,244 @@
+"""Command: replay (registered on import): play a simulated voting day to a server."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from abroad.cli.app import app
+from abroad.cli.common import ScenarioArg, fail_input, print_json, progress, stderr, stdout
+from abroad.io.errors import InputError, Problem
+
+PASSWORD_ENV = "ABROAD_PASSWORD"
+
+
+@dataclass
+class Tally:
+    stored: int = 0
+    duplicates: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    refused: list[str] = field(default_factory=list)
+    retries: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "refused": self.refused,
+            "retries": self.retries,
+        }
+
+
+class Client:
+    """POSTs reports with a device token or a logged-in session (cookie and CSRF token)."""
+
+    def __init__(self, server: str, token: str | None, user: str | None, timeout: float) -> None:
+        self.server = server.rstrip("/")
+        self.timeout = timeout
+        self.headers = {"Content-Type": "application/json"}
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.user = user
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def login(self) -> None:
+        if self.user is None:
+            return
+        password = os.environ.get(PASSWORD_ENV, "")
+        status, body = self.post("/api/auth/login", {"username": self.user, "password": password})
+        if status != 200:
+            raise RuntimeError(f"login as {self.user!r} failed: {status} {body}")
+        self.headers["X-CSRF-Token"] = str(body["csrf_token"])
+
+    def post(self, path: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        """(status, JSON body); status 0 when the server could not be reached."""
+        req = urllib.request.Request(
+            self.server + path,
+            data=json.dumps(payload).encode(),
+            headers=self.headers,
+            method="POST",
+        )
+        try:
+            with self.opener.open(req, timeout=self.timeout) as r:
+                return int(r.status), json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                return int(exc.code), json.loads(raw or b"null")
+            except ValueError:
+                return int(exc.code), raw.decode(errors="replace")
+        except (OSError, ValueError):
+            return 0, None
+
+
+def deliver(
+    client: Client,
+    election: str,
+    reports: list[Any],
+    speed: float,
+    give_up_seconds: float,
+    on_done: Any = None,
+) -> Tally:
+    """Send each report when its simulated minute comes (``speed`` simulated minutes per
+    real minute), retrying unacknowledged ones (network errors, 5xx, 429) with backoff until
+    ``give_up_seconds`` pass without progress. A 401 with a user logs in again."""
+    tally = Tally()
+    start_minute = reports[0].minute if reports else 0.0
+    t0 = time.monotonic()
+    backoff = 0.2
+    last_progress = time.monotonic()
+    i = 0
+    while i < len(reports):
+        rep = reports[i]
+        due = t0 + (rep.minute - start_minute) * 60.0 / speed
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        status, body = client.post(
+            f"/api/elections/{election}/stations/{rep.station}/reports", rep.body
+        )
+        if status in (200, 201):
+            tally.stored += status == 201
+            tally.duplicates += status == 200
+            tally.accepted += body.get("status") == "accepted"
+            tally.quarantined += body.get("status") == "quarantined"
+            i, backoff, last_progress = i + 1, 0.2, time.monotonic()
+            if on_done is not None:
+                on_done()
+            continue
+        if status == 401 and client.user is not None:
+            try:
+                client.login()
+                continue
+            except RuntimeError:
+                pass
+        if status == 0 or status >= 500 or status in (408, 429):
+            if time.monotonic() - last_progress > give_up_seconds:
+                raise TimeoutError(
+                    f"the server has not acknowledged a report for {give_up_seconds:.0f} s; "
+                    f"{len(reports) - i} report(s) unsent"
+                )
+            tally.retries += 1
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+            if status == 0 and client.user is not None and "X-CSRF-Token" in client.headers:
+                # a restarted server keeps sessions (they are stored); nothing to do
+                pass
+            continue
+        tally.refused.append(f"{rep.body['client_id']}: {status} {json.dumps(body)[:200]}")
+        i, last_progress = i + 1, time.monotonic()
+    return tally
+
+
+@app.command()
+def replay(
+    scenario: ScenarioArg,
+    server: Annotated[str, typer.Option("--server", help="The server's URL.")],
+    election: Annotated[
+        str | None,
+        typer.Option(help="The election's key on the server (default: the scenario's name)."),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=0.01, help="Simulated minutes per real minute.")
+    ] = 60.0,
+    token: Annotated[
+        str | None, typer.Option(help="A device token (or log in with --user).")
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help=f"Log in as this user; the password is read from ${PASSWORD_ENV}."),
+    ] = None,
+    day: Annotated[int, typer.Option(help="Voting day (0-based; -1: the last).")] = -1,
+    every: Annotated[float, typer.Option(min=1, help="Minutes between a station's reports.")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated day.")] = 0,
+    surge: Annotated[
+        str | None, typer.Option(help="FACTOR@HH:MM: arrivals times FACTOR from HH:MM on.")
+    ] = None,
+    silent: Annotated[
+        str | None, typer.Option(help="STATION@HH:MM: the station stops reporting at HH:MM.")
+    ] = None,
+    out_of_order: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of reports delivered after the next one.")
+    ] = 0.0,
+    give_up: Annotated[
+        float, typer.Option(min=1, help="Seconds without any acknowledgement before giving up.")
+    ] = 300.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the tally as JSON.")] = False,
+) -> None:
+    """Play a voting day simulated from the scenario's stations to a server as station
+    reports, at an accelerated clock; unacknowledged reports are retried."""
+    from abroad.io.scenario import load_scenario
+    from abroad.jobs.replay import ReplayOptions, replay_day
+    from abroad.model.clock import parse_clock
+
+    problems: list[Problem] = []
+    opts: dict[str, Any] = {"day": day, "every_minutes": every, "seed": seed}
+
+    def at(option: str, text: str) -> tuple[str, float]:
+        head, _, clock = text.rpartition("@")
+        try:
+            t = parse_clock(clock)
+            minutes = t.hour * 60.0 + t.minute  # type: ignore[attr-defined]
+        except (ValueError, AttributeError):
+            problems.append(Problem(option, f"{text!r}: expected ...@HH:MM"))
+            return head, 0.0
+        return head, minutes
+
+    if surge:
+        factor, minute = at("--surge", surge)
+        try:
+            opts["surge_factor"] = float(factor)
+            opts["surge_from_minute"] = minute
+        except ValueError:
+            problems.append(Problem("--surge", f"{surge!r}: expected FACTOR@HH:MM, e.g. 2@12:00"))
+    if silent:
+        opts["silent_station"], opts["silent_from_minute"] = at("--silent", silent)
+    if out_of_order:
+        opts["out_of_order_share"] = out_of_order
+    if token is None and user is None:
+        problems.append(Problem("--token/--user", "give a device token or a user to log in as"))
+    if problems:
+        fail_input(InputError(problems))
+    try:
+        sc = load_scenario(Path(scenario))
+    except InputError as exc:
+        fail_input(exc)
+    reports = replay_day(sc, ReplayOptions(**opts))
+    client = Client(server, token, user, timeout=30.0)
+    try:
+        client.login()
+    except RuntimeError as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    key = election or sc.name
+    with progress(not json_out) as bar:
+        task = bar.add_task(f"replaying {key}", total=len(reports))
+        try:
+            tally = deliver(client, key, reports, speed, give_up, lambda: bar.advance(task))
+        except TimeoutError as exc:
+            stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    if json_out:
+        print_json({"reports": len(reports), **tally.as_dict()})
+        return
+    stdout.print(
+        f"{len(reports)} reports: {tally.stored} stored ({tally.accepted} accepted, "
+        f"{tally.quarantined} quarantined), {tally.duplicates} already stored, "
+        f"{len(tally.refused)} refused, {tally.retries} retries"
+    )
+    for r in tally.refused:
+        stdout.print(f"  refused {r}", highlight=False)

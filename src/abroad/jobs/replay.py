@@ -1,0 +1,146 @@
+"""A voting day simulated station by station and read out as station reports (``abroad
+replay``).
+
+Each open station of the scenario's status quo (every available site at the desks, booths
+and lanes its premises allow: the stations an import stores) is simulated for one voting day
+with the network's own spec (``network.simulation.station_spec``), one replication under its
+own derived seed. Every ``every_minutes`` from opening to closing the station "reports" what
+the trace shows at that minute: people in line (arrived, not yet at the booths, not yet gone
+home), voters processed so far (started at the desks), desks working; an ``opened`` event at
+the first report and ``closed`` at the last. Options: a surge (the arrival rate times a
+factor from a clock minute on), a station that falls silent from a minute on, and
+out-of-order delivery (a seeded share of reports sent after the next one).
+
+Client ids are fixed by the seed, station and minute: a replay sent twice stores nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from abroad.model import Scenario, SiteId
+from abroad.queueing.kernel import SERVED
+from abroad.queueing.spec import StationSpec
+from abroad.queueing.station import simulate_replication, station_seed
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """One report of the replay: when it is due (simulated minute) and its JSON body."""
+
+    station: str
+    minute: float
+    """Local clock minute on the replayed day."""
+    body: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    day: int = -1
+    """Voting day (0-based; -1: the last)."""
+    every_minutes: float = 30.0
+    seed: int = 0
+    surge_factor: float = 1.0
+    surge_from_minute: float = 12 * 60.0
+    silent_station: str | None = None
+    silent_from_minute: float = 14 * 60.0
+    out_of_order_share: float = 0.0
+
+
+def _surged(spec: StationSpec, day: int, factor: float, from_minute: float) -> StationSpec:
+    if factor == 1.0:
+        return spec
+    d = spec.days[day]
+    rates = tuple(
+        r * (factor if d.open_minutes + i * d.bin_minutes >= from_minute else 1.0)
+        for i, r in enumerate(d.arrivals_per_hour)
+    )
+    days = list(spec.days)
+    days[day] = d.model_copy(update={"arrivals_per_hour": rates})
+    return spec.model_copy(update={"days": tuple(days)})
+
+
+def station_reports(
+    key: str,
+    spec: StationSpec,
+    date: dt.date,
+    zone: str,
+    options: ReplayOptions,
+    seed: int,
+) -> list[ReplayReport]:
+    """The reports one station files over the day, from one simulated replication."""
+    day = options.day % len(spec.days)
+    spec = _surged(spec, day, options.surge_factor, options.surge_from_minute)
+    trace = simulate_replication(spec, seed, 0)
+    off = trace.inputs.arr_off
+    lo, hi = int(off[day]), int(off[day + 1])
+    arrival = trace.inputs.arrival_minutes[lo:hi]
+    line_stages = max(len(spec.stages) - 1, 1)
+    desk_start = trace.start_minutes[line_stages - 1, lo:hi]
+    booth_start = trace.start_minutes[line_stages, lo:hi]
+    earlier = int(np.sum(~np.isnan(trace.start_minutes[line_stages - 1, :lo])))
+    served = trace.outcome[lo:hi] == SERVED
+    gone = np.where(served, np.inf, arrival + trace.inputs.patience_minutes[lo:hi])
+    d = spec.days[day]
+    tz = ZoneInfo(zone)
+    desks = next((s for s in spec.stages if s.name == "checkin"), None)
+    out = []
+    minute = d.open_minutes
+    while minute <= d.close_minutes + 1e-9:
+        if options.silent_station == key and minute >= options.silent_from_minute:
+            break
+        at_booth = np.nan_to_num(booth_start, nan=np.inf) <= minute
+        in_line = int(np.sum((arrival <= minute) & ~at_booth & (gone > minute)))
+        processed = earlier + int(np.sum(np.nan_to_num(desk_start, nan=np.inf) <= minute))
+        taken = dt.datetime.combine(date, dt.time(0), tz) + dt.timedelta(minutes=minute)
+        body: dict[str, object] = {
+            "client_id": f"replay-{options.seed}-{key}-{day}-{int(minute):04d}",
+            "taken_at": taken.isoformat(),
+            "people_in_line": in_line,
+            "processed": processed,
+        }
+        if desks is not None:
+            body["working"] = {"checkin": desks.servers_at(minute)}
+        if minute == d.open_minutes:
+            body["event"] = "opened"
+        elif minute + options.every_minutes > d.close_minutes + 1e-9:
+            body["event"] = "closed"
+        out.append(ReplayReport(key, minute, body))
+        minute += options.every_minutes
+    return out
+
+
+def replay_day(scenario: Scenario, options: ReplayOptions) -> list[ReplayReport]:
+    """Every station's reports of the day, in delivery order (by due minute, with the
+    out-of-order share swapped with the report due after them)."""
+    from abroad.demand import DemandModel
+    from abroad.network.catchments import default_open_sites
+    from abroad.network.simulation import station_spec, status_quo_resources
+
+    open_ids: tuple[SiteId, ...] = default_open_sites(scenario)
+    model = DemandModel.from_scenario(scenario)
+    demand = model.expected_demand(open_ids)
+    resources = status_quo_resources(scenario, open_ids)
+    day = options.day % len(scenario.election.days)
+    date = scenario.election.days[day].date
+    reports: list[ReplayReport] = []
+    for i, sid in enumerate(open_ids):
+        spec = station_spec(scenario, model, demand, sid, resources[sid])
+        site = scenario.site(sid)
+        reports += station_reports(
+            str(sid), spec, date, site.timezone, options, station_seed(options.seed, i)
+        )
+    reports.sort(key=lambda r: (r.minute, r.station))
+    if options.out_of_order_share > 0:
+        rng = np.random.default_rng(options.seed)
+        i = 0
+        while i < len(reports) - 1:
+            if rng.random() < options.out_of_order_share:
+                reports[i], reports[i + 1] = reports[i + 1], reports[i]
+                i += 1
+            i += 1
+    return reports

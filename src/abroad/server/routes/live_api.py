@@ -1,0 +1,233 @@
+"""Voting days: station reports, the admin's quarantine review, nowcasts and alerts.
+
+Staff report for their missions' stations; a device reports for the station (or mission) its
+token was issued for. Reports are idempotent by client id: ``201`` when stored, ``200`` with
+the stored report when the same report is sent again, ``409`` for other content under a
+stored id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from abroad.ops.reports import StationReport
+from abroad.server.access import GLOBAL_ROLES, Principal, allow
+from abroad.server.errors import ApiError
+from abroad.server.models import Election, StationAlertRow, StationReportRow
+from abroad.server.routes.common import ERRORS, PageQuery, db_of, etagged, not_found, paged
+from abroad.server.schemas import Page, Role
+from abroad.server.services import live, nowcaster
+from abroad.server.services.live import AlertOut, NowcastOut, ReassignIn, ReportIn, ReportOut
+
+router = APIRouter(prefix="/api/elections/{election_key}", tags=["voting day"], responses=ERRORS)
+
+REPORTERS = (Role.ADMIN, Role.MISSION_STAFF, Role.DEVICE)
+WATCHERS = (Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF, Role.OBSERVER, Role.DEVICE)
+ALERT_HANDLERS = (Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF)
+
+
+def _election(s: Any, key: str) -> Election:
+    e = s.scalar(select(Election).where(Election.election_key == key))
+    if e is None:
+        raise not_found(f"no election {key!r}")
+    return e  # type: ignore[no-any-return]
+
+
+def _file(request: Request, election_key: str, report: StationReport, me: Principal) -> Any:
+    db = db_of(request)
+    with db.write() as s:
+        e = _election(s, election_key)
+        try:
+            row, duplicate = live.submit_report(s, e, report, me.name)
+        except live.Conflict as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        out = live.report_out(row, duplicate)
+    if not duplicate and out.status == live.ACCEPTED:
+        nowcaster.poke(request.app)
+    return JSONResponse(jsonable_encoder(out), status_code=200 if duplicate else 201)
+
+
+@router.post(
+    "/stations/{station_key}/reports",
+    response_model=ReportOut,
+    status_code=201,
+    responses={200: {"model": ReportOut, "description": "The same report was already stored."}},
+)
+def file_station_report(
+    election_key: str,
+    station_key: str,
+    data: ReportIn,
+    request: Request,
+    me: Principal = allow(*REPORTERS, scope="station"),
+) -> Any:
+    """File a report for a station (idempotent by ``client_id``). Reports that fail a check
+    (outside the station's days and hours, processed going down, more ballots than issued, …)
+    are stored in quarantine with the reasons: the answer says which."""
+    if data.station_id is not None and data.station_id != station_key:
+        raise ApiError(422, "invalid", f"station_id {data.station_id!r} is not {station_key!r}")
+    return _file(request, election_key, data.to_report(station_key), me)
+
+
+@router.post(
+    "/missions/{mission_key}/reports",
+    response_model=ReportOut,
+    status_code=201,
+    responses={200: {"model": ReportOut, "description": "The same report was already stored."}},
+)
+def file_mission_report(
+    election_key: str,
+    mission_key: str,
+    data: ReportIn,
+    request: Request,
+    me: Principal = allow(*REPORTERS, scope="mission"),
+) -> Any:
+    """File a report for any station of a mission (``station_id`` required). A station the
+    election does not know is stored in quarantine (unknown station) for an admin to
+    re-assign; a station of another mission is refused."""
+    if data.station_id is None:
+        raise ApiError(422, "invalid", "station_id is required on the mission's route")
+    with db_of(request).read() as s:
+        e = _election(s, election_key)
+        st = live.station_by_key(s, e.id, data.station_id)
+    if st is not None and st.mission_key != mission_key and me.role not in GLOBAL_ROLES:
+        raise ApiError(403, "forbidden", f"station {data.station_id!r} is not run by this mission")
+    return _file(request, election_key, data.to_report(data.station_id), me)
+
+
+@router.get("/stations/{station_key}/reports", response_model=Page[ReportOut])
+def station_reports(
+    election_key: str,
+    station_key: str,
+    request: Request,
+    paging: PageQuery,
+    _: Principal = allow(*WATCHERS, scope="station"),
+) -> Any:
+    """A station's reports (accepted and quarantined) in the order they were taken."""
+    with db_of(request).read() as s:
+        e = _election(s, election_key)
+        q = live.reports_query(e.id, None, station_key)
+        body = paged(s, q, StationReportRow.taken_at, paging, live.report_out)
+    return etagged(request, body)
+
+
+@router.get("/reports", response_model=Page[ReportOut])
+def list_reports(
+    election_key: str,
+    request: Request,
+    paging: PageQuery,
+    status: Annotated[Literal["accepted", "quarantined"] | None, Query()] = None,
+    _: Principal = allow(Role.ADMIN),
+) -> Any:
+    """Every report of the election; ``?status=quarantined`` for the review queue."""
+    with db_of(request).read() as s:
+        e = _election(s, election_key)
+        q = live.reports_query(e.id, status, None)
+        body = paged(s, q, StationReportRow.id, paging, live.report_out)
+    return etagged(request, body)
+
+
+def _review(request: Request, election_key: str, report_id: int, act: Any) -> ReportOut:
+    with db_of(request).write() as s:
+        e = _election(s, election_key)
+        row = s.get(StationReportRow, report_id)
+        if row is None or row.election_id != e.id:
+            raise not_found(f"no report {report_id} in election {election_key!r}")
+        try:
+            act(s, e, row)
+        except live.ReviewRefused as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        out = live.report_out(row)
+    if out.status == live.ACCEPTED:
+        nowcaster.poke(request.app)
+    return out
+
+
+@router.post("/reports/{report_id}/accept", response_model=ReportOut)
+def accept_report(
+    election_key: str, report_id: int, request: Request, me: Principal = allow(Role.ADMIN)
+) -> ReportOut:
+    """Accept a quarantined report as it is (its reasons stay on record)."""
+    return _review(
+        request, election_key, report_id, lambda s, e, r: live.accept_quarantined(s, e, r, me.name)
+    )
+
+
+@router.post("/reports/{report_id}/reassign", response_model=ReportOut)
+def reassign_report(
+    election_key: str,
+    report_id: int,
+    data: ReassignIn,
+    request: Request,
+    me: Principal = allow(Role.ADMIN),
+) -> ReportOut:
+    """File a quarantined report under another station; it is checked again there."""
+    return _review(
+        request,
+        election_key,
+        report_id,
+        lambda s, e, r: live.reassign_quarantined(s, e, r, data.station_key, me.name),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Nowcasts and alerts
+
+
+@router.get("/stations/{station_key}/nowcast", response_model=NowcastOut)
+async def station_nowcast(
+    election_key: str,
+    station_key: str,
+    request: Request,
+    _: Principal = allow(*WATCHERS, scope="station"),
+) -> Any:
+    """The station's nowcast from its latest accepted reports (recomputed here when stale)
+    and its alerts with their actions. Poll it with ``If-None-Match``."""
+    out = await run_in_threadpool(
+        nowcaster.nowcast_out, request.app, election_key, station_key, True
+    )
+    if out is None:
+        raise not_found(f"no station {station_key!r} in election {election_key!r}")
+    return etagged(request, out)
+
+
+@router.get("/live", response_model=list[NowcastOut])
+def live_overview(
+    election_key: str,
+    request: Request,
+    _: Principal = allow(Role.ADMIN, Role.PLANNER),
+) -> Any:
+    """Every station's stored nowcast and alerts (what the console polls; not recomputed)."""
+    return etagged(request, nowcaster.overview(request.app, election_key))
+
+
+@router.post("/alerts/{alert_id}/{step}", response_model=AlertOut)
+def handle_alert(
+    election_key: str,
+    alert_id: int,
+    step: Literal["acknowledge", "resolve"],
+    request: Request,
+    me: Principal = allow(*ALERT_HANDLERS),
+) -> AlertOut:
+    """Acknowledge or resolve an alert (staff only for their missions' stations)."""
+    with db_of(request).write() as s:
+        e = _election(s, election_key)
+        row = s.get(StationAlertRow, alert_id)
+        if row is None or row.election_id != e.id:
+            raise not_found(f"no alert {alert_id} in election {election_key!r}")
+        if me.role not in GLOBAL_ROLES:
+            st = live.station_by_key(s, e.id, row.station_key)
+            if st is None or st.mission_key not in me.missions:
+                raise ApiError(403, "forbidden", "outside your missions or stations")
+        try:
+            live.move_alert(
+                s, row, "acknowledged" if step == "acknowledge" else "resolved", me.name
+            )
+        except live.ReviewRefused as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        return live.alert_out(row)

@@ -1,0 +1,164 @@
+"""The station's reporting page offline, in real headless Chromium (Debian's, by Playwright):
+cut the network, file three reports, restore it: all three arrive, each exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from abroad.server.db import Database
+
+from server.conftest import PASSWORD, Backend
+from server.live_server import Served
+
+CHROMIUM = Path("/usr/bin/chromium")
+WAIT_MS = 60_000
+"""Upper bound on waits (stops a hung test; not a timing assertion)."""
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (make browser)"
+)
+
+
+@pytest.fixture
+def served(backends: dict[str, Backend]) -> Iterator[Served]:
+    s = Served(backends["sqlite"].make_url(), tokens=backends["sqlite"].template.tokens).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@contextmanager
+def logged_in(served: Served, username: str) -> Iterator[tuple[Any, Any]]:
+    """(browser context, page) of real headless Chromium, logged in as ``username``."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(served.base + "/login")
+            page.get_by_label("User name").fill(username)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            yield context, page
+        finally:
+            browser.close()
+
+
+def stored_reports(url: str) -> list[tuple[str, str]]:
+    db = Database.open(url)
+    try:
+        with db.read() as s:
+            rows = s.execute(text("SELECT client_id, payload FROM station_reports"))
+            return [(str(a), str(b)) for a, b in rows]
+    finally:
+        db.dispose()
+
+
+def test_reports_filed_offline_arrive_exactly_once(served: Served) -> None:
+    from playwright.sync_api import expect
+
+    with logged_in(served, "staff") as (context, page):
+        page.goto(served.base + "/elections/tiny/stations/emb/report")
+        expect(page.locator("#pending-count")).to_have_text("0")
+
+        context.set_offline(True)
+        for n in (120, 180, 260):
+            page.get_by_label("People in line now").fill(str(n))
+            page.get_by_label("Incident (free text)").fill(f"line {n}")
+            page.get_by_label("Incident (free text)").press("Tab")
+            page.keyboard.press("Tab")  # the form is usable from the keyboard
+            page.get_by_role("button", name="File report").press("Enter")
+        expect(page.locator("#pending-count")).to_have_text("3")
+        expect(page.locator("#sync-state")).to_contain_text("retrying")
+        assert stored_reports(served.db_url) == []
+
+        context.set_offline(False)
+        expect(page.locator("#pending-count")).to_have_text("0")
+        expect(page.locator("#sent li")).to_have_count(3)
+        # a reload finds nothing left on the device to send
+        page.reload()
+        expect(page.locator("#pending-count")).to_have_text("0")
+    rows = stored_reports(served.db_url)
+    assert len(rows) == 3
+    assert len({cid for cid, _ in rows}) == 3
+    assert sorted(n for n in (120, 180, 260) if any(f'"line {n}"' in p for _, p in rows)) == [
+        120,
+        180,
+        260,
+    ]
+
+
+def test_a_4xx_is_shown_for_correction_and_kept(served: Served) -> None:
+    from playwright.sync_api import expect
+
+    with logged_in(served, "staff") as (_, page):
+        page.goto(served.base + "/elections/tiny/stations/emb/report")
+        # both a count and a length: the server answers 422
+        page.get_by_label("People in line now").fill("10")
+        page.get_by_label("or the line's length (metres)").fill("30")
+        page.get_by_role("button", name="File report").click()
+        expect(page.locator("#rejected li")).to_have_count(1)
+        expect(page.locator("#rejected li")).to_contain_text("line_length_m")
+        page.locator("#rejected li").get_by_role("button", name="Correct").click()
+        expect(page.get_by_label("People in line now")).to_have_value("10")
+        page.get_by_label("or the line's length (metres)").fill("")
+        page.get_by_role("button", name="File report").click()
+        expect(page.locator("#sent li")).to_have_count(1)
+        expect(page.locator("#rejected li")).to_have_count(0)
+    assert len(stored_reports(served.db_url)) == 1
+
+
+def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Served) -> None:
+    import json
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    # staff of emb report a long line over the API with the station's device token
+    token = served.tokens["station_emb"]
+    for cid, hhmm, line, done in (
+        ("con-0001", "09:00", 300, 100),
+        ("con-0002", "13:00", 2000, 1200),
+    ):
+        req = urllib.request.Request(
+            served.base + "/api/elections/tiny/stations/emb/reports",
+            data=json.dumps(
+                {
+                    "client_id": cid,
+                    "taken_at": f"2024-03-17T{hhmm}:00-04:00",
+                    "people_in_line": line,
+                    "processed": done,
+                }
+            ).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 201
+    with logged_in(served, "admin") as (_, page):
+        page.goto(served.base + "/elections/tiny/console")
+        expect(page.locator("#console tbody tr")).to_have_count(2)
+        row = page.locator("#station-emb")
+        expect(row.locator("td.left")).not_to_have_text("–")  # the nowcaster ran
+        expect(row).to_contain_text("left_at_close")
+        expect(row).to_contain_text("extend")
+        hot = page.locator('#map path.leaflet-interactive[stroke="#b00020"]')
+        expect(hot).to_have_count(1)  # the station with open alerts, in red
+        row.get_by_role("button", name="Embassy (emb)").click()
+        expect(page.locator("#chart circle.seen")).to_have_count(2)  # the two reports
+        expect(page.locator("#chart polyline.predicted")).to_have_count(1)
+        row.get_by_role("button", name="Acknowledge").first.click()
+        expect(row.locator(".alert-acknowledged").first).to_be_visible()
