@@ -159,13 +159,7 @@ def main() -> None:
         reason = unavailable_reason()
         if reason is None:
             cluster = Cluster.start()
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text("CREATE DATABASE abroad_bench"))
-            admin.dispose()
-            backends["postgresql"] = cluster.url("abroad_bench")
+            backends["postgresql"] = cluster.create_database("abroad_bench")
         else:
             print(f"PostgreSQL skipped: {reason}")
         for name, url in backends.items():

@@ -151,13 +151,7 @@ def main() -> None:
         reason = unavailable_reason()
         if reason is None:
             cluster = Cluster.start()
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text("CREATE DATABASE abroad_ingest"))
-            admin.dispose()
-            backends["postgresql"] = cluster.url("abroad_ingest")
+            backends["postgresql"] = cluster.create_database("abroad_ingest")
         else:
             print(f"PostgreSQL skipped: {reason}")
         configs = [(n, u, True) for n, u in backends.items()]

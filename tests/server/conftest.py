@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from abroad.server.app import create_app
 from abroad.server.config import Settings
@@ -109,18 +109,11 @@ def backends(
 
     out["sqlite"] = Backend("sqlite", sqlite_url, tpl)
     if pg_cluster is not None:
-        admin = create_engine(pg_cluster.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text("CREATE DATABASE abroad_template"))
-        pg_tpl = _fill(pg_cluster.url("abroad_template"), scenario)
+        pg_tpl = _fill(pg_cluster.create_database("abroad_template"), scenario)
 
         def pg_url(empty: bool = False) -> str:
             name = f"abroad_test_{next(_counter)}"
-            with admin.connect() as c:
-                c.execute(
-                    text(f"CREATE DATABASE {name}" + ("" if empty else " TEMPLATE abroad_template"))
-                )
-            return pg_cluster.url(name)
+            return pg_cluster.create_database(name, None if empty else "abroad_template")
 
         out["postgresql"] = Backend("postgresql", pg_url, pg_tpl)
     return out

@@ -11,8 +11,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -47,6 +48,8 @@ def _as_postgres(args: list[str]) -> list[str]:
 class Cluster:
     root: Path
     port: int
+    _admin: Any = field(default=None, repr=False)
+    """Engine on the maintenance database, made on first use (CREATE DATABASE)."""
 
     @property
     def data(self) -> Path:
@@ -54,6 +57,18 @@ class Cluster:
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create database ``name`` (a copy of ``template`` when given); its URL."""
+        from sqlalchemy import create_engine, text
+
+        if self._admin is None:
+            self._admin = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as c:
+            c.execute(
+                text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+            )
+        return self.url(name)
 
     @classmethod
     def start(cls) -> Cluster:
@@ -103,6 +118,8 @@ class Cluster:
         return cluster
 
     def stop(self) -> None:
+        if self._admin is not None:
+            self._admin.dispose()
         subprocess.run(
             _as_postgres(
                 [str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
