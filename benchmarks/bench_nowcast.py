@@ -44,9 +44,9 @@ from abroad.queueing import DaySpec, StageSpec, StationSpec, simulate_station
 from abroad.queueing import kernel as K
 from abroad.queueing.sampling import replication_rng
 from abroad.queueing.station import (
+    PreparedStation,
     RandomInputs,
     ReplicationTrace,
-    _Prepared,
     draw_inputs,
     prepare,
     run_inputs,
@@ -144,7 +144,7 @@ def election(n_stations: int, replications: int) -> None:
 
 def _truth(
     spec: StationSpec, theta: float, seed: int
-) -> tuple[_Prepared, RandomInputs, ReplicationTrace]:
+) -> tuple[PreparedStation, RandomInputs, ReplicationTrace]:
     """One true day at ``theta`` times the plan."""
     prep = prepare(spec)
     inp = draw_inputs(prep, replication_rng(seed, 0), theta)
@@ -152,7 +152,7 @@ def _truth(
 
 
 def _probe_wait(
-    spec: StationSpec, prep: _Prepared, inp: RandomInputs, h: float, seed: int
+    spec: StationSpec, prep: PreparedStation, inp: RandomInputs, h: float, seed: int
 ) -> float | None:
     """Time in the line of one more voter (unlimited patience) joining the true day at ``h``
     (None if they do not get past the line). Everyone before them is unchanged (FIFO)."""

@@ -48,13 +48,13 @@ from abroad.queueing.outcome import Estimate
 from abroad.queueing.sampling import replication_rng
 from abroad.queueing.spec import DaySpec, StageSpec, StationSpec
 from abroad.queueing.station import (
+    PreparedStation,
     RandomInputs,
-    _cumulative_intensity,
-    _Prepared,
-    _run,
+    cumulative_intensity,
     draw_inputs,
     prepare,
     run_inputs,
+    run_prepared,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -248,7 +248,7 @@ def _unseen_shares(
 
 def planned_arrivals_by(day: DaySpec, minute: float) -> float:
     """The plan's expected arrivals from opening to ``minute`` (early line, profile, surges)."""
-    t, cum = _cumulative_intensity(day)
+    t, cum = cumulative_intensity(day)
     return float(day.early_voters + np.interp(minute, t, cum))
 
 
@@ -498,7 +498,7 @@ class _LineAges:
 
 
 def _line_ages(day: DaySpec, now: float, patience: Distribution | None) -> _LineAges:
-    t, cum = _cumulative_intensity(day)
+    t, cum = cumulative_intensity(day)
     span = max(now - day.open_minutes, 0.0)
     ages = np.linspace(0.0, span, max(int(span) + 1, 2))
     c = np.interp(now - ages, np.asarray(t), np.asarray(cum))  # plan arrivals before now-age
@@ -581,7 +581,7 @@ def _drop(inp: RandomInputs, keep: int, drop: int) -> RandomInputs:
 
 
 def _collect(
-    cond: Conditioned, prep: _Prepared, inputs: Sequence[RandomInputs], joiner: int
+    cond: Conditioned, prep: PreparedStation, inputs: Sequence[RandomInputs], joiner: int
 ) -> RunSet:
     rest = prep.spec
     day = rest.days[0]
@@ -603,7 +603,7 @@ def _collect(
     line = np.empty((n_rep, n_grid))
     ballots = rest.ballots
     for r, inp in enumerate(inputs):
-        stats, grid, outcome, start, _ = _run(prep, inp, 30.0, True)
+        stats, grid, outcome, start, _ = run_prepared(prep, inp, 30.0, True)
         arr = inp.arrival_minutes
         pat = inp.patience_minutes
         o = outcome.copy()

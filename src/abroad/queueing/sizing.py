@@ -90,11 +90,11 @@ class _Evaluator:
 
 def peak_hour_rate(spec: StationSpec) -> float:
     """Highest expected arrivals in any clock hour from opening (profile and surges)."""
-    from abroad.queueing.station import _cumulative_intensity
+    from abroad.queueing.station import cumulative_intensity
 
     best = 0.0
     for day in spec.days:
-        t, cum = _cumulative_intensity(day)
+        t, cum = cumulative_intensity(day)
         h = day.open_minutes
         while h < day.close_minutes:
             best = max(best, float(np.interp(h + 60, t, cum) - np.interp(h, t, cum)))

@@ -28,7 +28,7 @@ IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedStation:
     """A station spec turned into the arrays the kernel reads (built once, reused)."""
 
     spec: StationSpec
@@ -40,7 +40,7 @@ class _Prepared:
     """Exponential gaps drawn per replication (enough with near certainty)."""
 
 
-def prepare(spec: StationSpec) -> _Prepared:
+def prepare(spec: StationSpec) -> PreparedStation:
     """Precompute the kernel's arrays for a spec."""
     pol = spec.close_policy
     bp_t: list[float] = []
@@ -49,7 +49,7 @@ def prepare(spec: StationSpec) -> _Prepared:
     cutoff: list[float] = []
     grid_n: list[int] = []
     for d in spec.days:
-        t, c = _cumulative_intensity(d)
+        t, c = cumulative_intensity(d)
         bp_t.extend(t)
         bp_cum.extend(c)
         bp_off.append(len(bp_t))
@@ -72,7 +72,7 @@ def prepare(spec: StationSpec) -> _Prepared:
         sched_off.append(len(sched_t))
     codes = [dist_code(spec.patience), *(dist_code(st.service) for st in spec.stages)]
     day_open = np.array([d.open_minutes for d in spec.days], dtype=np.float64)
-    return _Prepared(
+    return PreparedStation(
         spec=spec,
         station=K.StationArrays(
             day_open=day_open,
@@ -112,7 +112,7 @@ def _n_exp(spec: StationSpec) -> int:
     return int(lam + 7.0 * math.sqrt(lam) + 16 * len(spec.days) + 16)
 
 
-def _cumulative_intensity(day: DaySpec) -> tuple[list[float], list[float]]:
+def cumulative_intensity(day: DaySpec) -> tuple[list[float], list[float]]:
     """Breakpoints and cumulative expected arrivals of a day (profile + surges, no early line).
 
     The profile is piecewise constant by construction; a surge (normal density) is cut into
@@ -158,7 +158,7 @@ class RandomInputs:
 
 
 def draw_inputs(
-    prep: _Prepared, rng: np.random.Generator, intensity_factor: float = 1.0
+    prep: PreparedStation, rng: np.random.Generator, intensity_factor: float = 1.0
 ) -> RandomInputs:
     """Draw one replication's inputs. Nothing here depends on server counts or policies,
     so two specs differing only in those see the same voters (common random numbers).
@@ -182,9 +182,11 @@ def draw_inputs(
     return RandomInputs(arrivals, arr_off, m[0], m[1:])
 
 
-def _run(
-    prep: _Prepared, inp: RandomInputs, target_wait: float, trace: bool
+def run_prepared(
+    prep: PreparedStation, inp: RandomInputs, target_wait: float, trace: bool
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int8], FloatArray, FloatArray]:
+    """One replication of a prepared station on given inputs: (statistics, line on the grid,
+    each voter's outcome code, stage start minutes, waits); the traces only when ``trace``."""
     result: tuple[FloatArray, FloatArray, npt.NDArray[np.int8], FloatArray, FloatArray] = (
         K.run_replication(
             prep.station,
@@ -221,9 +223,11 @@ def simulate_replication(
     return run_inputs(prep, inp)
 
 
-def run_inputs(prep: _Prepared, inp: RandomInputs, target_wait: float = 30.0) -> ReplicationTrace:
+def run_inputs(
+    prep: PreparedStation, inp: RandomInputs, target_wait: float = 30.0
+) -> ReplicationTrace:
     """Run the kernel on given random inputs (for reference-model comparisons)."""
-    stats, _, outcome, start, wait = _run(prep, inp, target_wait, True)
+    stats, _, outcome, start, wait = run_prepared(prep, inp, target_wait, True)
     return ReplicationTrace(inp, outcome, start, wait, stats)
 
 
@@ -237,7 +241,7 @@ class RawRuns:
 
 
 def run_replications(
-    spec: StationSpec | _Prepared,
+    spec: StationSpec | PreparedStation,
     replications: int,
     seed: int = 0,
     target_wait_minutes: float = 30.0,
@@ -245,14 +249,14 @@ def run_replications(
     on_replication: Callable[[int], None] | None = None,
 ) -> RawRuns:
     """Run replications ``first_replication ...`` and keep their statistics."""
-    prep = spec if isinstance(spec, _Prepared) else prepare(spec)
+    prep = spec if isinstance(spec, PreparedStation) else prepare(spec)
     n_days = len(prep.spec.days)
     n_cols = K.N_FIXED_COLS + len(prep.spec.stages)
     stats = np.empty((replications, n_days + 1, n_cols))
     line = np.empty((replications, int(prep.station.day_grid_n.sum())))
     for r in range(replications):
         inp = draw_inputs(prep, replication_rng(seed, first_replication + r))
-        st, ln, _, _, _ = _run(prep, inp, target_wait_minutes, False)
+        st, ln, _, _, _ = run_prepared(prep, inp, target_wait_minutes, False)
         stats[r] = st
         line[r] = ln
         if on_replication is not None:
@@ -261,7 +265,7 @@ def run_replications(
 
 
 def _period(
-    prep: _Prepared, raw: RawRuns, d: int | None, line_points: tuple[LinePoint, ...]
+    prep: PreparedStation, raw: RawRuns, d: int | None, line_points: tuple[LinePoint, ...]
 ) -> PeriodOutcome:
     row = raw.stats[:, len(prep.spec.days) if d is None else d, :]
 
@@ -297,7 +301,7 @@ def _period(
 
 
 def summarise(
-    prep: _Prepared, raw: RawRuns, seed: int, target_wait_minutes: float
+    prep: PreparedStation, raw: RawRuns, seed: int, target_wait_minutes: float
 ) -> StationOutcome:
     """Turn per-replication statistics into estimates."""
     spec = prep.spec
