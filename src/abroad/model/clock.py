@@ -76,3 +76,12 @@ def clock_text(minutes: float) -> str:
         return "-"
     m = round(minutes)
     return f"{m // 60:02d}:{m % 60:02d}" if m < 48 * 60 else f"{minutes:,.0f} min"
+
+
+def time_text(t: dt.time) -> str:
+    """``HH:MM`` of a clock time (``24:00`` for ``END_OF_DAY``).
+
+    >>> time_text(dt.time(8, 5)), time_text(END_OF_DAY)
+    ('08:05', '24:00')
+    """
+    return clock_text(clock_minutes(t))

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from abroad.model import limits as L
-from abroad.model.clock import ClockTime, clock_minutes, clock_text
+from abroad.model.clock import ClockTime, clock_minutes, time_text
 from abroad.model.demand_params import DemandParams
 from abroad.model.distributions import Distribution
 from abroad.model.tours import Tours
@@ -52,8 +52,8 @@ class VotingDay(_Frozen):
     def _close_after_open(self) -> VotingDay:
         if self.close <= self.open:
             raise ValueError(
-                f"closing time {clock_text(clock_minutes(self.close))} must be after opening time "
-                f"{clock_text(clock_minutes(self.open))}"
+                f"closing time {time_text(self.close)} must be after opening time "
+                f"{time_text(self.open)}"
             )
         return self
 
@@ -80,8 +80,8 @@ class SiteHours(_Frozen):
     def _close_after_open(self) -> SiteHours:
         if self.close <= self.open:
             raise ValueError(
-                f"closing time {clock_text(clock_minutes(self.close))} must be after opening time "
-                f"{clock_text(clock_minutes(self.open))}"
+                f"closing time {time_text(self.close)} must be after opening time "
+                f"{time_text(self.open)}"
             )
         return self
 

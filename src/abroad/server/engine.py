@@ -19,7 +19,7 @@ from abroad.io.errors import InputError, Problem
 from abroad.io.scenario import list_variants, load_scenario
 from abroad.io.tables import read_table
 from abroad.model import Scenario, SiteId
-from abroad.model.clock import clock_minutes, clock_text
+from abroad.model.clock import time_text
 
 __all__ = [
     "InputError",
@@ -118,7 +118,7 @@ def security_lanes(scenario: Scenario, site_id: SiteId) -> int:
 
 def clock(t: dt.time) -> str:
     """``HH:MM`` of a local clock time (``24:00`` for the end of the day)."""
-    return clock_text(clock_minutes(t))
+    return time_text(t)
 
 
 def site_addresses(folder: Path, sites_file: str) -> dict[str, str]:
