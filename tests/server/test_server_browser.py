@@ -116,8 +116,13 @@ def test_planner_uploads_plans_watches_progress_reads_report_and_adopts(server: 
             seen: list[float] = []
             deadline = time.monotonic() + WAIT_MS / 1000
             while time.monotonic() < deadline:
+                # Status first, then the bar: the page sets both in one update, so a final
+                # status read here guarantees the bar read next is the final one too (read the
+                # other way round, a poll landing between the two reads paired an old bar
+                # value with the final status).
+                status = page.locator("#job-status").inner_text()
                 seen.append(float(page.locator("#job-progress").evaluate("e => e.value")))
-                if page.locator("#job-status").inner_text() in ("succeeded", "failed"):
+                if status in ("succeeded", "failed"):
                     break
                 time.sleep(0.1)
             assert page.locator("#job-status").inner_text() == "succeeded", page.locator(
