@@ -70,11 +70,15 @@ def _index() -> dict[tuple[str, str], list[City]]:
 class UnknownCityError(LookupError):
     """A city name the gazetteer does not know; carries the nearest suggestions."""
 
-    def __init__(self, name: str, country: str | None, suggestions: list[str]) -> None:
+    def __init__(
+        self, name: str, country: str | None, suggestions: list[str], admin1: str | None = None
+    ) -> None:
         self.name = name
         self.country = country
+        self.admin1 = admin1
         self.suggestions = suggestions
         where = f" in {country}" if country else ""
+        where += f", admin1 {admin1}" if admin1 else ""
         hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
         super().__init__(f"unknown city {name!r}{where}{hint}")
 
@@ -101,28 +105,67 @@ def _alternate_index(country: str) -> dict[str, list[City]]:
 
 
 def admin1_matches(city: City, admin1: str) -> bool:
-    """Whether ``admin1`` names the city's first-level division: the GeoNames code (``NY``,
-    ``07``) or the ISO 3166-2 form of it (``US-NY``) where GeoNames uses the ISO code."""
-    wanted = admin1.strip().upper()
-    code = city.admin1.upper()
-    return wanted == code or wanted == f"{city.country}-{code}"
+    """Whether ``admin1`` may name the city's first-level division: its GeoNames code
+    (``NY``, ``02``), ISO 3166-2 code (``US-NY``, ``DE-BY``) or a local or English name
+    (``Bayern``, ``Bavaria``); see ``abroad.geo.admin1``."""
+    from abroad.geo.admin1 import admin1_candidates
+
+    if admin1.strip().upper() == city.admin1.upper():
+        return True
+    return any(d.geonames_code == city.admin1 for d in admin1_candidates(city.country, admin1))
 
 
 def lookup_city(name: str, country: str | None = None, admin1: str | None = None) -> City:
     """The largest city with this name (optionally in a country and first-level division).
 
     The gazetteer's own name is tried first, then its alternate names (local and English
-    names and transliterations). Raises UnknownCityError with up to five close names when
-    there is no match.
+    names and transliterations). ``admin1`` is a GeoNames or ISO 3166-2 code or a name
+    (``abroad.geo.admin1``); an ISO code also gives the country. Raises UnknownCityError with
+    up to five close names when there is no match, UnknownAdmin1Error when the country has
+    no such division, and AmbiguousAdmin1Error when ``admin1`` names several divisions that
+    hold a city of this name.
     """
+    from abroad.geo import admin1 as divisions
+
     cc = (country or "").upper()
+    wanted: tuple[divisions.Division, ...] = ()
+    if admin1:
+        cc = cc or divisions.iso_country(admin1) or ""
+        if cc:
+            wanted = divisions.admin1_candidates(cc, admin1)
+            if not wanted:
+                raise divisions.unknown_admin1(cc, admin1)
     key = _fold(name)
-    for matches in (_index().get((key, cc), []), _alternate_index(cc).get(key, [])):
-        if admin1:
-            matches = [c for c in matches if admin1_matches(c, admin1)]
+    elsewhere: list[City] = []
+    for found in (_index().get((key, cc), []), _alternate_index(cc).get(key, [])):
+        if not admin1:
+            if found:
+                return found[0]
+            continue
+        matches = [c for c in found if admin1_matches(c, admin1)]
+        held = {c.admin1 for c in matches}
+        if len(held) > 1 and len(wanted) > 1:
+            raise divisions.AmbiguousAdmin1Error(
+                admin1, cc, tuple(d for d in wanted if d.geonames_code in held)
+            )
         if matches:
             return matches[0]
-    raise UnknownCityError(name, country, suggest_cities(name, country))
+        elsewhere.extend(c for c in found if c not in elsewhere)
+    if elsewhere:
+        raise UnknownCityError(name, country or cc or None, _elsewhere(elsewhere), admin1)
+    raise UnknownCityError(name, country or cc or None, suggest_cities(name, cc), admin1)
+
+
+def _elsewhere(cities: list[City], n: int = 5) -> list[str]:
+    """``Houston (Texas, US-TX)``: cities of the name in other divisions."""
+    from abroad.geo.admin1 import division_of
+
+    out = []
+    for city in cities[:n]:
+        d = division_of(city.country, city.admin1)
+        where = f"{d.name}, {d.code}" if d and d.name != d.code else f"{city.country} {city.admin1}"
+        out.append(f"{city.name} ({where})")
+    return out
 
 
 def suggest_cities(name: str, country: str | None = None, n: int = 5) -> list[str]:
