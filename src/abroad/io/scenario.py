@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from abroad.geo import gazetteer
+from abroad.geo.admin1 import Admin1Error
 from abroad.io.countries import country_problem
 from abroad.io.errors import InputError, Problem, ProblemCollector, friendly_message
 from abroad.io.files import resolve_input_path
@@ -582,6 +583,9 @@ def _locate(
         city = gazetteer.lookup_city(city_name, country, cells.get("admin1") or None)
     except gazetteer.UnknownCityError as exc:
         col.add(label, f"{exc}; or give lat and lon", row=row, column=city_column)
+        return None
+    except Admin1Error as exc:
+        col.add(label, str(exc), row=row, column="admin1")
         return None
     out["lat"], out["lon"] = city.lat, city.lon
     out.setdefault("timezone", city.timezone)

