@@ -8,7 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from abroad.cli import app
 from abroad.geo.admin1 import (
     AmbiguousAdmin1Error,
     UnknownAdmin1Error,
@@ -151,6 +153,9 @@ def test_scenario_sites_accept_admin1_names_and_locate_bad_ones(tmp_path: Path) 
     [problem] = info.value.problems
     assert (problem.file, problem.row, problem.column) == ("sites.csv", 2, "admin1")
     assert "did you mean Bayern (DE-BY)" in problem.message
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 2
+    assert "sites.csv, row 2, column 'admin1': unknown admin1 'Bavaira' in DE" in result.stderr
 
 
 def test_scaffold_writes_iso_admin1_that_resolves_back(tmp_path: Path) -> None:

@@ -102,3 +102,17 @@ def test_itinerary_names_unknown_cities_and_teams(tours_folder: Path, tmp_path: 
     f.write_text("trips:\n  - {team: a, visits: [{city: seattle, days: 2}]}\n", encoding="utf-8")
     _itinerary, teams, trips = read_itinerary(f, sc.tours, sc.tours.spec.teams)
     assert trips[0].stops[0].days == 2 and teams == sc.tours.spec.teams
+
+
+def test_candidate_admin1_by_name_or_iso_code(tmp_path: Path) -> None:
+    named = TOURS_YAML.replace("{city: Chicago,", "{city: Chicago, admin1: Illinois,")
+    sc = load_scenario(write_tours_scenario(tmp_path / "t", named))
+    assert sc.tours is not None and round(sc.tours.cities[3].lat, 1) == 41.9
+    misspelt = TOURS_YAML.replace("{city: Chicago,", "{city: Chicago, admin1: Illinoiz,")
+    text = "\n".join(_problems(write_tours_scenario(tmp_path / "u", misspelt)))
+    assert "tours.yaml, candidates[3].admin1: unknown admin1 'Illinoiz' in US" in text
+    assert "did you mean Illinois (US-IL)" in text
+    wrong = TOURS_YAML.replace("{city: Chicago,", "{city: Chicago, admin1: US-TX,")
+    text = "\n".join(_problems(write_tours_scenario(tmp_path / "v", wrong)))
+    assert "candidates[3].city: unknown city 'Chicago' in US, admin1 US-TX" in text
+    assert "Chicago (Illinois, US-IL)" in text
