@@ -9,9 +9,18 @@ only: any worker can rebuild it).
 
 The present state and the nowcast are ``ops``'s: ``state_from_reports`` on the reports of
 the latest report's voting day, ``condition`` / ``run`` / ``summarise``, then
-``evaluate_alerts`` with the default thresholds (the station's own cap on the line outside
-from its site). Replications and seed are fixed per station and report, so a recompute of
-the same reports gives the same figures.
+``evaluate_alerts`` with the election's thresholds (``services.alert_settings``; the
+station's own cap on the line outside from its site unless the election sets one).
+Replications and seed are fixed per station and report, so a recompute of the same reports
+gives the same figures.
+
+Redirect actions consider the nearest open stations of the same election by travel time
+(``ops.neighbours``: the scenario's travel model on the stations' coordinates), each
+conditioned on its own reports exactly as its own nowcast is (same replications and seed),
+so the voters it could absorb come from its own predicted day. A neighbour is open when it
+has a line report on the same voting day, the present instant is within its hours, and it
+has reported within the silent threshold. Neighbours are only built when an alert needs
+actions.
 """
 
 from __future__ import annotations
@@ -23,15 +32,19 @@ import multiprocessing as mp
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from abroad.model.scenario import TravelModel
+from abroad.ops.actions import Neighbour
 from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts, silent_alert
-from abroad.ops.nowcast import condition, run, summarise
+from abroad.ops.neighbours import Located, nearest_by_travel
+from abroad.ops.nowcast import Conditioned, condition, run, summarise
 from abroad.ops.reports import state_from_reports
 from abroad.server import audit, engine
 from abroad.server.db import Database
@@ -46,7 +59,8 @@ from abroad.server.models import (
     StationReportRow,
     utcnow,
 )
-from abroad.server.services import live
+from abroad.server.services import alert_settings, live
+from abroad.server.services.alert_settings import AlertSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +69,22 @@ TICK_SECONDS = 2.0
 SYSTEM = "system:nowcast"
 NOWCAST_KINDS = tuple(k.value for k in AlertKind if k is not AlertKind.SILENT)
 
-_specs: dict[tuple[int, str, int | None, str], dict[str, Any]] = {}
+
+@dataclass(frozen=True)
+class ElectionModel:
+    """What the nowcasts of an election's stations need from its scenario."""
+
+    specs: dict[str, Any]
+    """The simulator's ``StationSpec`` by site key."""
+    travel: TravelModel
+
+
+_specs: dict[tuple[int, str, int | None, str], ElectionModel] = {}
 _specs_lock = threading.Lock()
 
 
-def _station_specs(db: Database, election: Election, stations: list[Station]) -> dict[str, Any]:
+def election_model(db: Database, election: Election, stations: list[Station]) -> ElectionModel:
+    """The election's station specs and travel model (cached per election version)."""
     shape = hashlib.sha256(
         repr([(s.site_key, s.desks, s.booths, s.lanes) for s in stations]).encode()
     ).hexdigest()
@@ -78,13 +103,123 @@ def _station_specs(db: Database, election: Election, stations: list[Station]) ->
                 scenario, [(s.site_key, s.desks, s.booths, s.lanes) for s in stations]
             )
         _specs.clear()
-        _specs[key] = specs
-        return specs
+        _specs[key] = ElectionModel(specs, scenario.travel)
+        return _specs[key]
 
 
 def _seed(station_key: str, reports_seen: int) -> int:
     digest = hashlib.sha256(f"{station_key}/{reports_seen}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
+
+
+def _accepted_rows(s: Any, election_id: int, station_key: str) -> list[StationReportRow]:
+    return list(
+        s.scalars(
+            select(StationReportRow).where(
+                StationReportRow.election_id == election_id,
+                StationReportRow.station_key == station_key,
+                StationReportRow.status == live.ACCEPTED,
+            )
+        )
+    )
+
+
+def conditioned(
+    spec: Any, station: Station, rows: Sequence[StationReportRow]
+) -> tuple[Conditioned | None, str | None]:
+    """A station's present state from its accepted report rows, conditioned for its nowcast
+    (the replications and seed its own nowcast uses); or why not."""
+    seen = max((r.id for r in rows), default=0)
+    reports = [live.report_of(r) for r in rows]
+    calendar = live.calendar_of(station)
+    latest = max(reports, key=lambda r: r.taken_at, default=None)
+    if latest is None:
+        return None, "no accepted report yet"
+    day = calendar.local(latest.taken_at)[0]
+    state = state_from_reports(calendar, reports, day) if day is not None else None
+    if state is None:
+        return None, "no report of the latest voting day gives the line yet"
+    try:
+        return condition(spec, state, REPLICATIONS, _seed(station.station_key, seen)), None
+    except ValueError as exc:
+        return None, f"cannot nowcast: {exc}"
+
+
+def open_neighbours(
+    db: Database,
+    election_id: int,
+    station: Station,
+    stations: Sequence[Station],
+    instant: dt.datetime,
+    model: ElectionModel,
+    settings: AlertSettings,
+) -> list[Neighbour]:
+    """The nearest open stations by travel time (at most ``settings.redirect_neighbours``,
+    within ``settings.redirect_max_travel_minutes``), each conditioned on its own reports,
+    with its clock offset from ``station`` at ``instant`` (the present report's time)."""
+    if settings.redirect_neighbours == 0:
+        return []
+    by_key = {st.station_key: st for st in stations}
+    near = nearest_by_travel(
+        Located(station.station_key, station.lat, station.lon),
+        [Located(st.station_key, st.lat, st.lon) for st in stations],
+        model.travel,
+        settings.redirect_max_travel_minutes,
+    )
+    own_minute = live.calendar_of(station).local(instant)[1]
+    out: list[Neighbour] = []
+    for key, minutes in near:
+        if len(out) >= settings.redirect_neighbours:
+            break
+        other = by_key[key]
+        spec = model.specs.get(other.site_key)
+        calendar = live.calendar_of(other)
+        day, minute = calendar.local(instant)
+        if spec is None or day is None:
+            continue
+        hours = calendar.days[day]
+        if not hours.open_minutes <= minute < hours.close_minutes:
+            continue
+        with db.read() as s:
+            rows = _accepted_rows(s, election_id, key)
+        cond, _ = conditioned(spec, other, rows)
+        if cond is None or cond.state.day != day:
+            continue
+        if minute - cond.state.now_minute > settings.silent_minutes:
+            continue  # silent: what it reported no longer says what it could take
+        out.append(Neighbour(key, minutes, cond, clock_offset_minutes=minute - own_minute))
+    return out
+
+
+class LazyNeighbours(Sequence[Neighbour]):
+    """The neighbours, built on first use: the rules only ask for them when an alert
+    needs its actions, and most stations raise none."""
+
+    def __init__(self, build: Any) -> None:
+        self._build = build
+        self._items: list[Neighbour] | None = None
+
+    def _all(self) -> list[Neighbour]:
+        if self._items is None:
+            self._items = list(self._build())
+        return self._items
+
+    @property
+    def built(self) -> bool:
+        return self._items is not None
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, i: int) -> Neighbour: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Neighbour]: ...
+    def __getitem__(self, i: int | slice) -> Neighbour | Sequence[Neighbour]:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[Neighbour]:
+        return iter(self._all())
 
 
 def refresh(db: Database, election_key: str, station_key: str) -> None:
@@ -99,36 +234,28 @@ def refresh(db: Database, election_key: str, station_key: str) -> None:
         stations = list(
             s.scalars(select(Station).where(Station.election_id == e.id).order_by(Station.id))
         )
-        rows = list(
-            s.scalars(
-                select(StationReportRow).where(
-                    StationReportRow.election_id == e.id,
-                    StationReportRow.station_key == station_key,
-                    StationReportRow.status == live.ACCEPTED,
-                )
-            )
-        )
+        rows = _accepted_rows(s, e.id, station_key)
+        settings = alert_settings.current(s, e.id)
     seen = max((r.id for r in rows), default=0)
-    reports = [live.report_of(r) for r in rows]
-    calendar = live.calendar_of(station)
     result: dict[str, Any] | None = None
     error: str | None = None
     alerts: list[Any] = []
-    latest = max(reports, key=lambda r: r.taken_at, default=None)
-    day = calendar.local(latest.taken_at)[0] if latest is not None else None
-    state = state_from_reports(calendar, reports, day) if day is not None else None
-    if latest is None:
+    if not rows:
         error = "no accepted report yet"
-    elif state is None:
-        error = "no report of the latest voting day gives the line yet"
     else:
         try:
-            spec = _station_specs(db, e, stations)[station.site_key]
-            cond = condition(spec, state, REPLICATIONS, _seed(station_key, seen))
-            nc = summarise(cond, run(cond))
-            thresholds = AlertThresholds(line_cap_people=spec.max_queue_outside)
-            alerts = list(evaluate_alerts(cond, nc, thresholds))
-            result = nc.as_dict()
+            model = election_model(db, e, stations)
+            cond, error = conditioned(model.specs[station.site_key], station, rows)
+            if cond is not None:
+                nc = summarise(cond, run(cond))
+                instant = max(r.taken_at for r in rows)
+                neighbours = LazyNeighbours(
+                    lambda: open_neighbours(db, e.id, station, stations, instant, model, settings)
+                )
+                alerts = list(
+                    evaluate_alerts(cond, nc, settings.thresholds(), neighbours=neighbours)
+                )
+                result = nc.as_dict()
         except (ValueError, KeyError) as exc:
             error = f"cannot nowcast: {exc}"
     with db.write() as s:
@@ -330,10 +457,9 @@ def _aware(t: dt.datetime) -> dt.datetime:
 
 def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int:
     """Raise (or clear) the ``silent`` alert of every station that has reported: silent for
-    ``silent_minutes`` before the election's latest report (its voting-day clock, so that
-    replays at any speed and late deliveries are judged on the day's own time). Returns
-    how many stations are silent."""
-    thresholds = thresholds or AlertThresholds()
+    ``silent_minutes`` (the election's, unless ``thresholds`` are given) before the
+    election's latest report (its voting-day clock, so that replays at any speed and late
+    deliveries are judged on the day's own time). Returns how many stations are silent."""
     with db.read() as s:
         rows = s.execute(
             select(
@@ -344,6 +470,10 @@ def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int
             .where(StationReportRow.status == live.ACCEPTED)
             .group_by(StationReportRow.election_id, StationReportRow.station_key)
         ).all()
+        per_election = {
+            eid: thresholds or alert_settings.current(s, eid).thresholds()
+            for eid in {r[0] for r in rows}
+        }
     clock: dict[int, dt.datetime] = {}
     for eid, _, latest in rows:
         clock[eid] = max(clock.get(eid, _aware(latest)), _aware(latest))
@@ -351,7 +481,7 @@ def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int
     with db.write() as s:
         for eid, key, latest in rows:
             minutes = (clock[eid] - _aware(latest)).total_seconds() / 60
-            alert = silent_alert(str(key), minutes, thresholds)
+            alert = silent_alert(str(key), minutes, per_election[eid])
             silent += alert is not None
             _store_alerts(s, eid, str(key), [alert] if alert else [], [AlertKind.SILENT.value])
     return silent
