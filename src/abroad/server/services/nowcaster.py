@@ -1,8 +1,10 @@
 """Recompute stations' nowcasts and alerts from their accepted reports.
 
-A station's nowcast is stale after each accepted report; a child process of each server
+A station's nowcast is stale after each accepted report; one nowcaster process per database
 recomputes stale ones every tick (so bursts of reports coalesce into one recompute per
-station), and a read of a stale nowcast recomputes it at once. The station's simulator
+station), and a read of a stale nowcast recomputes it at once. Every server worker starts a
+candidate; the one holding the ``LeaderLock`` runs and writes a heartbeat row
+(``nowcaster_beats``), the others wait to take over. The station's simulator
 spec comes from the election's stored scenario and stations (the adopted plan's, or the
 status quo's) through ``server.engine``; specs are cached per election version (a cache
 only: any worker can rebuild it).
@@ -52,6 +54,7 @@ from abroad.server.events import EventType
 from abroad.server.jobs import load_election_scenario
 from abroad.server.models import (
     Election,
+    NowcasterBeat,
     Plan,
     Station,
     StationAlertRow,
@@ -505,25 +508,169 @@ def refresh_stale(db: Database) -> int:
     return len(todo)
 
 
+NOWCASTER_LOCK_KEY = 0x6E6F7763
+"""PostgreSQL advisory lock held (on its own connection) by the one running nowcaster."""
+BEAT_NAME = "nowcaster"
+
+
+class LeaderLock:
+    """Exactly one nowcaster runs per database, however many server workers (each starts a
+    candidate): the one holding this lock. On SQLite it is an exclusive ``flock`` on a file
+    beside the database (``<db>.nowcaster.lock``); on PostgreSQL a session advisory lock on
+    a connection kept open while it leads. Either is released by the operating system or
+    the database server when its process dies (even after a ``kill -9``), and a waiting
+    candidate takes over at its next tick."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._fd: int | None = None
+        self._conn: Any = None
+        self._always = False
+        if db.sqlite:
+            from sqlalchemy.engine import make_url
+
+            path = make_url(db.url).database
+            if not path or path == ":memory:":
+                self._always = True  # a private database: nobody else can share it
+                self.path: Path | None = None
+            else:
+                self.path = Path(path).with_name(Path(path).name + ".nowcaster.lock")
+        else:
+            self.path = None
+
+    @property
+    def held(self) -> bool:
+        return self._always or self._fd is not None or self._conn is not None
+
+    def acquire(self) -> bool:
+        """Take the lock if free (no wait); True while this process holds it."""
+        if self._always:
+            return True
+        if self.db.sqlite:
+            return self._acquire_file()
+        return self._acquire_pg()
+
+    def _acquire_file(self) -> bool:
+        import fcntl
+
+        if self._fd is not None:
+            return True
+        assert self.path is not None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def _acquire_pg(self) -> bool:
+        from sqlalchemy import text
+
+        if self._conn is not None:
+            try:  # still ours while the connection lives
+                self._conn.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                log.warning("nowcaster lost its lock connection; trying again")
+                self._drop_conn()
+        conn = self.db.engine.connect()
+        try:
+            got = bool(
+                conn.execute(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": NOWCASTER_LOCK_KEY}
+                ).scalar_one()
+            )
+            conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def _drop_conn(self) -> None:
+        try:
+            self._conn.invalidate()
+        except Exception:
+            log.debug("closing a dead lock connection failed", exc_info=True)
+        self._conn = None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+        if self._conn is not None:
+            from sqlalchemy import text
+
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": NOWCASTER_LOCK_KEY})
+                self._conn.close()
+            except Exception:
+                self._drop_conn()
+            self._conn = None
+
+
+def beat(db: Database, started_at: dt.datetime) -> None:
+    """The running nowcaster's heartbeat: its pid and host, since when it leads, a pass
+    count (bookkeeping: not audited)."""
+    import socket
+
+    now = utcnow()
+    with db.write() as s:
+        row = s.get(NowcasterBeat, BEAT_NAME)
+        pid, host = os.getpid(), socket.gethostname()
+        if row is None:
+            s.add(
+                NowcasterBeat(
+                    name=BEAT_NAME, pid=pid, host=host, started_at=started_at, beat_at=now, passes=1
+                )
+            )
+        elif (row.pid, row.host, row.started_at) != (pid, host, started_at):
+            row.pid, row.host, row.started_at, row.beat_at, row.passes = (
+                pid,
+                host,
+                started_at,
+                now,
+                1,
+            )
+        else:
+            row.beat_at, row.passes = now, row.passes + 1
+
+
 def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
-    """The nowcaster process: recompute stale nowcasts every tick until told to stop or
-    until the server that started it is gone (even after a ``kill -9``)."""
+    """A nowcaster candidate process: while it holds the ``LeaderLock`` it recomputes stale
+    nowcasts and checks silent stations every tick; otherwise it tries for the lock every
+    tick. It stops when told to or when the server worker that started it is gone (even
+    after a ``kill -9``)."""
     db = Database.open(db_url)
+    lock = LeaderLock(db)
+    leading_since: dt.datetime | None = None
     try:
         while not stop.is_set() and os.getppid() == parent:
             try:
-                refresh_stale(db)
-                check_silent(db)
+                if lock.acquire():
+                    leading_since = leading_since or utcnow()
+                    beat(db, leading_since)
+                    refresh_stale(db)
+                    check_silent(db)
+                else:
+                    leading_since = None
             except Exception:
                 log.exception("nowcaster pass failed")
             stop.wait(tick_seconds)
     finally:
+        lock.release()
         db.dispose()
 
 
 class Nowcaster:
     """Keeps nowcasts fresh in a child process of the server (the simulations never hold the
-    request workers' interpreter lock); it polls for stale nowcasts every tick."""
+    request workers' interpreter lock); it polls for stale nowcasts every tick. Every worker
+    starts one; only the holder of the ``LeaderLock`` works, the others wait to take over."""
 
     def __init__(self, db_url: str, tick_seconds: float = TICK_SECONDS) -> None:
         ctx = mp.get_context("spawn")
