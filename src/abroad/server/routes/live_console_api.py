@@ -9,14 +9,14 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from abroad.server.access import GLOBAL_ROLES, Principal, allow
+from abroad.server.access import Principal, allow
 from abroad.server.errors import ApiError
-from abroad.server.models import Election, Station
+from abroad.server.models import Election
 from abroad.server.routes.common import ERRORS, db_of, etagged, not_found
 from abroad.server.schemas import Role
 from abroad.server.services import alert_settings
 from abroad.server.services.alert_settings import AlertSettings, AlertSettingsOut
-from abroad.server.services.timeline import TimelineItem, timeline
+from abroad.server.services.timeline import TimelineItem, timeline, visible_stations
 
 router = APIRouter(prefix="/api/elections/{election_key}", tags=["voting day"], responses=ERRORS)
 
@@ -59,20 +59,6 @@ def change_alert_settings(
             return alert_settings.change(s, e, given, me.name)
         except ValidationError as exc:  # pragma: no cover  (the body was validated already)
             raise ApiError(422, "invalid", str(exc)) from None
-
-
-def visible_stations(s: Any, election_id: int, me: Principal) -> list[str] | None:
-    """The station keys ``me`` may see (None: every station of the election)."""
-    if me.role in GLOBAL_ROLES:
-        return None
-    rows = s.execute(
-        select(Station.station_key, Station.mission_key).where(Station.election_id == election_id)
-    )
-    return [
-        str(k)
-        for k, m in rows
-        if k in me.stations or (m in me.missions and me.role in (Role.MISSION_STAFF, Role.DEVICE))
-    ]
 
 
 @router.get("/timeline", response_model=list[TimelineItem])

@@ -35,7 +35,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
@@ -46,7 +46,7 @@ from abroad.model.scenario import TravelModel
 from abroad.ops.actions import Neighbour
 from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts, silent_alert
 from abroad.ops.neighbours import Located, nearest_by_travel
-from abroad.ops.nowcast import Conditioned, condition, run, summarise
+from abroad.ops.nowcast import Conditioned, condition, planned_processed, run, summarise
 from abroad.ops.reports import state_from_reports
 from abroad.server import audit, engine
 from abroad.server.db import Database
@@ -68,6 +68,7 @@ from abroad.server.services.alert_settings import AlertSettings
 log = logging.getLogger(__name__)
 
 REPLICATIONS = 60
+PLANNED_REPLICATIONS = 60
 TICK_SECONDS = 2.0
 SYSTEM = "system:nowcast"
 NOWCAST_KINDS = tuple(k.value for k in AlertKind if k is not AlertKind.SILENT)
@@ -80,6 +81,23 @@ class ElectionModel:
     specs: dict[str, Any]
     """The simulator's ``StationSpec`` by site key."""
     travel: TravelModel
+    planned: dict[tuple[str, int], list[dict[str, float]]] = field(
+        default_factory=dict, compare=False
+    )
+    """The plan's processed curve by (site key, day), filled as first needed."""
+
+    def planned_processed(self, site_key: str, day: int) -> list[dict[str, float]]:
+        """The plan's voters processed by each clock minute of ``day``, from opening."""
+        key = (site_key, day)
+        if key not in self.planned:
+            curve = planned_processed(
+                self.specs[site_key], day, PLANNED_REPLICATIONS, _seed(site_key, -1)
+            )
+            self.planned[key] = [
+                {"minute": p.minute, "mean": p.mean, "ci_low": p.ci_low, "ci_high": p.ci_high}
+                for p in curve
+            ]
+        return self.planned[key]
 
 
 _specs: dict[tuple[int, str, int | None, str], ElectionModel] = {}
@@ -194,6 +212,29 @@ def open_neighbours(
     return out
 
 
+def processed_chart(
+    model: ElectionModel, station: Station, rows: Sequence[StationReportRow], cond: Conditioned
+) -> dict[str, Any]:
+    """What the console's processed chart needs beside the nowcast's ``processed_from_now``:
+    ``base``, the processed count reported before the day (reports are cumulative over the
+    election; the chart shows the day's), ``today_now``, processed today as of the present
+    state, and ``planned``, the plan's curve from opening (``ops.nowcast.planned_processed``)."""
+    calendar = live.calendar_of(station)
+    day = cond.state.day
+    earlier = []
+    for r in rows:
+        report = live.report_of(r)
+        d = calendar.local(report.taken_at)[0]
+        if report.processed is not None and d is not None and d < day:
+            earlier.append(report.processed)
+    return {
+        "day": calendar.days[day].date.isoformat(),
+        "base": max(earlier, default=0),
+        "today_now": cond.state.processed_today,
+        "planned": model.planned_processed(station.site_key, day),
+    }
+
+
 class LazyNeighbours(Sequence[Neighbour]):
     """The neighbours, built on first use: the rules only ask for them when an alert
     needs its actions, and most stations raise none."""
@@ -258,7 +299,10 @@ def refresh(db: Database, election_key: str, station_key: str) -> None:
                 alerts = list(
                     evaluate_alerts(cond, nc, settings.thresholds(), neighbours=neighbours)
                 )
-                result = nc.as_dict()
+                result = {
+                    **nc.as_dict(),
+                    "processed_chart": processed_chart(model, station, rows, cond),
+                }
         except (ValueError, KeyError) as exc:
             error = f"cannot nowcast: {exc}"
     with db.write() as s:
@@ -405,8 +449,11 @@ def _out(
     )
 
 
-def overview(app: FastAPI, election_key: str) -> list[dict[str, Any]]:
-    """Every station with its latest accepted report, stored nowcast and alerts."""
+def overview(app: FastAPI, election_key: str, me: Any = None) -> list[dict[str, Any]]:
+    """Every station ``me`` may see (None: every station) with its latest accepted report,
+    stored nowcast and alerts."""
+    from abroad.server.services.timeline import visible_stations
+
     db: Database = app.state.db
     with db.read() as s:
         e = s.scalar(select(Election).where(Election.election_key == election_key))
@@ -417,6 +464,10 @@ def overview(app: FastAPI, election_key: str) -> list[dict[str, Any]]:
         stations = list(
             s.scalars(select(Station).where(Station.election_id == e.id).order_by(Station.id))
         )
+        if me is not None:
+            seen = visible_stations(s, e.id, me)
+            if seen is not None:
+                stations = [st for st in stations if st.station_key in seen]
         nowcasts = {
             r.station_key: r
             for r in s.scalars(

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from abroad.server.access import GLOBAL_ROLES, Principal
 from abroad.server.events import EventType
-from abroad.server.models import AuditEntry, StationAlertRow, StationReportRow
+from abroad.server.models import AuditEntry, Station, StationAlertRow, StationReportRow
+from abroad.server.schemas import Role
 
 ItemKind = Literal[
     "report",
@@ -153,3 +155,17 @@ def timeline(
             )
     items.sort(key=lambda x: (_aware(x.at), x.kind), reverse=True)
     return items[:limit]
+
+
+def visible_stations(s: Any, election_id: int, me: Principal) -> list[str] | None:
+    """The station keys ``me`` may see (None: every station of the election)."""
+    if me.role in GLOBAL_ROLES:
+        return None
+    rows = s.execute(
+        select(Station.station_key, Station.mission_key).where(Station.election_id == election_id)
+    )
+    return [
+        str(k)
+        for k, m in rows
+        if k in me.stations or (m in me.missions and me.role in (Role.MISSION_STAFF, Role.DEVICE))
+    ]
