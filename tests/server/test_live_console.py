@@ -107,7 +107,8 @@ def test_thresholds_raised_and_lowered_change_the_alerts_and_are_audited(
     assert (before["left_at_close_people"], after["left_at_close_people"]) == (20, 1_000_000)
     assert audit_types(db_url).count("alert_settings.changed") == 4
     # an unchanged PATCH writes nothing
-    client.patch(f"{BASE}/alert-settings", json={"wait_target_minutes": 15})
+    same = client.patch(f"{BASE}/alert-settings", json={"wait_target_minutes": 15})
+    assert same.status_code == 200 and same.json()["is_default"] is False
     assert audit_types(db_url).count("alert_settings.changed") == 4
 
 
@@ -130,6 +131,8 @@ def test_only_admins_change_thresholds_and_bad_values_are_located(
     csrf = client.headers.pop("X-CSRF-Token")
     assert client.patch(url, json={"silent_minutes": 1}).status_code == 403
     client.headers["X-CSRF-Token"] = csrf
+    # the defaults sent back are no change: nothing stored, nothing audited
+    assert client.patch(url, json={"silent_minutes": 45}).json()["is_default"] is True
     bad = client.patch(url, json={"wait_target_minutes": -3})
     assert bad.status_code == 422
     assert "wait_target_minutes" in json.dumps(bad.json()["error"]["details"])

@@ -126,7 +126,7 @@ def change(
     unchanged result writes nothing. Raises pydantic's ``ValidationError`` on bad values."""
     before = current(session, election.id)
     after = AlertSettings.model_validate({**before.model_dump(), **given})
-    if after == before and _row(session, election.id) is not None:
+    if after == before:  # nothing changes: nothing is written (defaults stay defaults)
         return settings_out(session, election)
     row = _row(session, election.id)
     now = utcnow()
