@@ -31,6 +31,7 @@ class Served:
     proc: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
     """Device token secrets of the template database (see conftest)."""
+    workers: int = 1
 
     @property
     def base(self) -> str:
@@ -40,7 +41,8 @@ class Served:
         abroad = shutil.which("abroad", path=str(Path(sys.executable).parent))
         assert abroad is not None
         self.proc = subprocess.Popen(
-            [abroad, "serve", "--db", self.db_url, "--port", str(self.port)],
+            [abroad, "serve", "--db", self.db_url, "--port", str(self.port)]
+            + (["--workers", str(self.workers)] if self.workers != 1 else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

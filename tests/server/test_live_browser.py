@@ -129,9 +129,9 @@ def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Ser
 
     # staff of emb report a long line over the API with the station's device token
     token = served.tokens["station_emb"]
-    for cid, hhmm, line, done in (
-        ("con-0001", "09:00", 300, 100),
-        ("con-0002", "13:00", 2000, 1200),
+    for cid, hhmm, line, done, incident in (
+        ("con-0001", "09:00", 300, 100, None),
+        ("con-0002", "13:00", 2000, 1200, "printer jammed at desk 2"),
     ):
         req = urllib.request.Request(
             served.base + "/api/elections/tiny/stations/emb/reports",
@@ -141,6 +141,7 @@ def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Ser
                     "taken_at": f"2024-03-17T{hhmm}:00-04:00",
                     "people_in_line": line,
                     "processed": done,
+                    "incident": incident,
                 }
             ).encode(),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
@@ -157,8 +158,73 @@ def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Ser
         expect(row).to_contain_text("extend")
         hot = page.locator('#map path.leaflet-interactive[stroke="#b00020"]')
         expect(hot).to_have_count(1)  # the station with open alerts, in red
-        row.get_by_role("button", name="Embassy (emb)").click()
+        # keyboard only: focus the station's name, press Enter, land on the charts
+        row.get_by_role("button", name="Embassy (emb)").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#chart-title")).to_be_focused()
         expect(page.locator("#chart circle.seen")).to_have_count(2)  # the two reports
         expect(page.locator("#chart polyline.predicted")).to_have_count(1)
+        # processed voters: reported (two dots), planned (dashed), predicted (with its band)
+        processed = page.locator("#processed-chart")
+        expect(processed.locator("circle.seen")).to_have_count(2)
+        expect(processed.locator("polyline.planned")).to_have_count(1)
+        expect(processed.locator("polyline.predicted")).to_have_count(1)
+        expect(page.locator("#processed-desc")).to_contain_text("reported 1200")
+        # the timeline: the reports, the incident, the alert raised; filtered to the station
+        timeline = page.locator("#timeline")
+        expect(timeline).to_contain_text("printer jammed at desk 2")
+        expect(timeline.locator("li.tl-alert_raised").first).to_be_visible()
+        expect(timeline.locator("li.tl-report")).to_have_count(2)
+        expect(page.get_by_label("Show")).to_have_value("emb")
         row.get_by_role("button", name="Acknowledge").first.click()
         expect(row.locator(".alert-acknowledged").first).to_be_visible()
+        expect(timeline.locator("li.tl-alert_acknowledged")).to_have_count(1)
+        # the thresholds form: raise the people-left threshold, the nowcaster judges again
+        left_field = page.get_by_label("People predicted still in line at closing, at least")
+        expect(left_field).to_have_value("20")
+        left_field.fill("1000000")
+        left_field.press("Enter")  # submits from the keyboard
+        expect(page.locator("#settings-state")).to_contain_text("Saved")
+        expect(row.locator(".alert-acknowledged").first).to_contain_text("no longer predicted")
+
+
+def test_the_console_fits_a_phone_and_shows_staff_their_stations_only(served: Served) -> None:
+    import json
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    for station, token, cid, taken, incident in (
+        ("emb", served.tokens["station_emb"], "pho-0001", "2024-03-17T10:00:00-04:00", "emb leak"),
+    ):
+        req = urllib.request.Request(
+            served.base + f"/api/elections/tiny/stations/{station}/reports",
+            data=json.dumps(
+                {
+                    "client_id": cid,
+                    "taken_at": taken,
+                    "people_in_line": 40,
+                    "incident": incident,
+                }
+            ).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 201
+    with logged_in(served, "staff_other") as (_, page):  # mission staff of cg
+        page.set_viewport_size({"width": 375, "height": 740})
+        page.goto(served.base + "/elections/tiny/console")
+        expect(page.locator("#console tbody tr")).to_have_count(1)
+        expect(page.locator("#station-cg")).to_be_visible()
+        expect(page.locator("#timeline")).to_contain_text("Nothing yet")
+        expect(page.locator("#timeline")).not_to_contain_text("emb leak")
+        # thresholds are shown, read-only, without a save button
+        expect(page.get_by_label("No report for (minutes)")).to_have_value("45")
+        expect(page.get_by_label("No report for (minutes)")).to_have_attribute("readonly", "")
+        expect(page.get_by_role("button", name="Save thresholds")).to_have_count(0)
+        # nothing wider than the phone: the table scrolls inside its own box
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0

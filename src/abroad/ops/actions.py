@@ -234,6 +234,9 @@ class Neighbour:
     name: str
     travel_minutes: float
     cond: Conditioned
+    clock_offset_minutes: float = 0.0
+    """The neighbour's local clock minus this station's (minutes): nonzero across time
+    zones, so that "now + travel" is read on the neighbour's own clock."""
 
 
 def _with_extra_arrivals(
@@ -273,7 +276,10 @@ def redirect_action(
     arrival there (now + travel) leaves its own people in line at the cutoff (upper bound) no
     higher than without them (or the goal); and what is left here once they have gone."""
     goal = goal or ActionGoal()
-    arrive = cond.state.now_minute + neighbour.travel_minutes
+    arrive = max(
+        cond.state.now_minute + neighbour.clock_offset_minutes + neighbour.travel_minutes,
+        neighbour.cond.state.now_minute,
+    )
     close = neighbour.cond.rest.days[0].close_minutes
     if cond.in_line == 0 or arrive >= close:
         return None

@@ -540,6 +540,19 @@ class RunSet:
     line_minutes: FloatArray
     close_minute: float
     cutoff_minute: float
+    processed: FloatArray | None = None
+    """(replication, minute of ``line_minutes``): voters who have left the line (started
+    service at the last line stage) since now, cumulative; neither the joiner nor voters
+    already past the line now are counted."""
+
+
+def _left_line_by(started: FloatArray, minutes: FloatArray, skip: list[int]) -> FloatArray:
+    """How many of ``started`` (NaN: never) are at or before each of ``minutes``, leaving
+    out the voters at ``skip``."""
+    t = started.copy()
+    t[skip] = np.nan
+    t = np.sort(t[~np.isnan(t)])
+    return np.searchsorted(t, minutes, side="right").astype(np.float64)
 
 
 def variant(
@@ -601,6 +614,10 @@ def _collect(
         rest.queue_step_minutes
     )
     line = np.empty((n_rep, n_grid))
+    processed = np.empty((n_rep, n_grid))
+    # voters in service at the first stage now have left the line already when it is the
+    # line's only stage; otherwise they are still in it (at the door's screening)
+    skip = [joiner, *(range(cond.ghosts) if ls == 0 else ())]
     ballots = rest.ballots
     for r, inp in enumerate(inputs):
         stats, grid, outcome, start, _ = run_prepared(prep, inp, 30.0, True)
@@ -635,6 +652,7 @@ def _collect(
             jw[r] = cutoff - day.open_minutes
             j_start = cutoff + 1e-9 if math.isnan(j_start) else j_start
         line[r] = grid - (grid_minutes < j_start)
+        processed[r] = _left_line_by(start[ls], grid_minutes, skip)
         if ballots is not None:
             taken = np.sort(start[0][~np.isnan(start[0])])
             if taken.shape[0] >= ballots and ballots > 0:
@@ -654,6 +672,7 @@ def _collect(
         line_minutes=grid_minutes,
         close_minute=close,
         cutoff_minute=cutoff,
+        processed=processed,
     )
 
 
@@ -702,6 +721,9 @@ class Nowcast:
     reneged_rest_of_day: Estimate
     ballots: BallotsForecast
     line: tuple[LineForecast, ...]
+    processed: tuple[LineForecast, ...] = ()
+    """Voters leaving the line from now on, cumulative by clock minute (add the processed
+    count of today for the day's total)."""
 
     def as_dict(self) -> dict[str, object]:
         lo, hi = self.intensity.interval(self.level)
@@ -737,6 +759,10 @@ class Nowcast:
                 {"minute": p.minute, "mean": p.mean, "ci_low": p.ci_low, "ci_high": p.ci_high}
                 for p in self.line
             ],
+            "processed_from_now": [
+                {"minute": p.minute, "mean": p.mean, "ci_low": p.ci_low, "ci_high": p.ci_high}
+                for p in self.processed
+            ],
         }
 
 
@@ -750,6 +776,7 @@ def summarise(cond: Conditioned, runs: RunSet, level: float = 0.9) -> Nowcast:
         for m, a, b, c in zip(runs.line_minutes, lm, lq[0], lq[1], strict=True)
     )
     out = ~np.isnan(runs.ballots_out_minute)
+    processed = () if runs.processed is None else _bands(runs.line_minutes, runs.processed, level)
     return Nowcast(
         station=cond.spec.name,
         now_minute=cond.state.now_minute,
@@ -771,7 +798,40 @@ def summarise(cond: Conditioned, runs: RunSet, level: float = 0.9) -> Nowcast:
             minute=predictive(runs.ballots_out_minute, level) if out.any() else None,
         ),
         line=line,
+        processed=processed,
     )
+
+
+def _bands(minutes: FloatArray, values: FloatArray, level: float) -> tuple[LineForecast, ...]:
+    """Mean and predictive interval at each minute of (replication, minute) values."""
+    q = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    m = values.mean(axis=0)
+    return tuple(
+        LineForecast(float(t), float(a), float(b), float(c))
+        for t, a, b, c in zip(minutes, m, q[0], q[1], strict=True)
+    )
+
+
+def planned_processed(
+    spec: StationSpec, day: int, replications: int = 60, seed: int = 0, level: float = 0.9
+) -> tuple[LineForecast, ...]:
+    """The plan's voters leaving the line (processed) by each clock minute of a day,
+    cumulative from opening: the station simulator on the plan's own day (its arrival
+    profile, early line, surges and servers), nothing reported."""
+    one = spec.model_copy(update={"days": (spec.days[day],)})
+    prep = prepare(one)
+    d = one.days[0]
+    n_grid = int(prep.station.day_grid_n[0])
+    minutes: FloatArray = d.open_minutes + np.arange(n_grid, dtype=np.float64) * (
+        one.queue_step_minutes
+    )
+    ls = one.line_stages - 1
+    values = np.empty((replications, n_grid))
+    for r in range(replications):
+        inp = draw_inputs(prep, replication_rng(seed, r))
+        _, _, _, start, _ = run_prepared(prep, inp, 30.0, True)
+        values[r] = _left_line_by(start[ls], minutes, [])
+    return _bands(minutes, values, level)
 
 
 def nowcast(

@@ -34,6 +34,7 @@ class EventType(StrEnum):
     ALERT_RAISED = "alert.raised"
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
     ALERT_RESOLVED = "alert.resolved"
+    ALERT_SETTINGS_CHANGED = "alert_settings.changed"
 
 
 class Category(StrEnum):
@@ -194,6 +195,14 @@ CATALOGUE: dict[EventType, EventSpec] = {
         "alert/ID",
         "Staff resolved an alert (a later nowcast that raises it again opens a new one).",
         "before/after: the alert's status",
+    ),
+    EventType.ALERT_SETTINGS_CHANGED: EventSpec(
+        Category.DATA,
+        "alert_settings/ELECTION",
+        "An admin changed the election's alert thresholds (people left at closing, wait "
+        "target, ballots, line cap, silent minutes, redirect reach); every station's nowcast "
+        "is judged again with them.",
+        "before/after: every threshold (before: the defaults when none were set)",
     ),
 }
 

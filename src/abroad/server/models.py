@@ -390,3 +390,32 @@ class StationAlertRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     acknowledged_by: Mapped[str | None] = mapped_column(String(160))
     resolved_by: Mapped[str | None] = mapped_column(String(160))
+
+
+class AlertSettingsRow(Base):
+    """An election's alert thresholds as an admin set them (no row: the election's defaults,
+    see ``services.alert_settings``). Every change is audited."""
+
+    __tablename__ = "alert_settings"
+    __table_args__ = (UniqueConstraint("election_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The thresholds' fields (``services.alert_settings.AlertSettings``)."""
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(160))
+
+
+class NowcasterBeat(Base):
+    """The one running nowcaster's heartbeat (bookkeeping, not audited): which process holds
+    the nowcaster lock, since when, and how many passes it has made."""
+
+    __tablename__ = "nowcaster_beats"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    passes: Mapped[int] = mapped_column(Integer, default=0)

@@ -30,6 +30,7 @@ router = APIRouter(prefix="/api/elections/{election_key}", tags=["voting day"], 
 REPORTERS = (Role.ADMIN, Role.MISSION_STAFF, Role.DEVICE)
 WATCHERS = (Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF, Role.OBSERVER, Role.DEVICE)
 ALERT_HANDLERS = (Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF)
+CONSOLE_ROLES = (Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF, Role.OBSERVER)
 
 
 def _election(s: Any, key: str) -> Election:
@@ -200,10 +201,12 @@ async def station_nowcast(
 def live_overview(
     election_key: str,
     request: Request,
-    _: Principal = allow(Role.ADMIN, Role.PLANNER),
+    me: Principal = allow(*CONSOLE_ROLES),
 ) -> Any:
-    """Every station's stored nowcast and alerts (what the console polls; not recomputed)."""
-    return etagged(request, nowcaster.overview(request.app, election_key))
+    """Every station's stored nowcast and alerts (what the console polls; not recomputed):
+    all stations for headquarters, their missions' (or assigned) stations for mission staff
+    and observers."""
+    return etagged(request, nowcaster.overview(request.app, election_key, me))
 
 
 @router.post("/alerts/{alert_id}/{step}", response_model=AlertOut)

@@ -40,14 +40,25 @@ def report_page(
 
 @router.get("/elections/{election_key}/console", response_class=HTMLResponse)
 def console_page(
-    election_key: str, request: Request, _: Principal = allow(Role.ADMIN, Role.PLANNER)
+    election_key: str,
+    request: Request,
+    me: Principal = allow(Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF, Role.OBSERVER),
 ) -> Response:
-    """Every station on a map and in a table with its latest report, nowcast and alerts."""
+    """Every station on a map and in a table with its latest report, nowcast and alerts,
+    per-station charts and the timeline (mission staff and observers: their stations)."""
     with db_of(request).read() as s:
         e = s.scalar(select(Election).where(Election.election_key == election_key))
         if e is None:
             raise ApiError(404, "not_found", f"no election {election_key!r}")
-    return render(request, "console.html", {"election": e})
+    return render(
+        request,
+        "console.html",
+        {
+            "election": e,
+            "can_handle_alerts": me.role in (Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF),
+            "can_set_thresholds": me.role is Role.ADMIN,
+        },
+    )
 
 
 ASSET_TYPES = {

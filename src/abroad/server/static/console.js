@@ -7,13 +7,30 @@
   if (!table) return;
   const url = table.dataset.url;
   const alertsUrl = table.dataset.alerts;
+  const canHandle = table.dataset.handle === "1";
   const tbody = table.querySelector("tbody");
   const POLL_MS = 5000;
   let etag = null;
+  let timelineEtag = null;
+  let timelineItems = [];
   let map = null;
   let markers = null;
   let chosen = null;
   const SVG = "http://www.w3.org/2000/svg";
+  // the texts shown, from the template (translated with it)
+  const stringsEl = document.getElementById("console-strings");
+  const STRINGS = stringsEl ? JSON.parse(stringsEl.textContent) : {};
+
+  function t(key, values) {
+    let text = STRINGS[key] !== undefined ? STRINGS[key] : key;
+    for (const [k, v] of Object.entries(values || {})) text = text.split(`{${k}}`).join(String(v));
+    return text;
+  }
+
+  function clockText(m) {
+    const h = Math.floor(m / 60), mm = Math.round(m % 60);
+    return String(h).padStart(2, "0") + ":" + String(mm).padStart(2, "0");
+  }
 
   function svgEl(tag, attrs) {
     const el = document.createElementNS(SVG, tag);
@@ -27,23 +44,13 @@
     return m ? parseInt(m[1], 10) * 60 + parseInt(m[2], 10) : NaN;
   }
 
-  async function chart(s) {
-    const box = document.getElementById("chart-box");
-    const svg = document.getElementById("chart");
-    box.hidden = false;
-    document.getElementById("chart-title").textContent = "Line at " + s.name;
-    const resp = await fetch(`${table.dataset.stations}/${s.station_key}/reports?limit=500`,
-      { credentials: "same-origin" });
-    const reports = resp.ok ? (await resp.json()).items : [];
-    const day = s.latest_report ? s.latest_report.taken_at.slice(0, 10) : null;
-    const seen = reports
-      .filter((r) => r.status === "accepted" && r.report.people_in_line !== null &&
-        r.report.taken_at.slice(0, 10) === day)
-      .map((r) => [clockMinutes(r.report.taken_at), r.report.people_in_line]);
-    const line = s.nowcast ? s.nowcast.line : [];
-    const xs = seen.map((p) => p[0]).concat(line.map((p) => p.minute));
-    const ys = seen.map((p) => p[1]).concat(line.map((p) => p.ci_high));
+  // One chart: dots (reported), an optional dashed planned curve, a predicted mean with its
+  // band; x in clock minutes, y from zero.
+  function plot(svg, spec) {
     svg.replaceChildren();
+    const dots = spec.dots || [], band = spec.band || [], planned = spec.planned || [];
+    const xs = dots.map((p) => p[0]).concat(band.map((p) => p.minute), planned.map((p) => p.minute));
+    const ys = dots.map((p) => p[1]).concat(band.map((p) => p.ci_high), planned.map((p) => p.mean));
     if (!xs.length) return;
     const W = 720, H = 240, L = 50, B = 24;
     const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 60), y1 = Math.max(...ys, 10);
@@ -52,37 +59,99 @@
     svg.append(svgEl("line", { x1: L, y1: H - B, x2: W - 10, y2: H - B, stroke: "#5b6572" }));
     svg.append(svgEl("line", { x1: L, y1: 10, x2: L, y2: H - B, stroke: "#5b6572" }));
     for (let h = Math.ceil(x0 / 60) * 60; h <= x1; h += 120) {
-      const t = svgEl("text", { x: X(h), y: H - 6, "text-anchor": "middle", "font-size": 11 });
-      t.textContent = String(h / 60).padStart(2, "0") + ":00";
-      svg.append(t);
+      const tx = svgEl("text", { x: X(h), y: H - 6, "text-anchor": "middle", "font-size": 11 });
+      tx.textContent = String(h / 60).padStart(2, "0") + ":00";
+      svg.append(tx);
     }
     const top = svgEl("text", { x: L - 6, y: 16, "text-anchor": "end", "font-size": 11 });
     top.textContent = String(Math.round(y1));
     svg.append(top);
-    if (line.length) {
-      const band = line.map((p) => `${X(p.minute)},${Y(p.ci_high)}`)
-        .concat(line.slice().reverse().map((p) => `${X(p.minute)},${Y(p.ci_low)}`));
-      svg.append(svgEl("polygon", { points: band.join(" "), fill: "#e9c46a", opacity: 0.4,
+    if (planned.length) {
+      svg.append(svgEl("polyline", {
+        points: planned.map((p) => `${X(p.minute)},${Y(p.mean)}`).join(" "),
+        fill: "none", stroke: "#2a9d8f", "stroke-width": 2, "stroke-dasharray": "6 4",
+        class: "planned",
+      }));
+    }
+    if (band.length) {
+      const poly = band.map((p) => `${X(p.minute)},${Y(p.ci_high)}`)
+        .concat(band.slice().reverse().map((p) => `${X(p.minute)},${Y(p.ci_low)}`));
+      svg.append(svgEl("polygon", { points: poly.join(" "), fill: "#e9c46a", opacity: 0.4,
         class: "band" }));
       svg.append(svgEl("polyline", {
-        points: line.map((p) => `${X(p.minute)},${Y(p.mean)}`).join(" "),
+        points: band.map((p) => `${X(p.minute)},${Y(p.mean)}`).join(" "),
         fill: "none", stroke: "#b00020", "stroke-width": 2, class: "predicted",
       }));
     }
-    for (const [m, v] of seen) {
+    for (const [m, v] of dots) {
       svg.append(svgEl("circle", { cx: X(m), cy: Y(v), r: 4, fill: "#1d3557", class: "seen" }));
     }
-  }
-
-  function csrf() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
   }
 
   function est(e, digits) {
     if (!e) return "–";
     const f = (x) => Number(x).toFixed(digits);
     return `${f(e.mean)} (${f(e.ci_low)}–${f(e.ci_high)})`;
+  }
+
+  async function chart(s) {
+    document.getElementById("chart-box").hidden = false;
+    document.getElementById("processed-box").hidden = false;
+    document.getElementById("chart-title").textContent = t("lineAt", { station: s.name });
+    document.getElementById("processed-title").textContent =
+      t("processedAt", { station: s.name });
+    const resp = await fetch(`${table.dataset.stations}/${s.station_key}/reports?limit=500`,
+      { credentials: "same-origin" });
+    const reports = resp.ok ? (await resp.json()).items : [];
+    const nc = s.nowcast;
+    const pc = nc && nc.processed_chart ? nc.processed_chart : null;
+    const day = pc ? pc.day : (s.latest_report ? s.latest_report.taken_at.slice(0, 10) : null);
+    const today = reports.filter((r) => r.status === "accepted" &&
+      r.report.taken_at.slice(0, 10) === day);
+    // the line
+    const seen = today.filter((r) => r.report.people_in_line !== null)
+      .map((r) => [clockMinutes(r.report.taken_at), r.report.people_in_line]);
+    const line = nc ? nc.line : [];
+    plot(document.getElementById("chart"), { dots: seen, band: line });
+    document.getElementById("chart-desc").textContent = t("lineSummary", {
+      reported: seen.length,
+      latest: seen.length ? seen[seen.length - 1][1] : t("unknown"),
+      close: line.length ? est(line[line.length - 1], 0) : t("unknown"),
+    });
+    // processed voters: reported, planned, predicted (all counted from the day's opening)
+    const base = pc ? pc.base : 0;
+    const done = today.filter((r) => r.report.processed !== null)
+      .map((r) => [clockMinutes(r.report.taken_at), Math.max(r.report.processed - base, 0)]);
+    const planned = pc ? pc.planned : [];
+    const fromNow = nc && nc.processed_from_now ? nc.processed_from_now : [];
+    const offset = pc ? pc.today_now : null;
+    const predicted = offset === null ? [] : fromNow.map((p) => ({
+      minute: p.minute, mean: p.mean + offset, ci_low: p.ci_low + offset,
+      ci_high: p.ci_high + offset,
+    }));
+    plot(document.getElementById("processed-chart"),
+      { dots: done, band: predicted, planned: planned });
+    document.getElementById("processed-desc").textContent = t("processedSummary", {
+      reported: done.length ? done[done.length - 1][1] : t("noProcessed"),
+      planned: planned.length ? Math.round(planned[planned.length - 1].mean) : t("unknown"),
+      predicted: predicted.length ? est(predicted[predicted.length - 1], 0) : t("unknown"),
+    });
+  }
+
+  function choose(s) {
+    chosen = s.station_key;
+    chart(s);
+    const filter = document.getElementById("timeline-filter");
+    if (filter) {
+      filter.value = s.station_key;
+      drawTimeline();
+    }
+    document.getElementById("chart-title").focus(); // keyboard users land on the charts
+  }
+
+  function csrf() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
   }
 
   function cell(text, cls) {
@@ -117,7 +186,7 @@
     for (const a of alerts) {
       const div = document.createElement("div");
       div.className = "alert-" + a.status;
-      div.textContent = `${a.kind}: ${a.message}` + (a.active ? "" : " (no longer predicted)");
+      div.textContent = `${a.kind}: ${a.message}` + (a.active ? "" : " " + t("noLongerPredicted"));
       const ul = document.createElement("ul");
       for (const x of a.actions) {
         const li = document.createElement("li");
@@ -125,8 +194,8 @@
         ul.append(li);
       }
       div.append(ul);
-      if (a.status !== "resolved") {
-        for (const [label, step] of [["Acknowledge", "acknowledge"], ["Resolve", "resolve"]]) {
+      if (a.status !== "resolved" && canHandle) {
+        for (const [label, step] of [[t("acknowledge"), "acknowledge"], [t("resolve"), "resolve"]]) {
           if (step === "acknowledge" && a.status === "acknowledged") continue;
           const b = document.createElement("button");
           b.type = "button";
@@ -154,12 +223,12 @@
         pick.type = "button";
         pick.className = "link";
         pick.textContent = s.name + " (" + s.station_key + ")";
-        pick.addEventListener("click", () => { chosen = s.station_key; chart(s); });
+        pick.addEventListener("click", () => choose(s));
         name.append(pick);
         if (chosen === s.station_key) chart(s);
         tr.append(
           name,
-          cell(rep ? rep.taken_at : "no report"),
+          cell(rep ? rep.taken_at : t("noReport")),
           cell(rep && rep.people_in_line !== null ? String(rep.people_in_line) : "–", "num"),
           cell(rep && rep.processed !== null ? String(rep.processed) : "–", "num"),
           cell(nc ? est(nc.wait_minutes_now, 0) : s.note || "–", "num wait"),
@@ -172,6 +241,7 @@
     document.getElementById("station-count").textContent = String(stations.length);
     document.getElementById("alert-count").textContent = String(open);
     document.getElementById("updated").textContent = new Date().toLocaleTimeString();
+    fillFilter(stations);
     drawMap(stations);
   }
 
@@ -198,9 +268,125 @@
         fillOpacity: 0.6,
       })
         .bindTooltip(`${s.name}: ${s.nowcast ? est(s.nowcast.left_in_line_at_close, 0) +
-          " left at close" : s.note || "no nowcast"}`)
+          " " + t("leftAtClose") : s.note || t("noNowcast")}`)
         .addTo(markers);
     }
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Timeline
+
+  function fillFilter(stations) {
+    const filter = document.getElementById("timeline-filter");
+    if (!filter) return;
+    const have = new Set(Array.from(filter.options).map((o) => o.value));
+    for (const s of stations) {
+      if (have.has(s.station_key)) continue;
+      const o = document.createElement("option");
+      o.value = s.station_key;
+      o.textContent = s.name + " (" + s.station_key + ")";
+      filter.append(o);
+    }
+  }
+
+  function drawTimeline() {
+    const list = document.getElementById("timeline");
+    if (!list) return;
+    const only = document.getElementById("timeline-filter").value;
+    const items = timelineItems.filter((i) => !only || i.station_key === only);
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.textContent = t("timelineEmpty");
+      list.replaceChildren(li);
+      return;
+    }
+    list.replaceChildren(...items.map((i) => {
+      const li = document.createElement("li");
+      li.className = "tl-" + i.kind;
+      const time = document.createElement("time");
+      time.dateTime = i.at;
+      time.textContent = new Date(i.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      const kind = document.createElement("strong");
+      kind.textContent = t("kind." + i.kind);
+      const extra = [];
+      if (i.taken_at) extra.push(t("taken", { time: clockText(clockMinutes(i.taken_at)) }));
+      if (i.actor) extra.push(t("by", { actor: i.actor }));
+      li.append(time, " ", kind, ` · ${i.station_key}: ${i.text}`,
+        extra.length ? ` (${extra.join(", ")})` : "");
+      return li;
+    }));
+  }
+
+  async function pollTimeline() {
+    const tlUrl = table.dataset.timeline;
+    if (!tlUrl) return;
+    try {
+      const headers = timelineEtag ? { "If-None-Match": timelineEtag } : {};
+      const resp = await fetch(tlUrl + "?limit=200",
+        { credentials: "same-origin", headers, cache: "no-store" });
+      if (resp.status === 200) {
+        timelineEtag = resp.headers.get("ETag");
+        timelineItems = await resp.json();
+        drawTimeline();
+      }
+    } catch (e) {
+      /* offline: try again at the next tick */
+    }
+  }
+
+  const filter = document.getElementById("timeline-filter");
+  if (filter) filter.addEventListener("change", drawTimeline);
+
+  // ------------------------------------------------------------------------------------
+  // Alert thresholds (admins edit; everyone else reads)
+
+  const form = document.getElementById("settings-form");
+
+  async function loadSettings() {
+    if (!form) return;
+    const resp = await fetch(table.dataset.settings, { credentials: "same-origin" });
+    if (!resp.ok) return;
+    const body = await resp.json();
+    for (const [k, v] of Object.entries(body.settings)) {
+      const input = form.elements.namedItem(k);
+      if (input) input.value = v === null ? "" : String(v);
+    }
+    if (form.dataset.editable !== "1") {
+      for (const input of form.querySelectorAll("input")) input.readOnly = true;
+    }
+  }
+
+  if (form && form.dataset.editable === "1") {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const state = document.getElementById("settings-state");
+      const body = {};
+      for (const input of form.querySelectorAll("input")) {
+        if (input.value === "") body[input.name] = null;
+        else body[input.name] = Number(input.value);
+      }
+      if (body.redirect_neighbours === null) delete body.redirect_neighbours;
+      const resp = await fetch(table.dataset.settings, {
+        method: "PATCH", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+        body: JSON.stringify(body),
+      });
+      if (resp.ok) {
+        state.className = "";
+        state.textContent = t("saved", { time: new Date().toLocaleTimeString() });
+        etag = null;
+      } else {
+        let msg = String(resp.status);
+        try {
+          const err = (await resp.json()).error;
+          msg = err.details && err.details.length
+            ? err.details.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ")
+            : err.message;
+        } catch (e) { /* not JSON */ }
+        state.className = "error";
+        state.textContent = t("saveFailed", { error: msg });
+      }
+    });
   }
 
   async function poll() {
@@ -219,5 +405,7 @@
   }
 
   poll();
-  setInterval(poll, POLL_MS);
+  pollTimeline();
+  loadSettings();
+  setInterval(() => { poll(); pollTimeline(); }, POLL_MS);
 })();
