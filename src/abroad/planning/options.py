@@ -1,0 +1,468 @@
+"""Alternatives per site that exclude each other: a station's hours, days and close policy.
+
+A :class:`SiteOptions` gives each candidate site of a :class:`PlanningInstance` one or more
+*alternatives* (each its own served curve, staff steps and cost); a plan opens sites and picks
+exactly one alternative for each open one. Under nearest-station choice a station's load does
+not depend on its own alternative (who comes depends on which sites are open, not on their
+hours), so for a fixed set of open sites the best alternatives are a multiple-choice knapsack:
+each station's best alternative at its load, unless the staff pools, the total staff or the cost
+budget bind, then a small MILP (HiGHS) over the alternatives of the open stations
+(:func:`choose_alternatives`). Over the open sets:
+
+- :func:`exhaustive_with_options`: every open set, each with its best alternatives: optimal.
+- :func:`plan_with_options`: the planner (:func:`plan_network`) on the *relaxed* instance (each
+  site at the concave majorant of its alternatives' curves, the least staff and the least cost
+  of any: its bound is a bound on every plan with alternatives), then rounds of "best
+  alternatives for the open sites, re-plan the sites with those alternatives" while the plan
+  improves.
+
+Under a logit choice a station's load would depend on its waits and so on its alternative; the
+planner refuses logit scenarios (``abroad.jobs.plan.check_planner_supports``).
+
+Pure numpy / scipy; no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from itertools import combinations, pairwise
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from abroad.planning.instance import InstanceError, PlanningInstance
+from abroad.planning.network import checked_bound, plan_network
+from abroad.planning.rules import FEAS_TOL, BoolArray, FloatArray, IntArray, rel_tol
+from abroad.planning.search import count_plans
+from abroad.planning.valuation import Kernel, PlanValue, value_plan
+
+EXHAUSTIVE_MAX_PLANS = 2048
+"""Open sets up to which :func:`plan_with_options` enumerates them all (each with its best
+alternatives), which is optimal."""
+MAX_ROUNDS = 4
+"""Rounds of "best alternatives, then re-plan the sites" after the relaxed plan."""
+COST_TIE = 1e-7
+"""Among alternatives worth the same votes, the cheaper is chosen: cost enters the choice with
+this weight per unit (relative to the largest cost), far below a vote."""
+
+
+@dataclass(frozen=True, eq=False)
+class SiteOptions:
+    """Alternatives per candidate site (``O`` in all, grouped by site in site order).
+
+    ``site[O]``: the site of each alternative (ascending, every site at least once);
+    ``served_intercept[O, M]`` / ``served_slope[O, M]``, ``staff_break_load[O, B]`` /
+    ``staff_level[O, B + 1]`` and ``open_cost[O]`` as in :class:`PlanningInstance`, one row per
+    alternative; ``labels[O]`` name them in messages.
+    """
+
+    site: IntArray
+    served_intercept: FloatArray
+    served_slope: FloatArray
+    staff_break_load: FloatArray
+    staff_level: FloatArray
+    open_cost: FloatArray
+    labels: tuple[str, ...] = ()
+
+    @property
+    def n_options(self) -> int:
+        return int(self.site.shape[0])
+
+    def of_site(self, s: int) -> IntArray:
+        """Indices of site ``s``'s alternatives."""
+        return np.flatnonzero(self.site == s)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        n_sites: int,
+        site: npt.ArrayLike,
+        served_intercept: npt.ArrayLike,
+        served_slope: npt.ArrayLike,
+        staff_break_load: npt.ArrayLike,
+        staff_level: npt.ArrayLike,
+        open_cost: npt.ArrayLike,
+        labels: tuple[str, ...] = (),
+    ) -> SiteOptions:
+        """Check the arrays (each alternative must make a valid instance row) and freeze them."""
+        st = np.array(site, dtype=np.int64, ndmin=1)
+        problems = []
+        if st.size and (np.any(np.diff(st) < 0) or st.min() < 0 or st.max() >= n_sites):
+            problems.append(f"site: expected ascending site indices in 0..{n_sites - 1}")
+        missing = np.setdiff1d(np.arange(n_sites), st)
+        if missing.size:
+            problems.append(f"site: sites without an alternative: {missing.tolist()}")
+        if labels and len(labels) != st.size:
+            problems.append(f"labels: expected {st.size}, got {len(labels)}")
+        if problems:
+            raise InstanceError(problems)
+        arrays = [
+            np.array(served_intercept, dtype=np.float64, ndmin=2),
+            np.array(served_slope, dtype=np.float64, ndmin=2),
+            np.array(staff_break_load, dtype=np.float64, ndmin=2),
+            np.array(staff_level, dtype=np.float64, ndmin=2),
+            np.array(open_cost, dtype=np.float64, ndmin=1),
+        ]
+        # Each alternative is checked as the row of an instance with one place.
+        PlanningInstance.build(
+            demand_weight=[0.0],
+            pref_site=[[0]],
+            pref_decay=[[1.0]],
+            served_intercept=arrays[0],
+            served_slope=arrays[1],
+            staff_break_load=arrays[2],
+            staff_level=arrays[3],
+            open_cost=arrays[4],
+        )
+        for a in (st, *arrays):
+            a.setflags(write=False)
+        si, ss, sb, sl, cost = arrays
+        return cls(st, si, ss, sb, sl, cost, labels=tuple(labels))
+
+
+def instance_with(
+    base: PlanningInstance, options: SiteOptions, choice: npt.ArrayLike
+) -> PlanningInstance:
+    """``base`` with each site's response and cost those of its chosen alternative
+    (``choice[s]`` an index into ``options``)."""
+    ch = np.asarray(choice, dtype=np.int64)
+    if ch.shape != (base.n_sites,) or np.any(options.site[ch] != np.arange(base.n_sites)):
+        raise ValueError("expected one alternative of its own site for every site")
+    return _with_rows(
+        base,
+        options.served_intercept[ch],
+        options.served_slope[ch],
+        options.staff_break_load[ch],
+        options.staff_level[ch],
+        options.open_cost[ch],
+    )
+
+
+def _with_rows(
+    base: PlanningInstance,
+    si: FloatArray,
+    ss: FloatArray,
+    sb: FloatArray,
+    sl: FloatArray,
+    cost: FloatArray,
+) -> PlanningInstance:
+    return PlanningInstance.build(
+        demand_weight=base.demand_weight,
+        pref_site=base.pref_site,
+        pref_decay=base.pref_decay,
+        served_intercept=si,
+        served_slope=ss,
+        staff_break_load=sb,
+        staff_level=sl,
+        staff_pool=base.staff_pool,
+        pool_staff_budget=base.pool_staff_budget,
+        total_staff_budget=base.total_staff_budget,
+        open_cost=cost,
+        cost_budget=base.cost_budget,
+        cost_weight=base.cost_weight,
+        max_open=base.max_open,
+        must_open=base.must_open,
+        site_ids=base.site_ids,
+        pool_ids=base.pool_ids,
+    )
+
+
+def _served(options: SiteOptions, o: int, load: float) -> float:
+    return float(np.min(options.served_intercept[o] + options.served_slope[o] * load))
+
+
+def _staff(options: SiteOptions, o: int, load: float) -> float:
+    j = int(np.sum(options.staff_break_load[o] < load))
+    return float(options.staff_level[o, j])
+
+
+def _kinks(a: FloatArray, b: FloatArray, upto: float) -> list[float]:
+    """Loads in ``[0, upto]`` where ``min_m(a_m + b_m L)`` may bend (pairwise crossings)."""
+    out = [0.0, upto]
+    for i in range(a.size):
+        for j in range(i + 1, a.size):
+            if b[i] != b[j]:
+                x = (a[j] - a[i]) / (b[i] - b[j])
+                if 0.0 < x < upto:
+                    out.append(float(x))
+    return out
+
+
+def _upper_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    hull: list[tuple[float, float]] = []
+    for p in sorted(points):
+        if hull and p[0] == hull[-1][0]:
+            if p[1] <= hull[-1][1]:
+                continue
+            hull.pop()
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            if (y2 - y1) * (p[0] - x1) <= (p[1] - y1) * (x2 - x1):
+                hull.pop()
+            else:
+                break
+        hull.append(p)
+    return hull
+
+
+def relaxed_instance(base: PlanningInstance, options: SiteOptions) -> PlanningInstance:
+    """Each site at the concave majorant of its alternatives' served curves (up to the most
+    load it can get), the least staff any alternative needs at each load and the least cost:
+    every plan with alternatives is a plan of this instance worth at least as much, so its
+    bounds bound them all."""
+    top = base.max_load() + 1.0
+    rows: list[list[tuple[float, float]]] = []
+    staff_rows: list[tuple[list[float], list[float]]] = []
+    cost = np.zeros(base.n_sites)
+    for s in range(base.n_sites):
+        own = options.of_site(s)
+        pts = []
+        for o in own:
+            a, b = options.served_intercept[o], options.served_slope[o]
+            pts += [(x, _served(options, int(o), x)) for x in _kinks(a, b, float(top[s]))]
+        hull = _upper_hull(pts)
+        pieces = []
+        for (x1, y1), (x2, y2) in pairwise(hull):
+            slope = max((y2 - y1) / (x2 - x1), 0.0)
+            pieces.append((max(y1 - slope * x1, 0.0), slope))
+        pieces.append((hull[-1][1], 0.0))
+        rows.append(pieces)
+        breaks = sorted({float(x) for o in own for x in options.staff_break_load[o] if x < np.inf})
+        probe = [*breaks, (breaks[-1] + 1.0) if breaks else 1.0]
+        levels = [min(_staff(options, int(o), x) for o in own) for x in probe]
+        staff_rows.append((breaks, list(np.maximum.accumulate(levels))))
+        cost[s] = float(options.open_cost[own].min())
+    m = max(len(r) for r in rows)
+    si = np.zeros((base.n_sites, m))
+    ss = np.zeros((base.n_sites, m))
+    for s, r in enumerate(rows):
+        for k in range(m):
+            si[s, k], ss[s, k] = r[min(k, len(r) - 1)]
+    nb = max((len(b) for b, _ in staff_rows), default=0)
+    sb = np.full((base.n_sites, nb), np.inf)
+    sl = np.zeros((base.n_sites, nb + 1))
+    for s, (b, lv) in enumerate(staff_rows):
+        sb[s, : len(b)] = b
+        sl[s, : len(lv)] = lv
+        sl[s, len(lv) :] = lv[-1]
+    return _with_rows(base, si, ss, sb, sl, cost)
+
+
+def choose_alternatives(
+    base: PlanningInstance,
+    options: SiteOptions,
+    open_mask: BoolArray,
+    load_voters: FloatArray,
+    previous: IntArray | None = None,
+) -> IntArray | None:
+    """Best alternative for every open site at its load, within the staff pools, the total
+    staff and the cost budget (``None`` if none fits); closed sites keep ``previous`` (default:
+    their first alternative). Maximises votes minus ``cost_weight`` x cost; among equal votes
+    the cheaper alternative."""
+    choice = (
+        np.array([int(options.of_site(s)[0]) for s in range(base.n_sites)], dtype=np.int64)
+        if previous is None
+        else np.array(previous, dtype=np.int64)
+    )
+    sites = np.flatnonzero(open_mask)
+    if sites.size == 0:
+        return choice
+    cols: list[int] = []
+    value: list[float] = []
+    staff: list[float] = []
+    cost_scale = max(float(options.open_cost.max(initial=0.0)), 1.0)
+    for s in sites:
+        for o in options.of_site(int(s)):
+            cols.append(int(o))
+            c = float(options.open_cost[o])
+            value.append(
+                _served(options, int(o), float(load_voters[s]))
+                - base.cost_weight * c
+                - COST_TIE * c / cost_scale
+            )
+            staff.append(_staff(options, int(o), float(load_voters[s])))
+    col = np.array(cols)
+    val = np.array(value)
+    stf = np.array(staff)
+    cst = options.open_cost[col]
+    owner = options.site[col]
+    # Each station's best alternative on its own, if together they fit every limit.
+    best = np.array([col[owner == s][int(np.argmax(val[owner == s]))] for s in sites])
+    pick = np.isin(col, best)
+    if _fits(base, owner[pick], stf[pick], cst[pick]):
+        choice[sites] = best
+        return choice
+    rows = [np.array([owner == s for s in sites], dtype=np.float64)]
+    lo = [np.ones(sites.size)]
+    hi = [np.ones(sites.size)]
+    for g in range(base.n_pools):
+        if np.isfinite(base.pool_staff_budget[g]):
+            rows.append((stf * (base.staff_pool[owner] == g))[None, :])
+            lo.append(np.array([-np.inf]))
+            hi.append(np.array([base.pool_staff_budget[g] + FEAS_TOL]))
+    if np.isfinite(base.total_staff_budget):
+        rows.append(stf[None, :])
+        lo.append(np.array([-np.inf]))
+        hi.append(np.array([base.total_staff_budget + FEAS_TOL]))
+    if np.isfinite(base.cost_budget):
+        rows.append(cst[None, :])
+        lo.append(np.array([-np.inf]))
+        hi.append(np.array([base.cost_budget + rel_tol(base.cost_budget)]))
+    res = milp(
+        -val,
+        integrality=np.ones(col.size),
+        bounds=Bounds(0, 1),
+        constraints=LinearConstraint(np.vstack(rows), np.concatenate(lo), np.concatenate(hi)),
+        options={"mip_rel_gap": 1e-9, "presolve": True},
+    )
+    if res.x is None:
+        return None
+    chosen = col[res.x > 0.5]
+    choice[options.site[chosen]] = chosen
+    return choice
+
+
+def _best_alone(base: PlanningInstance, options: SiteOptions, s: int, load: float) -> int:
+    """Site ``s``'s best alternative at ``load`` on its own (budgets aside)."""
+    own = options.of_site(s)
+    cost_scale = max(float(options.open_cost.max(initial=0.0)), 1.0)
+    worth = [
+        _served(options, int(o), load)
+        - (base.cost_weight + COST_TIE / cost_scale) * float(options.open_cost[o])
+        for o in own
+    ]
+    return int(own[int(np.argmax(worth))])
+
+
+def _fits(base: PlanningInstance, owner: IntArray, staff: FloatArray, cost: FloatArray) -> bool:
+    pools = np.bincount(base.staff_pool[owner], weights=staff, minlength=base.n_pools)
+    return bool(
+        np.all(pools <= base.pool_staff_budget + FEAS_TOL)
+        and staff.sum() <= base.total_staff_budget + FEAS_TOL
+        and cost.sum() <= base.cost_budget + rel_tol(base.cost_budget)
+    )
+
+
+@dataclass(frozen=True)
+class OptionPlan:
+    """Open sites, the alternative chosen for every site and the plan's true value."""
+
+    plan: PlanValue
+    """The plan valued in the instance at the chosen alternatives."""
+    choice: IntArray
+    """Chosen alternative per site (closed sites: the one they would open with)."""
+    bound: float
+    """Proven upper bound on the objective of any plan with any alternatives."""
+    method: str
+    seconds: float
+
+    @property
+    def objective(self) -> float:
+        return self.plan.objective
+
+
+def _loads(kernel: Kernel, mask: BoolArray) -> FloatArray:
+    return kernel.state(mask).load
+
+
+def exhaustive_with_options(
+    base: PlanningInstance, options: SiteOptions, max_plans: int = 50_000
+) -> OptionPlan:
+    """Every open set within ``max_open`` (must-open sites always open), each with its best
+    alternatives: the optimum. Ties keep the first (fewest sites, then lowest indices)."""
+    t0 = time.perf_counter()
+    free = np.flatnonzero(~base.must_open)
+    max_extra = min(free.size, base.max_open - int(base.must_open.sum()))
+    if count_plans(free.size, max_extra) > max_plans:
+        raise ValueError(f"more than {max_plans} open sets to enumerate")
+    kernel = Kernel(base)
+    best: tuple[float, BoolArray, IntArray] | None = None
+    for size in range(max_extra + 1):
+        for extra in combinations(free.tolist(), size):
+            mask = base.must_open.copy()
+            mask[list(extra)] = True
+            load = _loads(kernel, mask)
+            choice = choose_alternatives(base, options, mask, load)
+            if choice is None:
+                continue
+            value = value_plan(instance_with(base, options, choice), mask)
+            if not value.feasible:
+                continue
+            if best is None or value.objective > best[0] + rel_tol(best[0]):
+                best = (value.objective, mask, choice)
+    if best is None:
+        raise ValueError("no feasible plan: the must-open sites alone break a staff or cost limit")
+    _, mask, choice = best
+    plan = value_plan(instance_with(base, options, choice), mask)
+    return OptionPlan(plan, choice, plan.objective, "exhaustive", time.perf_counter() - t0)
+
+
+def plan_with_options(
+    base: PlanningInstance,
+    options: SiteOptions,
+    time_limit_seconds: float = 60.0,
+    seed: int = 0,
+    *,
+    exhaustive_max_plans: int = EXHAUSTIVE_MAX_PLANS,
+) -> OptionPlan:
+    """Open sites and choose every open station's alternative: the best plan found, with a
+    proven bound (see the module docstring)."""
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_seconds
+    free = int((~base.must_open).sum())
+    max_extra = min(free, base.max_open - int(base.must_open.sum()))
+    if count_plans(free, max_extra) <= exhaustive_max_plans:
+        return exhaustive_with_options(base, options, exhaustive_max_plans)
+    kernel = Kernel(base)
+    relaxed = plan_network(
+        relaxed_instance(base, options), time_limit_seconds=0.4 * time_limit_seconds, seed=seed
+    )
+    bound = relaxed.bound
+    methods = [f"relaxed plan ({relaxed.method})"]
+    mask = np.zeros(base.n_sites, dtype=np.bool_)
+    mask[list(relaxed.open_sites)] = True
+    # Start: each site's best alternative at the load the relaxed plan gives it (at its
+    # largest load where closed), budgets aside; the rounds below bring the budgets in.
+    relaxed_load = np.where(mask, _loads(kernel, mask), base.max_load())
+    choice = np.array(
+        [_best_alone(base, options, s, float(relaxed_load[s])) for s in range(base.n_sites)],
+        dtype=np.int64,
+    )
+    best: tuple[float, BoolArray, IntArray] | None = None
+    for _ in range(MAX_ROUNDS):
+        chosen = choose_alternatives(base, options, mask, _loads(kernel, mask), choice)
+        if chosen is not None:
+            value = value_plan(instance_with(base, options, chosen), mask)
+            if value.feasible and (best is None or value.objective > best[0] + rel_tol(best[0])):
+                best = (value.objective, mask.copy(), chosen)
+            choice = chosen
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0.2:
+            break
+        again = plan_network(
+            instance_with(base, options, choice),
+            time_limit_seconds=remaining / 2,
+            seed=seed,
+        )
+        methods.append("alternatives + re-plan")
+        new_mask = np.zeros(base.n_sites, dtype=np.bool_)
+        new_mask[list(again.open_sites)] = True
+        if again.plan.feasible and (best is None or again.objective > best[0] + rel_tol(best[0])):
+            best = (again.objective, new_mask.copy(), choice.copy())
+        if np.array_equal(new_mask, mask):
+            break
+        mask = new_mask
+    if best is None:
+        raise ValueError("no feasible plan: the must-open sites alone break a staff or cost limit")
+    _, mask, choice = best
+    plan = value_plan(instance_with(base, options, choice), mask)
+    return OptionPlan(
+        plan,
+        choice,
+        checked_bound(plan.objective, bound),
+        " + ".join(methods),
+        time.perf_counter() - t0,
+    )
