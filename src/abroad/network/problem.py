@@ -525,7 +525,7 @@ class OptionProblem:
     """The problem with every site at its first alternative (its instance carries the demand,
     the preferences and the budgets)."""
 
-    def problem_at(self, choice: Sequence[int]) -> NetworkProblem:
+    def problem_at(self, choice: Sequence[int] | npt.NDArray[np.int64]) -> NetworkProblem:
         """The problem with each site at its chosen alternative (``choice[i]`` an index into
         :attr:`options`)."""
         local = [int(c) - self.first[i] for i, c in enumerate(choice)]
