@@ -12,9 +12,9 @@ budget bind, then a small MILP (HiGHS) over the alternatives of the open station
 - :func:`exhaustive_with_options`: every open set, each with its best alternatives: optimal.
 - :func:`plan_with_options`: the planner (:func:`plan_network`) on the *relaxed* instance (each
   site at the concave majorant of its alternatives' curves, the least staff and the least cost
-  of any: its bound is a bound on every plan with alternatives), then rounds of "best
-  alternatives for the open sites, re-plan the sites with those alternatives" while the plan
-  improves.
+  of any: its bound is a bound on every plan with alternatives) and on the instances with
+  every site at its best and at its cheapest alternative; from each of these open sets, a
+  local search (add, drop, swap a site) under the exact value of an open set.
 
 Under a logit choice a station's load would depend on its waits and so on its alternative; the
 planner refuses logit scenarios (``abroad.jobs.plan.check_planner_supports``).
@@ -41,8 +41,6 @@ from abroad.planning.valuation import Kernel, PlanValue, value_plan
 EXHAUSTIVE_MAX_PLANS = 2048
 """Open sets up to which :func:`plan_with_options` enumerates them all (each with its best
 alternatives), which is optimal."""
-MAX_ROUNDS = 4
-"""Rounds of "best alternatives, then re-plan the sites" after the relaxed plan."""
 COST_TIE = 1e-7
 """Among alternatives worth the same votes, the cheaper is chosen: cost enters the choice with
 this weight per unit (relative to the largest cost), far below a vote."""
@@ -400,6 +398,76 @@ def exhaustive_with_options(
     return OptionPlan(plan, choice, plan.objective, "exhaustive", time.perf_counter() - t0)
 
 
+class _Exact:
+    """Open sets valued with their best alternatives (memoised): the true objective of an
+    open set when the planner also chooses the alternatives."""
+
+    def __init__(self, base: PlanningInstance, options: SiteOptions) -> None:
+        self.base = base
+        self.options = options
+        self.kernel = Kernel(base)
+        self.memo: dict[bytes, tuple[float, IntArray] | None] = {}
+
+    def __call__(self, mask: BoolArray) -> tuple[float, IntArray] | None:
+        key = np.packbits(mask).tobytes()
+        if key not in self.memo:
+            self.memo[key] = self._value(mask)
+        return self.memo[key]
+
+    def _value(self, mask: BoolArray) -> tuple[float, IntArray] | None:
+        base = self.base
+        if np.any(base.must_open & ~mask) or int(mask.sum()) > base.max_open:
+            return None
+        choice = choose_alternatives(base, self.options, mask, _loads(self.kernel, mask))
+        if choice is None:
+            return None
+        value = value_plan(instance_with(base, self.options, choice), mask, None)
+        return (value.objective, choice) if value.feasible else None
+
+
+def _polish(exact: _Exact, mask: BoolArray, deadline: float) -> BoolArray:
+    """Add, drop and swap sites (first improvement) under the exact value of open sets."""
+    base = exact.base
+    current = exact(mask)
+    if current is None:
+        return mask
+    mask = mask.copy()
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        opened = np.flatnonzero(mask & ~base.must_open)
+        closed = np.flatnonzero(~mask)
+        moves: list[tuple[int, int]] = [(-1, int(t)) for t in closed]
+        moves += [(int(s), -1) for s in opened]
+        moves += [(int(s), int(t)) for s in opened for t in closed]
+        for drop, add in moves:
+            if time.perf_counter() >= deadline:
+                break
+            cand = mask.copy()
+            if drop >= 0:
+                cand[drop] = False
+            if add >= 0:
+                cand[add] = True
+            got = exact(cand)
+            if got is not None and got[0] > current[0] + rel_tol(current[0]):
+                mask, current, improved = cand, got, True
+                break
+    return mask
+
+
+def _cheapest(base: PlanningInstance, options: SiteOptions) -> IntArray:
+    """Each site's cheapest alternative (the one worth most at its largest load among equally
+    cheap ones)."""
+    top = base.max_load()
+    out = []
+    for s in range(base.n_sites):
+        own = options.of_site(s)
+        cost = options.open_cost[own]
+        cheap = own[cost <= cost.min() + rel_tol(float(cost.min()))]
+        out.append(int(cheap[int(np.argmax([_served(options, int(o), top[s]) for o in cheap]))]))
+    return np.array(out, dtype=np.int64)
+
+
 def plan_with_options(
     base: PlanningInstance,
     options: SiteOptions,
@@ -409,52 +477,45 @@ def plan_with_options(
     exhaustive_max_plans: int = EXHAUSTIVE_MAX_PLANS,
 ) -> OptionPlan:
     """Open sites and choose every open station's alternative: the best plan found, with a
-    proven bound (see the module docstring)."""
+    proven bound.
+
+    Up to ``exhaustive_max_plans`` open sets: all of them, each with its best alternatives.
+    Beyond: the relaxed instance's plan (which gives the bound), the plans of the instance with
+    every site at its best alternative on its own and at its cheapest, each then improved by
+    adding, dropping and swapping sites under the exact value (each open set with its best
+    alternatives, :func:`choose_alternatives`).
+    """
     t0 = time.perf_counter()
     deadline = t0 + time_limit_seconds
     free = int((~base.must_open).sum())
     max_extra = min(free, base.max_open - int(base.must_open.sum()))
     if count_plans(free, max_extra) <= exhaustive_max_plans:
         return exhaustive_with_options(base, options, exhaustive_max_plans)
-    kernel = Kernel(base)
+    exact = _Exact(base, options)
     relaxed = plan_network(
-        relaxed_instance(base, options), time_limit_seconds=0.4 * time_limit_seconds, seed=seed
+        relaxed_instance(base, options), time_limit_seconds=0.3 * time_limit_seconds, seed=seed
     )
     bound = relaxed.bound
-    methods = [f"relaxed plan ({relaxed.method})"]
-    mask = np.zeros(base.n_sites, dtype=np.bool_)
-    mask[list(relaxed.open_sites)] = True
-    # Start: each site's best alternative at the load the relaxed plan gives it (at its
-    # largest load where closed), budgets aside; the rounds below bring the budgets in.
-    relaxed_load = np.where(mask, _loads(kernel, mask), base.max_load())
-    choice = np.array(
-        [_best_alone(base, options, s, float(relaxed_load[s])) for s in range(base.n_sites)],
-        dtype=np.int64,
+    top = base.max_load()
+    starts = [_mask(base, relaxed.open_sites)]
+    choices = (
+        np.array([_best_alone(base, options, s, float(top[s])) for s in range(base.n_sites)]),
+        _cheapest(base, options),
     )
-    best: tuple[float, BoolArray, IntArray] | None = None
-    for _ in range(MAX_ROUNDS):
-        chosen = choose_alternatives(base, options, mask, _loads(kernel, mask), choice)
-        if chosen is not None:
-            value = value_plan(instance_with(base, options, chosen), mask)
-            if value.feasible and (best is None or value.objective > best[0] + rel_tol(best[0])):
-                best = (value.objective, mask.copy(), chosen)
-            choice = chosen
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0.2:
-            break
-        again = plan_network(
+    for choice in choices:
+        fixed = plan_network(
             instance_with(base, options, choice),
-            time_limit_seconds=remaining / 2,
+            time_limit_seconds=0.15 * time_limit_seconds,
             seed=seed,
         )
-        methods.append("alternatives + re-plan")
-        new_mask = np.zeros(base.n_sites, dtype=np.bool_)
-        new_mask[list(again.open_sites)] = True
-        if again.plan.feasible and (best is None or again.objective > best[0] + rel_tol(best[0])):
-            best = (again.objective, new_mask.copy(), choice.copy())
-        if np.array_equal(new_mask, mask):
-            break
-        mask = new_mask
+        starts.append(_mask(base, fixed.open_sites))
+    best: tuple[float, BoolArray, IntArray] | None = None
+    for k, start in enumerate(starts):
+        share = (deadline - time.perf_counter()) / (len(starts) - k)
+        mask = _polish(exact, start, time.perf_counter() + share)
+        got = exact(mask)
+        if got is not None and (best is None or got[0] > best[0] + rel_tol(best[0])):
+            best = (got[0], mask, got[1])
     if best is None:
         raise ValueError("no feasible plan: the must-open sites alone break a staff or cost limit")
     _, mask, choice = best
@@ -463,6 +524,12 @@ def plan_with_options(
         plan,
         choice,
         checked_bound(plan.objective, bound),
-        " + ".join(methods),
+        f"relaxed plan ({relaxed.method}) + fixed-alternative plans + exact local search",
         time.perf_counter() - t0,
     )
+
+
+def _mask(base: PlanningInstance, sites: tuple[int, ...]) -> BoolArray:
+    mask = np.zeros(base.n_sites, dtype=np.bool_)
+    mask[list(sites)] = True
+    return mask | base.must_open
