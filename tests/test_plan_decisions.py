@@ -11,11 +11,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
+import openpyxl
 import pytest
+from typer.testing import CliRunner
 
+from abroad.cli import app
 from abroad.io.errors import InputError
 from abroad.io.scenario import load_scenario
 from abroad.jobs.plan import run_plan
@@ -80,7 +84,8 @@ def test_the_plans_chosen_alternatives_agree_with_its_resimulation(tmp_path: Pat
         .replace("[hard_close]", "[hard_close, {extend_minutes: 90}]")
         .replace('latest_close: "20:00"', 'latest_close: "21:00"'),
     )
-    s = run_plan(sc, None, time_limit_seconds=5, seed=2, replications=20).summary
+    out = tmp_path / "out"
+    s = run_plan(sc, out, time_limit_seconds=5, seed=2, replications=20).summary
     assert s.method == "exhaustive" and s.proven_optimal
     emb = next(st for st in s.stations if st.site_id == "emb")
     assert emb.settings is not None
@@ -101,10 +106,33 @@ def test_the_plans_chosen_alternatives_agree_with_its_resimulation(tmp_path: Pat
     for st in s.stations:
         assert st.simulated_votes_cast is not None
         assert st.expected_votes_cast == pytest.approx(st.simulated_votes_cast, rel=0.05, abs=15)
+    # The choice is in every output: summary.json, plan.xlsx, the report.
+    written = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {st["site_id"]: st["settings"]["text"] for st in written["stations"]} == {
+        st.site_id: st.settings.text for st in s.stations if st.settings is not None
+    }
+    sheet = openpyxl.load_workbook(out / "plan.xlsx")["Stations"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(2)]
+    assert {r["site_id"]: r["close_policy"] for r in rows}["emb"] == "extend"
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Hours, days and close policy chosen by the planner" in report
     # The cost counts the hours: 5 an hour.
     assert s.cost == pytest.approx(
         5 * sum(st.settings.open_hours for st in s.stations if st.settings)
     )
+
+
+def test_the_cli_table_names_the_chosen_hours_days_and_close_policy(tmp_path: Path) -> None:
+    _scenario(tmp_path / "sc", BASE_DECISIONS.replace("[hard_close]", "[{extend_minutes: 90}]"))
+    result = CliRunner().invoke(
+        app,
+        ["plan", str(tmp_path / "sc"), "--out", str(tmp_path / "out"), "--time-limit", "3"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "hours, days, close policy" in result.stdout
+    # The cell wraps within the 160-column table ("extend" / "90 min" on the next line).
+    assert "08:00-20:00, 2024-03-17, extend" in result.stdout
 
 
 def test_without_planner_decides_no_settings_appear(tmp_path: Path) -> None:
