@@ -41,6 +41,9 @@ from abroad.planning.valuation import Kernel, PlanValue, value_plan
 EXHAUSTIVE_MAX_PLANS = 2048
 """Open sets up to which :func:`plan_with_options` enumerates them all (each with its best
 alternatives), which is optimal."""
+EXHAUSTIVE_SECONDS_PER_PLAN = 0.005
+"""Time one open set takes to value with its best alternatives (conservative): enumeration runs
+when all of them fit in half the time limit."""
 COST_TIE = 1e-7
 """Among alternatives worth the same votes, the cheaper is chosen: cost enters the choice with
 this weight per unit (relative to the largest cost), far below a vote."""
@@ -376,21 +379,15 @@ def exhaustive_with_options(
     max_extra = min(free.size, base.max_open - int(base.must_open.sum()))
     if count_plans(free.size, max_extra) > max_plans:
         raise ValueError(f"more than {max_plans} open sets to enumerate")
-    kernel = Kernel(base)
+    exact = _Exact(base, options)
     best: tuple[float, BoolArray, IntArray] | None = None
     for size in range(max_extra + 1):
         for extra in combinations(free.tolist(), size):
             mask = base.must_open.copy()
             mask[list(extra)] = True
-            load = _loads(kernel, mask)
-            choice = choose_alternatives(base, options, mask, load)
-            if choice is None:
-                continue
-            value = value_plan(instance_with(base, options, choice), mask)
-            if not value.feasible:
-                continue
-            if best is None or value.objective > best[0] + rel_tol(best[0]):
-                best = (value.objective, mask, choice)
+            got = exact(mask)
+            if got is not None and (best is None or got[0] > best[0] + rel_tol(best[0])):
+                best = (got[0], mask, got[1])
     if best is None:
         raise ValueError("no feasible plan: the must-open sites alone break a staff or cost limit")
     _, mask, choice = best
@@ -418,11 +415,14 @@ class _Exact:
         base = self.base
         if np.any(base.must_open & ~mask) or int(mask.sum()) > base.max_open:
             return None
-        choice = choose_alternatives(base, self.options, mask, _loads(self.kernel, mask))
+        load = _loads(self.kernel, mask)
+        choice = choose_alternatives(base, self.options, mask, load)
         if choice is None:
             return None
-        value = value_plan(instance_with(base, self.options, choice), mask, None)
-        return (value.objective, choice) if value.feasible else None
+        sites = np.flatnonzero(mask)
+        votes = sum(_served(self.options, int(choice[t]), float(load[t])) for t in sites)
+        cost = float(self.options.open_cost[choice[sites]].sum())
+        return votes - base.cost_weight * cost, choice
 
 
 def _polish(exact: _Exact, mask: BoolArray, deadline: float) -> BoolArray:
@@ -489,7 +489,10 @@ def plan_with_options(
     deadline = t0 + time_limit_seconds
     free = int((~base.must_open).sum())
     max_extra = min(free, base.max_open - int(base.must_open.sum()))
-    if count_plans(free, max_extra) <= exhaustive_max_plans:
+    n_plans = count_plans(free, max_extra)
+    if n_plans <= exhaustive_max_plans and (
+        n_plans <= 64 or n_plans * EXHAUSTIVE_SECONDS_PER_PLAN <= 0.5 * time_limit_seconds
+    ):
         return exhaustive_with_options(base, options, exhaustive_max_plans)
     exact = _Exact(base, options)
     relaxed = plan_network(
