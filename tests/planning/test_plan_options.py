@@ -27,46 +27,15 @@ from abroad.planning.options import (
     plan_with_options,
     relaxed_instance,
 )
-from abroad.planning.synthetic import random_instance, station_response
+from abroad.planning.synthetic import options_of, random_instance, random_options
 
 
 def _options(base: PlanningInstance, seed: int, n_alt: int) -> SiteOptions:
-    """Per site ``n_alt`` alternatives: longer hours serve more (capacity x factor) and cost
-    more (cost x factor); the staff steps move with the capacity."""
-    rng = np.random.default_rng(seed)
-    rows: list[tuple[int, float]] = []
-    for s in range(base.n_sites):
-        for _ in range(n_alt):
-            rows.append((s, float(rng.uniform(0.5, 1.6))))
-    return _options_of(base, rows, seed)
+    return random_options(base, seed, n_alt)
 
 
 def _options_of(base: PlanningInstance, rows: list[tuple[int, float]], seed: int) -> SiteOptions:
-    rng = np.random.default_rng(seed + 1)
-    desks = rng.integers(1, 4, base.n_sites)
-    total = float(base.max_load().sum())
-    per_desk = total / max(1.0, float(desks.sum())) * 0.6
-    si, ss, sb, sl = [], [], [], []
-    for s, factor in rows:
-        a, b, brk, lev = station_response(desks[s : s + 1], per_desk * factor, 2.0, 1.0)
-        si.append(a[0])
-        ss.append(b[0])
-        pad = np.full(3, np.inf)
-        pad[: brk.shape[1]] = brk[0]
-        sb.append(pad)
-        lv = np.full(4, lev[0, -1])
-        lv[: lev.shape[1]] = lev[0]
-        sl.append(lv)
-    cost = [float(base.open_cost[s]) * f for s, f in rows]
-    return SiteOptions.build(
-        n_sites=base.n_sites,
-        site=[s for s, _ in rows],
-        served_intercept=si,
-        served_slope=ss,
-        staff_break_load=sb,
-        staff_level=sl,
-        open_cost=cost,
-    )
+    return options_of(base, rows, seed)
 
 
 def _brute_force(base: PlanningInstance, options: SiteOptions) -> float:
