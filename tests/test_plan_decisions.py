@@ -20,11 +20,13 @@ import pytest
 from typer.testing import CliRunner
 
 from abroad.cli import app
+from abroad.demand import DemandModel
 from abroad.io.errors import InputError
 from abroad.io.scenario import load_scenario
 from abroad.jobs.plan import run_plan
-from abroad.model import Scenario
+from abroad.model import ClosePolicy, Scenario, SiteId, StationSettings
 from abroad.network.problem import build_option_problem
+from abroad.network.simulation import Resources, station_spec
 from abroad.planning.options import exhaustive_with_options
 
 from scenario_factory import PLACES_CSV, SCENARIO_YAML, SITES_CSV, write_scenario
@@ -39,9 +41,12 @@ BASE_DECISIONS = """\
 """
 
 
-def _scenario(folder: Path, decisions: str, crowd: int = 40) -> Scenario:
+def _scenario(
+    folder: Path, decisions: str, crowd: int = 40, *, site_hours: bool = False
+) -> Scenario:
     """The tiny scenario, New York's citizens ``crowd`` times (the embassy saturates), with
-    these ``planner_decides`` lines."""
+    these ``planner_decides`` lines (and, with ``site_hours``, its override of the embassy's
+    hours on the 17th, which clashes with a decision on them)."""
     lines = PLACES_CSV.replace(",100,emb", ",,").splitlines()
     places = [lines[0]]
     for line in lines[1:]:
@@ -50,6 +55,9 @@ def _scenario(folder: Path, decisions: str, crowd: int = 40) -> Scenario:
         places.append(",".join(cells))
     text = SCENARIO_YAML.replace("  staff_budget: 20\n", "  staff_budget: 40\n" + decisions)
     text = text.replace("close_policy: {extend_minutes: 60}", "close_policy: hard_close")
+    if not site_hours:
+        override = '    - {site_id: emb, date: 2024-03-17, open: "08:00", close: "21:00"}\n'
+        text = text.replace("  site_hours:\n" + override, "")
     write_scenario(folder, text, SITES_CSV, "\n".join(places) + "\n")
     return load_scenario(folder)
 
@@ -95,8 +103,8 @@ def test_the_plans_chosen_alternatives_agree_with_its_resimulation(tmp_path: Pat
     assert emb.settings.opens is not None and emb.settings.closes is not None
     hours = (int(emb.settings.closes[:2]) - int(emb.settings.opens[:2])) + 1.5
     assert emb.settings.open_hours == pytest.approx(2 * hours)
-    # The status quo (08:00-20:00, 21:00 on the 17th, hard close) is dominated by an allowed
-    # alternative (08:00-21:00 on both days): the plan does better.
+    # The status quo (08:00-20:00 on both days, hard close) is one of the allowed alternatives:
+    # the plan does better.
     assert s.status_quo is not None and s.expected_votes_cast > s.status_quo.expected_votes_cast
     assert s.simulated_votes_cast_interval is not None
     low, high = s.simulated_votes_cast_interval
@@ -133,6 +141,24 @@ def test_the_cli_table_names_the_chosen_hours_days_and_close_policy(tmp_path: Pa
     assert "hours, days, close policy" in result.stdout
     # The cell wraps within the 160-column table ("extend" / "90 min" on the next line).
     assert "08:00-20:00, 2024-03-17, extend" in result.stdout
+
+
+def test_a_day_closed_sends_its_voters_to_the_open_days_within_the_chosen_hours(
+    tmp_path: Path,
+) -> None:
+    sc = _scenario(tmp_path / "sc", BASE_DECISIONS, crowd=1)
+    model = DemandModel.from_scenario(sc)
+    demand = model.expected_demand(("emb",))
+    res = Resources(2, 4)
+    both = station_spec(sc, model, demand, SiteId("emb"), res)
+    only_17th = StationSettings((9 * 60.0, 19 * 60.0), (False, True), ClosePolicy())
+    spec = station_spec(sc, model, demand, SiteId("emb"), res, only_17th)
+    assert spec.expected_arrivals == pytest.approx(both.expected_arrivals, rel=1e-9)
+    first, second = spec.days
+    assert sum(first.arrivals_per_hour) == 0.0
+    assert (second.open_minutes, second.close_minutes) == (540.0, 1140.0)
+    # The same settings as the scenario's give the scenario's own station, exactly.
+    assert station_spec(sc, model, demand, SiteId("emb"), res, sc.fixed_settings("emb")) == both
 
 
 def test_without_planner_decides_no_settings_appear(tmp_path: Path) -> None:
@@ -177,13 +203,23 @@ def test_without_planner_decides_no_settings_appear(tmp_path: Path) -> None:
             "policies.planner_decides[0]",
             "alternatives per station",
         ),
+        (  # the tiny scenario overrides the embassy's hours on the 17th
+            '    - {sites: [emb], hours: {earliest_open: "08:00", latest_close: "20:00"}}\n',
+            "election.site_hours[0]",
+            "would be ignored",
+        ),
+        (
+            '    - {sites: [cg]}\n    - hours: {earliest_open: "08:00", latest_close: "20:00"}\n',
+            "election.site_hours[0]",
+            "would be ignored",
+        ),
     ],
 )
 def test_errors_in_planner_decides_are_located(
     tmp_path: Path, decisions: str, path: str, expected: str
 ) -> None:
     with pytest.raises(InputError) as err:
-        _scenario(tmp_path / "sc", "  planner_decides:\n" + decisions)
+        _scenario(tmp_path / "sc", "  planner_decides:\n" + decisions, site_hours=True)
     problems = err.value.problems
     assert any(
         p.path is not None and p.path.startswith(path) and expected in p.message for p in problems

@@ -80,7 +80,10 @@ def write_plan_xlsx(path: Path, summary: PlanSummary) -> None:
             s.append([r.get(c) for c in columns])
 
     sheet("Stations", [{**_scalars(st), **_settings_cells(st)} for st in summary.stations])
-    sheet("Status quo", [_scalars(st) for st in summary.status_quo.stations])
+    sheet(
+        "Status quo",
+        [{**_scalars(st), **_settings_cells(st)} for st in summary.status_quo.stations],
+    )
     sheet(
         "Losses",
         [{"cause": k, "simulated_voters": v} for k, v in summary.voters_lost_by_cause.items()],

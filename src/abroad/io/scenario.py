@@ -1036,6 +1036,7 @@ def _check_decisions(
     dates = [d.date for d in election.days]
     site_ids = {s.site_id for s in sites}
     seen: dict[str, int] = {}
+    named = {sid for g in policies.planner_decides for sid in g.sites or ()}
     catch_all = [i for i, g in enumerate(policies.planner_decides) if g.sites is None]
     for i in catch_all[1:]:
         col.add(
@@ -1064,6 +1065,20 @@ def _check_decisions(
             for j, day in enumerate(days):
                 if day not in dates:
                     col.add(f, f"{day} is not a voting day", path=f"{path}.{key}[{j}]")
+        if group.hours is not None:
+            for j, override in enumerate(election.site_hours):
+                mine = (
+                    override.site_id in group.sites
+                    if group.sites is not None
+                    else override.site_id not in named  # the catch-all group's sites
+                )
+                if mine:
+                    col.add(
+                        f,
+                        f"the planner decides the hours of {override.site_id!r} "
+                        f"({path}.hours), so this override would be ignored: remove one of them",
+                        path=f"election.site_hours[{j}]",
+                    )
         n = group.alternatives_count(len(dates))
         if n > L.MAX_OPTIONS_PER_SITE:
             col.add(
