@@ -1076,7 +1076,8 @@ def _check_decisions(
                     col.add(
                         f,
                         f"the planner decides the hours of {override.site_id!r} "
-                        f"({path}.hours), so this override would be ignored: remove one of them",
+                        f"({path}.hours), so this override would be ignored: remove one of them "
+                        "(a variant clears the overrides with election: {site_hours: []})",
                         path=f"election.site_hours[{j}]",
                     )
         n = group.alternatives_count(len(dates))
