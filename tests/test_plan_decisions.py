@@ -27,7 +27,7 @@ from abroad.jobs.plan import run_plan
 from abroad.model import ClosePolicy, Scenario, SiteId, StationSettings
 from abroad.network.problem import build_option_problem
 from abroad.network.simulation import Resources, station_spec
-from abroad.planning.options import exhaustive_with_options
+from abroad.planning.options import VOTE_TIE, exhaustive_with_options
 
 from scenario_factory import PLACES_CSV, SCENARIO_YAML, SITES_CSV, write_scenario
 
@@ -79,7 +79,9 @@ def test_more_allowed_hours_days_or_close_policies_never_lower_the_value(tmp_pat
     gains = {}
     for name, decisions in WIDER.items():
         value = _optimum(_scenario(tmp_path / name.replace(" ", "-"), decisions))
-        assert value >= base - 1e-9 * base, f"{name} more lowered the value: {value} < {base}"
+        # Equally good alternatives (within VOTE_TIE votes a station) go to the cheaper.
+        allowed = VOTE_TIE * 3
+        assert value >= base - allowed, f"{name} more lowered the value: {value} < {base}"
         gains[name] = value - base
     # Real gains: the embassy is crowded, so an hour, a day or an extension serve more.
     assert all(g > 1.0 for g in gains.values()), gains

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from abroad.planning import exhaustive_best, value_plan
 from abroad.planning.instance import PlanningInstance
 from abroad.planning.options import (
+    VOTE_TIE,
     SiteOptions,
     choose_alternatives,
     exhaustive_with_options,
@@ -58,7 +59,9 @@ def test_exhaustive_with_alternatives_equals_brute_force(seed: int, n_alt: int) 
     options = _options(base, seed, n_alt)
     got = exhaustive_with_options(base, options)
     assert got.plan.feasible
-    assert got.objective == pytest.approx(_brute_force(base, options), rel=1e-9, abs=1e-9)
+    # Alternatives within VOTE_TIE of a station's best count as equally good (cheaper first).
+    best = _brute_force(base, options)
+    assert best - VOTE_TIE * base.max_open - 1e-9 <= got.objective <= best + 1e-9 * abs(best)
     # The plan is what its chosen alternatives give.
     again = value_plan(instance_with(base, options, got.choice), list(got.plan.open_sites))
     assert again.objective == pytest.approx(got.objective)
@@ -73,7 +76,8 @@ def test_an_added_alternative_never_lowers_the_value(seed: int, factor: float, s
     before = exhaustive_with_options(base, _options_of(base, rows, seed)).objective
     wider = sorted([*rows, (site, factor)], key=lambda r: r[0])
     after = exhaustive_with_options(base, _options_of(base, wider, seed)).objective
-    assert after >= before - 1e-9 * max(1.0, abs(before))
+    # Within the votes tie of each open station (VOTE_TIE, the reported round-off).
+    assert after >= before - VOTE_TIE * base.max_open - 1e-9 * max(1.0, abs(before))
 
 
 def test_one_alternative_per_site_is_the_plain_planner() -> None:
@@ -162,4 +166,4 @@ def test_budgets_pick_cheaper_alternatives() -> None:
         float(np.min(costly.served_intercept[o] + costly.served_slope[o] * load[s]))
         for s, o in enumerate(chosen)
     )
-    assert got == pytest.approx(best, rel=1e-6)
+    assert best - 4 * VOTE_TIE - 1e-6 <= got <= best + 1e-6

@@ -483,7 +483,8 @@ class Scenario:
 
     def station_alternatives(self, site_id: SiteId) -> tuple[StationSettings, ...]:
         """Every alternative the planner may choose for a station at this site (one, the fixed
-        settings, when no ``planner_decides`` group names it)."""
+        settings, when no ``planner_decides`` group names it), nearest the scenario's own
+        settings first (the planner prefers the first of equally good alternatives)."""
         group = self.decision_group(site_id)
         if group is None:
             return (self.fixed_settings(site_id),)
@@ -492,12 +493,29 @@ class Scenario:
             (None,) if group.hours is None else group.hours.windows_minutes()
         )
         policies = group.close_policies or (self.policies.close_policy,)
-        return tuple(
+        every = [
             StationSettings(h, days, policy)
             for h in hours
             for days in group.day_sets(dates)
             for policy in policies
-        )
+        ]
+        return tuple(sorted(every, key=lambda a: self._distance(site_id, a)))
+
+    def _distance(self, site_id: SiteId, settings: StationSettings) -> tuple[int, float, float]:
+        """How far settings are from the scenario's own: days changed, minutes of opening and
+        closing moved (summed over the days), minutes of extension changed."""
+        own = self.fixed_settings(site_id)
+        days = sum(a != b for a, b in zip(settings.open_days, own.open_days, strict=True))
+        moved = 0.0
+        if settings.hours_minutes is not None:
+            o, c = settings.hours_minutes
+            for day in self.election.days:
+                fo, fc = self.election.hours(site_id, day)
+                moved += abs(o - clock_minutes(fo)) + abs(c - clock_minutes(fc))
+        extension = abs(
+            settings.close_policy.extend_minutes - own.close_policy.extend_minutes
+        ) + 1440 * (settings.close_policy.kind is not own.close_policy.kind)
+        return days, moved, extension
 
     def open_hours(self, site_id: SiteId, settings: StationSettings) -> float:
         """Hours a station with these settings is open over the election, an extension's

@@ -47,6 +47,10 @@ when all of them fit in half the time limit."""
 COST_TIE = 1e-7
 """Among alternatives worth the same votes, the cheaper is chosen: cost enters the choice with
 this weight per unit (relative to the largest cost), far below a vote."""
+VOTE_TIE = 0.05
+"""A station's alternatives whose votes differ by at most this (the reported round-off, and
+below the simulation's noise) count as equally good: the cheaper is chosen, then the first
+listed (the alternatives of a scenario are listed nearest its own settings first)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,8 +265,9 @@ def choose_alternatives(
 ) -> IntArray | None:
     """Best alternative for every open site at its load, within the staff pools, the total
     staff and the cost budget (``None`` if none fits); closed sites keep ``previous`` (default:
-    their first alternative). Maximises votes minus ``cost_weight`` x cost; among equal votes
-    the cheaper alternative."""
+    their first alternative). Maximises votes minus ``cost_weight`` x cost: each station's best
+    alternative (within ``VOTE_TIE`` the cheaper, then the first listed) when together they
+    fit; else exactly, by MILP (among equal votes the cheaper)."""
     choice = (
         np.array([int(options.of_site(s)[0]) for s in range(base.n_sites)], dtype=np.int64)
         if previous is None
@@ -276,7 +281,7 @@ def choose_alternatives(
     staff: list[float] = []
     cost_scale = max(float(options.open_cost.max(initial=0.0)), 1.0)
     for s in sites:
-        for o in options.of_site(int(s)):
+        for o in _kept(base, options, int(s), float(load_voters[s])):
             cols.append(int(o))
             c = float(options.open_cost[o])
             value.append(
@@ -291,7 +296,10 @@ def choose_alternatives(
     cst = options.open_cost[col]
     owner = options.site[col]
     # Each station's best alternative on its own, if together they fit every limit.
-    best = np.array([col[owner == s][int(np.argmax(val[owner == s]))] for s in sites])
+    best = np.array(
+        [_best_alone(base, options, int(s), float(load_voters[s])) for s in sites],
+        dtype=np.int64,
+    )
     pick = np.isin(col, best)
     if _fits(base, owner[pick], stf[pick], cst[pick]):
         choice[sites] = best
@@ -326,16 +334,35 @@ def choose_alternatives(
     return choice
 
 
-def _best_alone(base: PlanningInstance, options: SiteOptions, s: int, load: float) -> int:
-    """Site ``s``'s best alternative at ``load`` on its own (budgets aside)."""
+def _kept(base: PlanningInstance, options: SiteOptions, s: int, load: float) -> IntArray:
+    """Site ``s``'s alternatives at ``load`` less those no better than a kept one (within
+    ``VOTE_TIE`` votes) that costs no more and needs no more staff: taken cheapest first, then
+    with the least staff, then as listed (nearest the scenario's own settings first). Each one
+    left out is within ``VOTE_TIE`` of a kept one, so nothing is lost beyond the tie."""
     own = options.of_site(s)
-    cost_scale = max(float(options.open_cost.max(initial=0.0)), 1.0)
-    worth = [
-        _served(options, int(o), load)
-        - (base.cost_weight + COST_TIE / cost_scale) * float(options.open_cost[o])
-        for o in own
-    ]
-    return int(own[int(np.argmax(worth))])
+    cost = options.open_cost[own]
+    worth = np.array([_served(options, int(o), load) for o in own]) - base.cost_weight * cost
+    staff = np.array([_staff(options, int(o), load) for o in own])
+    kept: list[int] = []
+    for i in np.lexsort((np.arange(own.size), staff, cost)):
+        if not any(
+            cost[k] <= cost[i] + rel_tol(float(cost[i]))
+            and staff[k] <= staff[i] + FEAS_TOL
+            and worth[k] >= worth[i] - VOTE_TIE
+            for k in kept
+        ):
+            kept.append(int(i))
+    out: IntArray = own[np.sort(np.array(kept, dtype=np.int64))]
+    return out
+
+
+def _best_alone(base: PlanningInstance, options: SiteOptions, s: int, load: float) -> int:
+    """Site ``s``'s best alternative at ``load`` on its own (budgets aside): among the kept
+    ones (:func:`_kept`), the most votes less ``cost_weight`` x cost, the first listed of
+    equals."""
+    kept = _kept(base, options, s, load)
+    worth = [_served(options, int(o), load) - base.cost_weight * options.open_cost[o] for o in kept]
+    return int(kept[int(np.argmax(worth))])
 
 
 def _fits(base: PlanningInstance, owner: IntArray, staff: FloatArray, cost: FloatArray) -> bool:
