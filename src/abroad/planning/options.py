@@ -9,7 +9,9 @@ each station's best alternative at its load, unless the staff pools, the total s
 budget bind, then a small MILP (HiGHS) over the alternatives of the open stations
 (:func:`choose_alternatives`). Over the open sets:
 
-- :func:`exhaustive_with_options`: every open set, each with its best alternatives: optimal.
+- :func:`exhaustive_with_options`: every open set, each with its best alternatives: optimal
+  (alternatives within ``VOTE_TIE`` votes of a station's best count as equal and the cheaper,
+  then the one nearest the scenario's own settings, is taken).
 - :func:`plan_with_options`: the planner (:func:`plan_network`) on the *relaxed* instance (each
   site at the concave majorant of its alternatives' curves, the least staff and the least cost
   of any: its bound is a bound on every plan with alternatives) and on the instances with
@@ -400,7 +402,8 @@ def exhaustive_with_options(
     base: PlanningInstance, options: SiteOptions, max_plans: int = 50_000
 ) -> OptionPlan:
     """Every open set within ``max_open`` (must-open sites always open), each with its best
-    alternatives: the optimum. Ties keep the first (fewest sites, then lowest indices)."""
+    alternatives: the optimum (up to ``VOTE_TIE`` votes a station, the tie between
+    alternatives). Ties keep the first (fewest sites, then lowest indices)."""
     t0 = time.perf_counter()
     free = np.flatnonzero(~base.must_open)
     max_extra = min(free.size, base.max_open - int(base.must_open.sum()))
@@ -545,6 +548,11 @@ def plan_with_options(
         mask = _polish(exact, start, time.perf_counter() + share)
         got = exact(mask)
         if got is not None and (best is None or got[0] > best[0] + rel_tol(best[0])):
+            best = (got[0], mask, got[1])
+    if best is None:  # no start fits the limits with any alternatives: climb from the least
+        mask = _polish(exact, base.must_open.copy(), max(deadline, time.perf_counter() + 1.0))
+        got = exact(mask)
+        if got is not None:
             best = (got[0], mask, got[1])
     if best is None:
         raise ValueError("no feasible plan: the must-open sites alone break a staff or cost limit")
