@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from abroad.demand import Demand, DemandModel
-from abroad.model import Scenario, Site
+from abroad.model import Scenario, Site, SiteId, StationSettings
 from abroad.model.types import Number
 from abroad.network.catchments import CatchmentSummary, StationCatchment
 from abroad.network.simulation import StationSimulation
@@ -473,6 +473,49 @@ class DemoSummary(CatchmentsResult):
 # Plans
 
 
+class StationSettingsResult(Result):
+    """The hours, days and close policy the planner chose for a station (where
+    ``policies.planner_decides`` leaves them open)."""
+
+    opens: str | None
+    """Opening time (``HH:MM``, local) on every day the station opens; ``None``: the
+    election's hours."""
+    closes: str | None
+    open_days: tuple[str, ...]
+    """ISO dates of the voting days the station opens."""
+    close_policy: str
+    """``hard_close``, ``serve_all`` or ``extend``."""
+    extend_minutes: float = 0.0
+    open_hours: float
+    """Hours open over the election, an extension's minutes included (what
+    ``cost_per_station_hour`` charges)."""
+    text: str
+    """The same in words, e.g. ``08:00-21:00, 2024-03-17, extend 60 min``."""
+
+    @classmethod
+    def of(
+        cls, scenario: Scenario, site_id: str, settings: StationSettings
+    ) -> StationSettingsResult:
+        dates = tuple(d.date for d in scenario.election.days)
+        hours = settings.hours_minutes
+        return cls(
+            opens=None if hours is None else _clock_text(hours[0]),
+            closes=None if hours is None else _clock_text(hours[1]),
+            open_days=tuple(
+                d.isoformat() for d, on in zip(dates, settings.open_days, strict=True) if on
+            ),
+            close_policy=settings.close_policy.kind.value,
+            extend_minutes=settings.close_policy.extend_minutes,
+            open_hours=round(scenario.open_hours(SiteId(site_id), settings), 2),
+            text=settings.describe(dates),
+        )
+
+
+def _clock_text(minutes: float) -> str:
+    m = round(minutes)
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
 class PlannedStation(Result):
     """One open station of a plan, as the planner values it (and, after the re-simulation of a
     planned network, its simulated figures)."""
@@ -502,6 +545,9 @@ class PlannedStation(Result):
     """Simulated 95th percentile wait (mean over replications), planned networks only."""
     simulated_votes_cast: float | None = _omitted_when_none()
     simulated_lost: float | None = _omitted_when_none()
+    settings: StationSettingsResult | None = _omitted_when_none()
+    """Hours, days and close policy the planner chose; only in plans of scenarios whose
+    ``policies.planner_decides`` leaves them open."""
 
 
 class WaitTargetViolation(Result):

@@ -136,3 +136,19 @@ def test_progress_callback_sees_every_phase() -> None:
     assert [e.phase for e in events] == [ph.name for ph in result.phases]
     assert all(e.time_limit_seconds == 1.0 for e in events)
     assert events[-1].best_objective == pytest.approx(result.objective)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kicks_never_open_a_site_the_cost_budget_cannot_pay(seed: int) -> None:
+    """Iterated local search compares plans on their limits first: a kick that opened a site
+    beyond the cost budget once let an over-budget plan win on votes."""
+    inst = random_instance(seed, 80, 14, with_cost=True)
+    kernel = Kernel(inst)
+    rng = np.random.default_rng(seed)
+    state = local_search(greedy(kernel), np.inf, rng)
+    assert state.within_limits()
+    for _ in range(200):
+        kicked = perturb(state, rng, int(rng.integers(1, 4)))
+        assert kicked.cost <= inst.cost_budget + 1e-9 * max(1.0, inst.cost_budget)
+    best, _ = iterated_local_search(kernel, state, np.inf, rng, max_rounds=100)
+    assert value_plan(inst, best.open_mask).feasible

@@ -133,6 +133,9 @@ def _print_plan(s: PlanSummary) -> None:
         ]
     ):
         table.add_column(c, justify="left" if i in (0, 7) else "right")
+    decided = any(st.settings is not None for st in s.stations)
+    if decided:
+        table.add_column("hours, days, close policy\n(chosen)", justify="left")
     for st in s.stations:
         wait = st.wait_minutes_p95
         sim = sims.get(st.site_id)
@@ -141,6 +144,7 @@ def _print_plan(s: PlanSummary) -> None:
             "" if sim is None else bottleneck_text(sim),
             "" if wait is None else f"{wait:,.0f}",
             "yes" if st.meets_wait_target else "NO",
+            *([st.settings.text if st.settings is not None else ""] if decided else []),
         )
     stdout.print(table)
     sq = s.status_quo

@@ -289,15 +289,26 @@ class DemandModel:
     # Arrivals over the day
 
     def arrival_profile(
-        self, demand: Demand, site: SiteId | int, day_index: int, bin_minutes: int = 60
+        self,
+        demand: Demand,
+        site: SiteId | int,
+        day_index: int,
+        bin_minutes: int = 60,
+        hours_minutes: tuple[float, float] | None = None,
     ) -> ArrivalProfile:
-        """Expected arrivals at one station on one voting day, by its local clock time."""
+        """Expected arrivals at one station on one voting day, by its local clock time.
+
+        ``hours_minutes``: opening and closing time (minutes after local midnight) the planner
+        chose instead of the election's; the day's voters come within them."""
         i = site if isinstance(site, int) else self.scenario.site_index[site]
         s = self.scenario.sites[i]
         election = self.scenario.election
         day = election.days[day_index]
-        opens, closes = election.hours(s.site_id, day)
-        open_m, close_m = clock_minutes(opens), clock_minutes(closes)
+        if hours_minutes is None:
+            opens, closes = election.hours(s.site_id, day)
+            open_m, close_m = clock_minutes(opens), clock_minutes(closes)
+        else:
+            open_m, close_m = hours_minutes
         surges = surges_for_day(self.scenario.demand.surges, day_index, len(election.days))
         shares = day_profile(self.site_hourly_weights[i], open_m, close_m, surges, bin_minutes)
         return ArrivalProfile(

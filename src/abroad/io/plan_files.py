@@ -37,6 +37,22 @@ def _scalars(result: Result) -> dict[str, Any]:
     }
 
 
+def _settings_cells(station: PlannedStation) -> dict[str, Any]:
+    """The hours, days and close policy the planner chose, as cells (none when it chose
+    none)."""
+    st = station.settings
+    if st is None:
+        return {}
+    return {
+        "opens": st.opens,
+        "closes": st.closes,
+        "open_days": ", ".join(st.open_days),
+        "close_policy": st.close_policy,
+        "extend_minutes": st.extend_minutes,
+        "open_hours": st.open_hours,
+    }
+
+
 def write_plan_xlsx(path: Path, summary: PlanSummary) -> None:
     """Sheets: Summary, Stations, Status quo, Losses, Phases (columns named as in summary.json)."""
     import openpyxl
@@ -63,8 +79,11 @@ def write_plan_xlsx(path: Path, summary: PlanSummary) -> None:
         for r in rows:
             s.append([r.get(c) for c in columns])
 
-    sheet("Stations", [_scalars(st) for st in summary.stations])
-    sheet("Status quo", [_scalars(st) for st in summary.status_quo.stations])
+    sheet("Stations", [{**_scalars(st), **_settings_cells(st)} for st in summary.stations])
+    sheet(
+        "Status quo",
+        [{**_scalars(st), **_settings_cells(st)} for st in summary.status_quo.stations],
+    )
     sheet(
         "Losses",
         [{"cause": k, "simulated_voters": v} for k, v in summary.voters_lost_by_cause.items()],

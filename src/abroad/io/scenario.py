@@ -343,6 +343,8 @@ def _build(reader: _Reader, raw: Any, variant: str | None, keep_places: bool) ->
 
     if election is not None:
         _check_election(election, sites, demand, col)
+        if policies is not None:
+            _check_decisions(policies, election, sites, col)
     _check_references(sites, places, col)
     pairs = len(sites) * len(places.row_of)
     if pairs > L.MAX_PLACE_SITE_PAIRS:
@@ -1027,6 +1029,69 @@ def _check_election(
                     f"day {surge.day} is not a voting day index (0..{len(dates) - 1})",
                     path=f"demand.surges[{i}].day",
                 )
+
+
+def _check_decisions(
+    policies: Policies, election: Election, sites: list[Site], col: ProblemCollector
+) -> None:
+    """``policies.planner_decides``: known sites, each in one group at most, voting days, and
+    no more alternatives per station than the planner simulates."""
+    f = SCENARIO_FILE
+    dates = [d.date for d in election.days]
+    site_ids = {s.site_id for s in sites}
+    seen: dict[str, int] = {}
+    named = {sid for g in policies.planner_decides for sid in g.sites or ()}
+    catch_all = [i for i, g in enumerate(policies.planner_decides) if g.sites is None]
+    for i in catch_all[1:]:
+        col.add(
+            f,
+            f"only one group may leave out sites (group {catch_all[0]} already applies to every "
+            "other site)",
+            path=f"policies.planner_decides[{i}].sites",
+        )
+    for i, group in enumerate(policies.planner_decides):
+        path = f"policies.planner_decides[{i}]"
+        for j, sid in enumerate(group.sites or ()):
+            if sites and sid not in site_ids:
+                col.add(f, f"unknown site {sid!r}", path=f"{path}.sites[{j}]")
+            elif sid in seen:
+                col.add(
+                    f,
+                    f"site {sid!r} is already in group {seen[sid]} (a site's choices are in "
+                    "one group)",
+                    path=f"{path}.sites[{j}]",
+                )
+            seen[sid] = i
+        for key, days in (
+            ("may_open_days", group.may_open_days or ()),
+            ("must_open_days", group.must_open_days),
+        ):
+            for j, day in enumerate(days):
+                if day not in dates:
+                    col.add(f, f"{day} is not a voting day", path=f"{path}.{key}[{j}]")
+        if group.hours is not None:
+            for j, override in enumerate(election.site_hours):
+                mine = (
+                    override.site_id in group.sites
+                    if group.sites is not None
+                    else override.site_id not in named  # the catch-all group's sites
+                )
+                if mine:
+                    col.add(
+                        f,
+                        f"the planner decides the hours of {override.site_id!r} "
+                        f"({path}.hours), so this override would be ignored: remove one of them "
+                        "(a variant clears the overrides with election: {site_hours: []})",
+                        path=f"election.site_hours[{j}]",
+                    )
+        n = group.alternatives_count(len(dates))
+        if n > L.MAX_OPTIONS_PER_SITE:
+            col.add(
+                f,
+                f"{n} alternatives per station (hours x days x close policies); at most "
+                f"{L.MAX_OPTIONS_PER_SITE}: widen hours.step_minutes or raise hours.min_hours",
+                path=path,
+            )
 
 
 def _check_references(sites: list[Site], places: _Places, col: ProblemCollector) -> None:

@@ -22,11 +22,12 @@ from abroad.io.plan_files import write_plan_geojson, write_plan_xlsx
 from abroad.model import Scenario, SiteId, VoterPlace
 from abroad.network.ballots import ballots_to_send
 from abroad.network.catchments import catchments, default_open_sites
-from abroad.network.problem import NetworkProblem, build_network_problem
+from abroad.network.problem import NetworkProblem, build_network_problem, build_option_problem
 from abroad.network.simulation import StationRunner, simulate_network
 from abroad.network.tiebreak import break_ties
 from abroad.planning import PlanValue, plan_network
-from abroad.planning.network import ProgressEvent
+from abroad.planning.network import Phase, PlanResult, ProgressEvent
+from abroad.planning.options import plan_with_options
 from abroad.report.plan_report import write_plan_report
 from abroad.results import (
     CatchmentsResult,
@@ -36,6 +37,7 @@ from abroad.results import (
     PlanSummary,
     PlanValueResult,
     SimulationResult,
+    StationSettingsResult,
     WaitTargetViolation,
 )
 
@@ -140,6 +142,11 @@ def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueRes
                 ballot_run_out_probability=round(ballots.run_out_probability, 4),
                 predicted_wait_minutes_p95=round(p95, 1),
                 meets_wait_target=meets,
+                settings=(
+                    StationSettingsResult.of(problem.scenario, sid, problem.settings_of(sid))
+                    if problem.decided
+                    else None
+                ),
             )
         )
         if not meets:
@@ -209,6 +216,14 @@ def status_quo_value(
     """The status quo's value and what it is called. Without a base (or for the base itself):
     the scenario's own missions. For a variant: the base scenario's network as it is."""
     sc = problem.scenario
+    if (base is None or sc.variant is None) and problem.decided:
+        # The network as it is: today's stations with the scenario's own hours, days, close
+        # policy (the problem at hand has the planner's choice of them).
+        sites = status_quo_sites(problem)
+        fixed = build_network_problem(sc, seed=seed, candidates=sites)
+        return plan_value_result(fixed, fixed.value_of(sites)), (
+            "status quo (the scenario's own hours, days and close policy)"
+        )
     if base is None or sc.variant is None:
         return plan_value_result(problem, problem.value_of(status_quo_sites(problem))), (
             "status quo"
@@ -231,6 +246,24 @@ def status_quo_sites(problem: NetworkProblem) -> list[SiteId]:
         if problem.scenario.site(sid).kind.is_mission
     ]
     return missions or list(default_open_sites(problem.scenario))
+
+
+def _plan_with_decisions(
+    scenario: Scenario,
+    time_limit_seconds: float,
+    seed: int,
+    on_site: Callable[[SiteId], None],
+) -> tuple[NetworkProblem, PlanResult]:
+    """Open sites and choose each open station's hours, days and close policy among the
+    alternatives ``policies.planner_decides`` allows (abroad.planning.options); the problem
+    returned has every site at its chosen alternative."""
+    options = build_option_problem(scenario, seed=seed, on_site=on_site)
+    chosen = plan_with_options(
+        options.base.instance, options.options, time_limit_seconds=time_limit_seconds, seed=seed
+    )
+    problem = options.problem_at(chosen.choice)
+    phase = Phase(chosen.method, chosen.objective, chosen.bound, chosen.seconds)
+    return problem, PlanResult(chosen.plan, chosen.bound, chosen.seconds, (phase,), chosen.method)
 
 
 @dataclass(frozen=True)
@@ -271,14 +304,17 @@ def run_plan(
         done[0] += 1
         tell(f"sizing {sid}", 0.3 * done[0] / n)
 
-    problem = build_network_problem(scenario, seed=seed, on_site=on_site)
-
     def on_event(event: ProgressEvent) -> None:
         tell(f"planning: {event.phase}", 0.3 + 0.5 * event.elapsed_seconds / time_limit_seconds)
 
-    result = plan_network(
-        problem.instance, time_limit_seconds=time_limit_seconds, seed=seed, progress=on_event
-    )
+    if scenario.policies.planner_decides:
+        problem, result = _plan_with_decisions(scenario, time_limit_seconds, seed, on_site)
+        tell("planning: sites and their hours, days, close policies", 0.8)
+    else:
+        problem = build_network_problem(scenario, seed=seed, on_site=on_site)
+        result = plan_network(
+            problem.instance, time_limit_seconds=time_limit_seconds, seed=seed, progress=on_event
+        )
     tie = break_ties(problem.instance, result.plan)
     open_ids = tuple(problem.site_ids[i] for i in tie.plan.open_sites)
     planned = plan_value_result(problem, tie.plan)
@@ -302,6 +338,9 @@ def run_plan(
             replications=replications,
             seed=seed,
             run_station=run_station,
+            settings={sid: problem.settings_of(sid) for sid in open_ids}
+            if problem.decided
+            else None,
         )
     else:
         sims = ()

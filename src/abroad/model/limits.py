@@ -90,3 +90,7 @@ MAX_REPLICATIONS: Final = 10_000
 MAX_SEED: Final = 2**63 - 1
 MAX_TIME_LIMIT_SECONDS: Final = 604_800.0
 """Optimiser time limit (one week)."""
+
+MAX_OPTIONS_PER_SITE: Final = 64
+"""Most alternatives (hour windows x day sets x close policies) a ``planner_decides`` group may
+give one station: each is simulated when the scenario is planned."""

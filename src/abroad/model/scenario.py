@@ -7,6 +7,7 @@ once, when a scenario is read (``abroad.io.scenario``); the numeric core trusts 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -238,6 +239,140 @@ class StaffRules(_Frozen):
         return self.per_desk if self.per_security_lane is None else self.per_security_lane
 
 
+class HoursChoice(_Frozen):
+    """Opening hours the planner may choose: one opening and one closing time (the same on
+    every day the station opens) on a ``step_minutes`` grid within the window, open at least
+    ``min_hours``."""
+
+    earliest_open: ClockTime
+    latest_close: ClockTime
+    step_minutes: int = Field(default=60, ge=15, le=12 * 60)
+    min_hours: float = Field(default=1.0, gt=0, le=24)
+
+    @model_validator(mode="after")
+    def _window(self) -> HoursChoice:
+        span = clock_minutes(self.latest_close) - clock_minutes(self.earliest_open)
+        if span <= 0:
+            raise ValueError(
+                f"latest_close {time_text(self.latest_close)} must be after earliest_open "
+                f"{time_text(self.earliest_open)}"
+            )
+        if span + 1e-9 < self.min_hours * 60:
+            raise ValueError(
+                f"the window {time_text(self.earliest_open)}-{time_text(self.latest_close)} is "
+                f"shorter than min_hours {self.min_hours:g}"
+            )
+        return self
+
+    def windows_minutes(self) -> tuple[tuple[float, float], ...]:
+        """Every (open, close) in minutes after local midnight the planner may choose."""
+        lo = clock_minutes(self.earliest_open)
+        hi = clock_minutes(self.latest_close)
+        step = float(self.step_minutes)
+        need = self.min_hours * 60 - 1e-9
+        opens = [lo + k * step for k in range(int((hi - lo) // step) + 1)]
+        closes = sorted({hi - k * step for k in range(int((hi - lo) // step) + 1)})
+        return tuple((o, c) for o in opens for c in closes if c - o >= need)
+
+
+class DecisionGroup(_Frozen):
+    """What the planner decides for each station of a group of sites, beyond its resources:
+    opening hours within a window, which of the allowed days it opens, the close policy.
+
+    A field left out is not decided: the election's hours, every voting day, the scenario's
+    close policy (so a scenario without ``planner_decides`` plans exactly as before).
+    """
+
+    sites: tuple[SiteId, ...] | None = Field(default=None, max_length=L.MAX_SITES)
+    """The sites this group applies to; ``None``: every site no other group names."""
+    hours: HoursChoice | None = None
+    may_open_days: tuple[dt.date, ...] | None = Field(default=None, max_length=L.MAX_VOTING_DAYS)
+    """Voting days a station may open on (it opens on at least one, and on every
+    ``must_open_days``); the other days it stays closed. ``None``: every day, all required."""
+    must_open_days: tuple[dt.date, ...] = Field(default=(), max_length=L.MAX_VOTING_DAYS)
+    close_policies: tuple[ClosePolicy, ...] = Field(default=(), max_length=8)
+    """Close policies the planner may choose among (``hard_close`` or ``{extend_minutes: N}``;
+    ``serve_all`` has no stated end, so its hours cannot be costed). Empty: the scenario's
+    ``close_policy``."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DecisionGroup:
+        if self.may_open_days is not None:
+            if not self.may_open_days:
+                raise ValueError("may_open_days needs at least one voting day")
+            extra = [d for d in self.must_open_days if d not in self.may_open_days]
+            if extra:
+                raise ValueError(
+                    f"must_open_days {', '.join(str(d) for d in extra)} not in may_open_days"
+                )
+        elif self.must_open_days:
+            raise ValueError("must_open_days needs may_open_days (the days a station may open)")
+        if any(p.kind is ClosePolicyKind.SERVE_ALL for p in self.close_policies):
+            raise ValueError(
+                "serve_all has no stated end, so the planner cannot weigh its hours: list "
+                "hard_close or {extend_minutes: N} instead"
+            )
+        return self
+
+    def day_sets(self, dates: tuple[dt.date, ...]) -> tuple[tuple[bool, ...], ...]:
+        """Every set of voting days (a flag per day) a station of this group may open on."""
+        if self.may_open_days is None:
+            return (tuple(True for _ in dates),)
+        free = [d for d in dates if d in self.may_open_days and d not in self.must_open_days]
+        out = []
+        for pick in itertools.product((False, True), repeat=len(free)):
+            chosen = {d for d, on in zip(free, pick, strict=True) if on}
+            flags = tuple(d in self.must_open_days or d in chosen for d in dates)
+            if any(flags):
+                out.append(flags)
+        return tuple(out)
+
+    def alternatives_count(self, n_days: int) -> int:
+        """Alternatives one station gets: hour windows x day sets x close policies."""
+        hours = len(self.hours.windows_minutes()) if self.hours is not None else 1
+        if self.may_open_days is None:
+            days = 1
+        else:
+            free = len(set(self.may_open_days) - set(self.must_open_days))
+            days = 2**free - (0 if self.must_open_days else 1)
+        return hours * days * max(len(self.close_policies), 1)
+
+
+@dataclass(frozen=True)
+class StationSettings:
+    """One alternative for a station besides its resources: its hours, the days it opens and
+    its close policy (what ``policies.planner_decides`` leaves to the planner)."""
+
+    hours_minutes: tuple[float, float] | None
+    """Opening and closing time (minutes after local midnight) on every day it opens;
+    ``None``: the election's hours (after ``site_hours`` overrides)."""
+    open_days: tuple[bool, ...]
+    """Per voting day: whether the station opens."""
+    close_policy: ClosePolicy
+
+    def describe(self, dates: tuple[dt.date, ...]) -> str:
+        """Short text such as ``08:00-21:00, 2024-03-16 + 2024-03-17, extend 60 min``."""
+        parts = []
+        if self.hours_minutes is not None:
+            o, c = self.hours_minutes
+            parts.append(f"{_hhmm(o)}-{_hhmm(c)}")
+        parts.append(" + ".join(str(d) for d, on in zip(dates, self.open_days, strict=True) if on))
+        parts.append(close_policy_text(self.close_policy))
+        return ", ".join(parts)
+
+
+def _hhmm(minutes: float) -> str:
+    m = round(minutes)
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def close_policy_text(policy: ClosePolicy) -> str:
+    """``hard close``, ``serve all`` or ``extend 60 min``."""
+    if policy.kind is ClosePolicyKind.EXTEND:
+        return f"extend {policy.extend_minutes:g} min"
+    return policy.kind.value.replace("_", " ")
+
+
 class Policies(_Frozen):
     """Rules the election commission sets."""
 
@@ -252,6 +387,13 @@ class Policies(_Frozen):
     ballot_forecast_sigma: float = Field(default=0.32, ge=0, le=10)
     """Uncertainty of a station's load before the vote: sd of its logarithm (calibrated on
     Russia 2018, abroad.network.ballots)."""
+    cost_per_station_hour: float = Field(default=0.0, ge=0, le=L.MAX_MONEY)
+    """Cost of keeping one station open one hour (staff time, premises), on top of the site's
+    ``cost_per_day``; an extension counts its minutes. Counts against ``cost_budget_per_day``
+    (over the election: times the voting days)."""
+    planner_decides: tuple[DecisionGroup, ...] = Field(default=(), max_length=L.MAX_SITES)
+    """Groups of sites whose hours, days or close policy the planner decides
+    (docs/reference/scenario-format.md); empty: all fixed by the election and ``close_policy``."""
 
 
 class TravelModel(_Frozen):
@@ -320,6 +462,76 @@ class Scenario:
     def openable_sites(self) -> tuple[Site, ...]:
         """Sites where a station may open (available and permitted by the host)."""
         return tuple(s for s in self.sites if s.can_open)
+
+    def decision_group(self, site_id: SiteId) -> DecisionGroup | None:
+        """The ``policies.planner_decides`` group a site belongs to (``None``: all fixed)."""
+        catch_all = None
+        for group in self.policies.planner_decides:
+            if group.sites is None:
+                catch_all = group
+            elif site_id in group.sites:
+                return group
+        return catch_all
+
+    def fixed_settings(self, site_id: SiteId) -> StationSettings:
+        """A station's hours, days and close policy as the scenario fixes them (every day, the
+        election's hours, ``close_policy``): what a network 'as it is' works with."""
+        del site_id
+        return StationSettings(
+            None, tuple(True for _ in self.election.days), self.policies.close_policy
+        )
+
+    def station_alternatives(self, site_id: SiteId) -> tuple[StationSettings, ...]:
+        """Every alternative the planner may choose for a station at this site (one, the fixed
+        settings, when no ``planner_decides`` group names it), nearest the scenario's own
+        settings first (the planner prefers the first of equally good alternatives)."""
+        group = self.decision_group(site_id)
+        if group is None:
+            return (self.fixed_settings(site_id),)
+        dates = tuple(d.date for d in self.election.days)
+        hours: tuple[tuple[float, float] | None, ...] = (
+            (None,) if group.hours is None else group.hours.windows_minutes()
+        )
+        policies = group.close_policies or (self.policies.close_policy,)
+        every = [
+            StationSettings(h, days, policy)
+            for h in hours
+            for days in group.day_sets(dates)
+            for policy in policies
+        ]
+        return tuple(sorted(every, key=lambda a: self._distance(site_id, a)))
+
+    def _distance(self, site_id: SiteId, settings: StationSettings) -> tuple[int, float, float]:
+        """How far settings are from the scenario's own: days changed, minutes of opening and
+        closing moved (summed over the days), minutes of extension changed."""
+        own = self.fixed_settings(site_id)
+        days = sum(a != b for a, b in zip(settings.open_days, own.open_days, strict=True))
+        moved = 0.0
+        if settings.hours_minutes is not None:
+            o, c = settings.hours_minutes
+            for day in self.election.days:
+                fo, fc = self.election.hours(site_id, day)
+                moved += abs(o - clock_minutes(fo)) + abs(c - clock_minutes(fc))
+        extension = abs(
+            settings.close_policy.extend_minutes - own.close_policy.extend_minutes
+        ) + 1440 * (settings.close_policy.kind is not own.close_policy.kind)
+        return days, moved, extension
+
+    def open_hours(self, site_id: SiteId, settings: StationSettings) -> float:
+        """Hours a station with these settings is open over the election, an extension's
+        minutes included (what ``cost_per_station_hour`` charges)."""
+        total = 0.0
+        for day, on in zip(self.election.days, settings.open_days, strict=True):
+            if not on:
+                continue
+            if settings.hours_minutes is None:
+                o, c = self.election.hours(site_id, day)
+                total += (clock_minutes(c) - clock_minutes(o)) / 60
+            else:
+                total += (settings.hours_minutes[1] - settings.hours_minutes[0]) / 60
+            if settings.close_policy.kind is ClosePolicyKind.EXTEND:
+                total += settings.close_policy.extend_minutes / 60
+        return total
 
     @cached_property
     def place_arrays(self) -> PlaceArrays:

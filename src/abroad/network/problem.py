@@ -32,10 +32,12 @@ import numpy as np
 import numpy.typing as npt
 
 from abroad.demand import DemandModel
-from abroad.model import Scenario, Site, SiteId
+from abroad.model import Scenario, Site, SiteId, StationSettings
 from abroad.network.simulation import Resources, site_max_resources, station_spec
 from abroad.planning import PlanningInstance, PlanValue, value_plan
 from abroad.planning.instance import preferences_from_distance
+from abroad.planning.options import SiteOptions
+from abroad.planning.rules import FloatArray
 from abroad.queueing import kernel as K
 from abroad.queueing import simulate_station
 from abroad.queueing.sizing import size_station
@@ -256,15 +258,18 @@ def station_response(
     staff_limit: float | None = None,
     seed: int = 0,
     replications: int = 6,
+    settings: StationSettings | None = None,
 ) -> StationResponse:
     """Capacity, staff steps and votes curve of one candidate station, by simulation.
 
     With ``staff_limit`` (a mission working with its own staff), the station has at most the
-    lanes, desks and booths that staff can run, and its capacity is what those serve.
+    lanes, desks and booths that staff can run, and its capacity is what those serve. With
+    ``settings``, the station keeps those hours, days and close policy (default: the
+    scenario's own).
     """
     alone = model.expected_demand((site.site_id,))
     top = affordable_resources(scenario, site, staff_limit)
-    unit = station_spec(scenario, model, alone, site.site_id, top)
+    unit = station_spec(scenario, model, alone, site.site_id, top, settings)
     expected = max(float(alone.voters_per_site[scenario.site_index[site.site_id]]), 1.0)
     target = scenario.policies.wait_target
 
@@ -350,6 +355,20 @@ class NetworkProblem:
     """Candidate sites, in the instance's order."""
     responses: tuple[StationResponse, ...]
     instance: PlanningInstance
+    settings: tuple[StationSettings, ...] = ()
+    """Hours, days and close policy each candidate's response was simulated with (empty: the
+    scenario's own for every site)."""
+
+    def settings_of(self, site_id: SiteId) -> StationSettings:
+        """The hours, days and close policy of a candidate station."""
+        if not self.settings:
+            return self.scenario.fixed_settings(site_id)
+        return self.settings[self.indices([site_id])[0]]
+
+    @property
+    def decided(self) -> bool:
+        """Whether the planner chose the stations' hours, days or close policy."""
+        return bool(self.scenario.policies.planner_decides)
 
     def indices(self, open_site_ids: Sequence[SiteId]) -> list[int]:
         pos = {sid: i for i, sid in enumerate(self.site_ids)}
@@ -366,6 +385,29 @@ class NetworkProblem:
         return value_plan(self.instance, self.indices(open_site_ids))
 
 
+def _staff_limit(site: Site) -> float | None:
+    """A mission works with its own staff; venues draw on the budget."""
+    return float(site.staff_available) if site.kind.is_mission and site.staff_available else None
+
+
+def station_cost(scenario: Scenario, site: Site, settings: StationSettings) -> float:
+    """Cost of a station over the election: the site's ``cost_per_day`` on each day it opens
+    plus ``cost_per_station_hour`` for each hour it is open (an extension's minutes too)."""
+    days = sum(settings.open_days)
+    hourly = scenario.policies.cost_per_station_hour
+    if hourly == 0:
+        return site.cost_per_day * days
+    return site.cost_per_day * days + hourly * scenario.open_hours(site.site_id, settings)
+
+
+def _candidate_sites(scenario: Scenario, candidates: Sequence[SiteId] | None) -> tuple[Site, ...]:
+    sites = scenario.openable_sites
+    if candidates is not None:
+        wanted = set(candidates)
+        sites = tuple(s for s in sites if s.site_id in wanted)
+    return sites
+
+
 def build_network_problem(
     scenario: Scenario,
     *,
@@ -375,38 +417,58 @@ def build_network_problem(
     candidates: Sequence[SiteId] | None = None,
 ) -> NetworkProblem:
     """Station responses for every openable site (or only ``candidates``) and the planning
-    instance built on them."""
+    instance built on them, every station with the scenario's own hours, days and close
+    policy (see :func:`build_option_problem` for the planner's choice of them)."""
     model = DemandModel.from_scenario(scenario)
-    sites = scenario.openable_sites
-    if candidates is not None:
-        wanted = set(candidates)
-        sites = tuple(s for s in sites if s.site_id in wanted)
+    sites = _candidate_sites(scenario, candidates)
     responses = []
     for site in sites:
-        own = float(site.staff_available) if site.kind.is_mission and site.staff_available else None
-        responses.append(station_response(scenario, model, site, staff_limit=own, seed=seed))
+        responses.append(
+            station_response(scenario, model, site, staff_limit=_staff_limit(site), seed=seed)
+        )
         if on_site is not None:
             on_site(site.site_id)
-    cols = np.array([scenario.site_index[s.site_id] for s in sites], dtype=np.int64)
-    pref_site, pref_decay = preferences_from_distance(
-        model.distance_km[:, cols], model.decay[:, cols]
-    )
+    settings = tuple(scenario.fixed_settings(s.site_id) for s in sites)
+    return _assemble(scenario, model, sites, tuple(responses), settings, max_open)
+
+
+def _response_arrays(
+    responses: Sequence[StationResponse],
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Served pieces and staff steps of responses as padded instance rows."""
     n_pieces = max(len(r.value_pieces) for r in responses) if responses else 1
-    intercept = np.zeros((len(sites), n_pieces))
-    slope = np.zeros((len(sites), n_pieces))
+    intercept = np.zeros((len(responses), n_pieces))
+    slope = np.zeros((len(responses), n_pieces))
     for i, r in enumerate(responses):
         a, b = zip(*r.value_pieces, strict=True)
         intercept[i, : len(a)] = a
         slope[i, : len(b)] = b
         intercept[i, len(a) :] = a[-1]  # repeat the last (flat) piece
         slope[i, len(b) :] = b[-1]
-    n_breaks = max(len(r.break_load_voters) for r in responses)
-    break_load = np.full((len(sites), n_breaks), np.inf)
-    staff_level = np.zeros((len(sites), n_breaks + 1))
+    n_breaks = max((len(r.break_load_voters) for r in responses), default=0)
+    break_load = np.full((len(responses), n_breaks), np.inf)
+    staff_level = np.zeros((len(responses), n_breaks + 1))
     for i, r in enumerate(responses):
         break_load[i, : len(r.break_load_voters)] = r.break_load_voters
         staff_level[i, : len(r.staff_levels)] = r.staff_levels
         staff_level[i, len(r.staff_levels) :] = r.staff_levels[-1]
+    return intercept, slope, break_load, staff_level
+
+
+def _assemble(
+    scenario: Scenario,
+    model: DemandModel,
+    sites: Sequence[Site],
+    responses: tuple[StationResponse, ...],
+    settings: tuple[StationSettings, ...],
+    max_open: int | None,
+) -> NetworkProblem:
+    """The planning instance on candidate sites with these responses (and settings)."""
+    cols = np.array([scenario.site_index[s.site_id] for s in sites], dtype=np.int64)
+    pref_site, pref_decay = preferences_from_distance(
+        model.distance_km[:, cols], model.decay[:, cols]
+    )
+    intercept, slope, break_load, staff_level = _response_arrays(responses)
     missions = [i for i, s in enumerate(sites) if s.kind.is_mission and s.staff_available > 0]
     pool = np.zeros(len(sites), dtype=np.int64)  # pool 0: deployable staff for venues
     pool_budget = [0.0]
@@ -429,12 +491,113 @@ def build_network_problem(
         staff_pool=pool,
         pool_staff_budget=np.array(pool_budget),
         total_staff_budget=total,
-        open_cost=np.array([s.cost_per_day * days for s in sites]),
+        open_cost=np.array(
+            [station_cost(scenario, s, st) for s, st in zip(sites, settings, strict=True)]
+        ),
         cost_budget=float("inf") if cost_budget is None else float(cost_budget) * days,
         max_open=max_open,
         site_ids=tuple(s.site_id for s in sites),
         pool_ids=("venue staff", *(f"{sites[i].site_id} staff" for i in missions)),
     )
     return NetworkProblem(
-        scenario, model, tuple(s.site_id for s in sites), tuple(responses), instance
+        scenario, model, tuple(s.site_id for s in sites), responses, instance, settings
+    )
+
+
+@dataclass(frozen=True)
+class OptionProblem:
+    """Every alternative (hours, days, close policy) of every candidate station, simulated:
+    what :func:`abroad.planning.options.plan_with_options` chooses from."""
+
+    scenario: Scenario
+    model: DemandModel
+    sites: tuple[Site, ...]
+    alternatives: tuple[tuple[StationSettings, ...], ...]
+    """Per candidate site, the settings the planner may choose
+    (``Scenario.station_alternatives``)."""
+    responses: tuple[tuple[StationResponse, ...], ...]
+    """Per candidate site, the response under each alternative."""
+    max_open: int | None
+    first: tuple[int, ...]
+    """Index in :attr:`options` of each site's first alternative."""
+    options: SiteOptions
+    base: NetworkProblem
+    """The problem with every site at its first alternative (its instance carries the demand,
+    the preferences and the budgets)."""
+
+    def problem_at(self, choice: Sequence[int] | npt.NDArray[np.int64]) -> NetworkProblem:
+        """The problem with each site at its chosen alternative (``choice[i]`` an index into
+        :attr:`options`)."""
+        local = [int(c) - self.first[i] for i, c in enumerate(choice)]
+        return _assemble(
+            self.scenario,
+            self.model,
+            self.sites,
+            tuple(self.responses[i][k] for i, k in enumerate(local)),
+            tuple(self.alternatives[i][k] for i, k in enumerate(local)),
+            self.max_open,
+        )
+
+
+def build_option_problem(
+    scenario: Scenario,
+    *,
+    seed: int = 0,
+    max_open: int | None = None,
+    on_site: Callable[[SiteId], None] | None = None,
+    candidates: Sequence[SiteId] | None = None,
+) -> OptionProblem:
+    """Every candidate station under each of its alternatives (``policies.planner_decides``),
+    by simulation; each alternative under the same seed, so that an alternative's response
+    does not depend on which others are allowed."""
+    model = DemandModel.from_scenario(scenario)
+    sites = _candidate_sites(scenario, candidates)
+    alternatives = tuple(scenario.station_alternatives(s.site_id) for s in sites)
+    responses = []
+    for site, alts in zip(sites, alternatives, strict=True):
+        responses.append(
+            tuple(
+                station_response(
+                    scenario, model, site, staff_limit=_staff_limit(site), seed=seed, settings=a
+                )
+                for a in alts
+            )
+        )
+        if on_site is not None:
+            on_site(site.site_id)
+    flat = [r for rs in responses for r in rs]
+    intercept, slope, break_load, staff_level = _response_arrays(flat)
+    owner = [i for i, alts in enumerate(alternatives) for _ in alts]
+    dates = tuple(d.date for d in scenario.election.days)
+    options = SiteOptions.build(
+        n_sites=len(sites),
+        site=owner,
+        served_intercept=intercept,
+        served_slope=slope,
+        staff_break_load=break_load,
+        staff_level=staff_level,
+        open_cost=[
+            station_cost(scenario, sites[i], a) for i, alts in enumerate(alternatives) for a in alts
+        ],
+        labels=tuple(a.describe(dates) for alts in alternatives for a in alts),
+    )
+    first = tuple(int(x) for x in np.cumsum([0, *(len(a) for a in alternatives)])[:-1])
+    base = _assemble(
+        scenario,
+        model,
+        sites,
+        tuple(rs[0] for rs in responses),
+        tuple(a[0] for a in alternatives),
+        max_open,
+    )
+    return OptionProblem(
+        scenario,
+        model,
+        sites,
+        alternatives,
+        tuple(responses),
+        max_open,
+        first,
+        options,
+        base,
     )

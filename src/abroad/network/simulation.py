@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from abroad.demand import Demand, DemandModel
-from abroad.model import Scenario, SiteId
+from abroad.model import Scenario, SiteId, StationSettings
 from abroad.queueing import StationOutcome, simulate_station, station_seed
 from abroad.queueing.kernel import SERVED
 from abroad.queueing.spec import DaySpec, StationSpec, station_from_model
@@ -93,13 +93,31 @@ def station_spec(
     demand: Demand,
     site_id: SiteId,
     resources: Resources,
+    settings: StationSettings | None = None,
 ) -> StationSpec:
-    """The simulator's input for one open station under a demand."""
+    """The simulator's input for one open station under a demand.
+
+    ``settings``: the hours, days and close policy the planner chose (default: the scenario's
+    own). On a day the station stays closed it gets no arrivals (the day stays in the input so
+    that day indices match the election's); its voters come on the days it opens, in
+    proportion to those days' shares.
+    """
     site = scenario.site(site_id)
+    hours = None if settings is None else settings.hours_minutes
+    open_days = (
+        np.ones(len(scenario.election.days), dtype=bool)
+        if settings is None
+        else np.array(settings.open_days, dtype=bool)
+    )
+    shares = model.day_shares
+    open_share = float(shares[open_days].sum())
     days = []
     for d in range(len(scenario.election.days)):
-        profile = model.arrival_profile(demand, site_id, d, bin_minutes=BIN_MINUTES)
-        rate = profile.rate_per_hour
+        profile = model.arrival_profile(
+            demand, site_id, d, bin_minutes=BIN_MINUTES, hours_minutes=hours
+        )
+        factor = float(shares.sum()) / open_share if open_days[d] and open_share > 0 else 0.0
+        rate = profile.rate_per_hour * factor
         starts = np.arange(profile.open_minutes, profile.close_minutes, BIN_MINUTES)
         idx = np.minimum((starts // BIN_MINUTES).astype(np.int64), rate.size - 1)
         days.append(
@@ -118,9 +136,12 @@ def station_spec(
         chosen = lanes if resources.security_lanes is None else resources.security_lanes
         security = service.security.model_copy(update={"servers": max(chosen, 1)})
         service = service.model_copy(update={"security": security})
+    policies = scenario.policies
+    if settings is not None and settings.close_policy != policies.close_policy:
+        policies = policies.model_copy(update={"close_policy": settings.close_policy})
     return station_from_model(
         service,
-        scenario.policies,
+        policies,
         tuple(days),
         resources.desks,
         resources.booths,
@@ -182,17 +203,22 @@ def simulate_network(
     seed: int = 0,
     on_station: Callable[[SiteId], None] | None = None,
     run_station: StationRunner | None = None,
+    settings: Mapping[SiteId, StationSettings] | None = None,
 ) -> tuple[StationSimulation, ...]:
     """Simulate every station in ``resources``; station i runs under its own derived seed.
 
     ``run_station(spec, replications, seed, target_wait_minutes)`` runs one station's
     replications (default ``simulate_station``); another runner must give the same outcome for
-    the same seed, as ``abroad.sweep.montecarlo.simulate_station_on`` does on a Dask cluster."""
+    the same seed, as ``abroad.sweep.montecarlo.simulate_station_on`` does on a Dask cluster.
+    ``settings``: the hours, days and close policy the plan chose per station (see
+    :func:`station_spec`; default the scenario's own)."""
     target = scenario.policies.wait_target.minutes
     run = run_station or _simulate_here
     out = []
     for i, (sid, res) in enumerate(resources.items()):
-        spec = station_spec(scenario, model, demand, sid, res)
+        spec = station_spec(
+            scenario, model, demand, sid, res, None if settings is None else settings.get(sid)
+        )
         own_seed = station_seed(seed, i)
         outcome = run(spec, replications, own_seed, target)
         out.append(

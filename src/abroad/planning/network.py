@@ -30,7 +30,7 @@ import numpy as np
 from abroad.planning.bounds import resource_bound, simple_bound, solve_milp
 from abroad.planning.instance import PlanningInstance
 from abroad.planning.lagrangian import lagrangian_bound
-from abroad.planning.rules import FEAS_TOL, gap_closed
+from abroad.planning.rules import gap_closed
 from abroad.planning.search import (
     EXHAUSTIVE_MAX_FREE_SITES,
     count_plans,
@@ -118,7 +118,7 @@ class PlanResult:
 
 
 def _key(state: State) -> tuple[bool, float]:
-    return (state.staff_excess() <= FEAS_TOL, state.objective)
+    return (state.within_limits(), state.objective)
 
 
 def exhaustive_best(

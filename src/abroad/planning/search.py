@@ -254,11 +254,14 @@ def perturb(state: State, rng: np.random.Generator, n_moves: int) -> State:
     ps = inst.pref_site[:, :4]
     for s in rng.choice(free_open, n, replace=False):
         mask[s] = False
-        # Open instead a closed site that the voters of s rank among their first four.
+        # Open instead a closed site that the voters of s rank among their first four (one
+        # the cost budget still allows).
+        room = inst.cost_budget - float(inst.open_cost[mask].sum())
+        affordable = inst.open_cost <= room + rel_tol(room)
         near = np.unique(ps[state.cur_site == s])
         near = near[near >= 0]
-        near = near[~mask[near] & (near != s)]
-        anywhere = np.flatnonzero(~mask & (np.arange(mask.size) != s))
+        near = near[~mask[near] & (near != s) & affordable[near]]
+        anywhere = np.flatnonzero(~mask & (np.arange(mask.size) != s) & affordable)
         pool = near if near.size and rng.random() < 0.5 else anywhere
         if pool.size:
             mask[int(rng.choice(pool))] = True
@@ -285,7 +288,7 @@ def iterated_local_search(
     ``restart_probability`` after each round.
     """
     best = local_search(start, deadline, rng, progress)
-    best_key = (best.staff_excess() <= FEAS_TOL, best.objective)
+    best_key = (best.within_limits(), best.objective)
     current = best
     rounds = 0
     while time.perf_counter() < deadline and (max_rounds is None or rounds < max_rounds):
@@ -297,14 +300,14 @@ def iterated_local_search(
             kicked.open_mask != current.open_mask
         )
         cand = local_search(kicked, deadline, rng, focus=focus)
-        key = (cand.staff_excess() <= FEAS_TOL, cand.objective)
+        key = (cand.within_limits(), cand.objective)
         if key[0] >= best_key[0] and key[1] > best_key[1] + rel_tol(best_key[1]):
             cand = local_search(cand, deadline, rng)  # a full local optimum
-            key = (cand.staff_excess() <= FEAS_TOL, cand.objective)
+            key = (cand.within_limits(), cand.objective)
             best, best_key = cand, key
             if progress is not None:
                 progress("iterated local search", best.objective)
-        cur_feasible = current.staff_excess() <= FEAS_TOL
+        cur_feasible = current.within_limits()
         if key[0] >= cur_feasible and key[1] >= current.objective - accept_worse * abs(
             current.objective
         ):

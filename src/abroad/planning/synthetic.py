@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from abroad.planning.instance import PlanningInstance, preferences_from_distance
+from abroad.planning.options import SiteOptions
 from abroad.planning.rules import FloatArray, IntArray
 
 
@@ -139,3 +140,44 @@ def country_instance(
         cost_weight=50.0,
         max_open=max_open,
     )
+
+
+def options_of(base: PlanningInstance, rows: list[tuple[int, float]], seed: int) -> SiteOptions:
+    """Alternatives ``(site, factor)``: a station of 1-3 desks (seeded per site) whose capacity
+    and cost are ``factor`` times a reference, as longer or shorter hours would make them; its
+    staff steps move with the capacity."""
+    rng = np.random.default_rng(seed + 1)
+    desks = rng.integers(1, 4, base.n_sites)
+    total = float(base.max_load().sum())
+    per_desk = total / max(1.0, float(desks.sum())) * 0.6
+    si, ss, sb, sl = [], [], [], []
+    for s, factor in rows:
+        a, b, brk, lev = station_response(desks[s : s + 1], per_desk * factor, 2.0, 1.0)
+        si.append(a[0])
+        ss.append(b[0])
+        pad = np.full(3, np.inf)
+        pad[: brk.shape[1]] = brk[0]
+        sb.append(pad)
+        levels = np.full(4, lev[0, -1])
+        levels[: lev.shape[1]] = lev[0]
+        sl.append(levels)
+    return SiteOptions.build(
+        n_sites=base.n_sites,
+        site=[s for s, _ in rows],
+        served_intercept=si,
+        served_slope=ss,
+        staff_break_load=sb,
+        staff_level=sl,
+        open_cost=[float(base.open_cost[s]) * f for s, f in rows],
+    )
+
+
+def random_options(base: PlanningInstance, seed: int, n_alternatives: int) -> SiteOptions:
+    """``n_alternatives`` per site, capacity and cost factors uniform in [0.5, 1.6]."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        (s, float(rng.uniform(0.5, 1.6)))
+        for s in range(base.n_sites)
+        for _ in range(n_alternatives)
+    ]
+    return options_of(base, rows, seed)

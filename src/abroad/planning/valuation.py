@@ -413,6 +413,12 @@ class State:
         """Staff above the pool and total budgets (0 within them)."""
         return self._staff_excess
 
+    def within_limits(self) -> bool:
+        """Staff pools, total staff and the cost budget hold (what the searches compare
+        plans on before their objective)."""
+        budget = self.instance.cost_budget
+        return self._staff_excess <= FEAS_TOL and self.cost <= budget + rel_tol(budget)
+
     def add_deltas(self, candidate: BoolArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(objective change, staff excess after, votes change) of opening each candidate."""
         k = self.kernel

@@ -11,7 +11,7 @@ from abroad.network.catchments import CatchmentSummary
 from abroad.report.data import Cell, KeyFigure, ReportData, Table
 from abroad.report.demo_report import demo_report_data
 from abroad.report.html import write_report
-from abroad.results import PlanSummary, PlanValueResult
+from abroad.results import PlanSummary, PlanValueResult, StationSettingsResult
 
 
 def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSummary) -> ReportData:
@@ -131,12 +131,53 @@ def plan_report_data(scenario: Scenario, cs: CatchmentSummary, summary: PlanSumm
         "station still serves voters, late. Ballots to send: the fewest with which the station "
         "runs out with the scenario's stated probability (policies.ballot_run_out_probability).",
     )
+    decided = [st for st in summary.stations if st.settings is not None]
+    chosen: tuple[Table, ...] = ()
+    if decided:
+        chosen = (
+            Table(
+                title="Hours, days and close policy chosen by the planner",
+                columns=(
+                    "Station",
+                    "Opens",
+                    "Closes",
+                    "Days open",
+                    "Close policy",
+                    "Hours open (election)",
+                    "Votes cast",
+                ),
+                rows=tuple(
+                    (
+                        st.name,
+                        st.settings.opens or "election's hours",
+                        st.settings.closes or "election's hours",
+                        ", ".join(st.settings.open_days),
+                        close_text(st.settings),
+                        st.settings.open_hours,
+                        round(st.expected_votes_cast),
+                    )
+                    for st in decided
+                    if st.settings is not None
+                ),
+                decimals=1,
+                note="What policies.planner_decides leaves open, as the planner chose it among "
+                "the allowed alternatives: the votes cast at the station's load under each were "
+                "simulated, and the cost of its hours counted (policies.cost_per_station_hour).",
+            ),
+        )
     return dataclasses.replace(
         data,
         key_figures=planner_figures + data.key_figures,
         variants=comparison,
-        tables=(stations, *data.tables),
+        tables=(stations, *chosen, *data.tables),
     )
+
+
+def close_text(settings: StationSettingsResult) -> str:
+    """``hard close``, ``serve all`` or ``extend 60 min``."""
+    if settings.close_policy == "extend":
+        return f"extend {settings.extend_minutes:g} min"
+    return settings.close_policy.replace("_", " ")
 
 
 def _bottleneck(summary: PlanSummary, site_id: str) -> str:
