@@ -19,7 +19,7 @@ its staff used.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -272,6 +272,19 @@ class TimeNeighbours:
             ballots_left_after=max(
                 (h.ballots_left for h in after if h.ballots_left is not None), default=None
             ),
+        )
+
+    def widened(self, other: TimeNeighbours) -> TimeNeighbours:
+        """The extremes of two sets of neighbours (stored reports and reports not stored yet)."""
+
+        def pick(a: int | None, b: int | None, f: Callable[[int, int], int]) -> int | None:
+            return b if a is None else a if b is None else f(a, b)
+
+        return TimeNeighbours(
+            processed_before=pick(self.processed_before, other.processed_before, max),
+            processed_after=pick(self.processed_after, other.processed_after, min),
+            ballots_left_before=pick(self.ballots_left_before, other.ballots_left_before, min),
+            ballots_left_after=pick(self.ballots_left_after, other.ballots_left_after, max),
         )
 
 

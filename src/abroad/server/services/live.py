@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from abroad.ops.reports import (
@@ -244,45 +245,51 @@ def accepted_reports(session: Session, election_id: int, station_key: str) -> li
     return [report_of(r) for r in rows]
 
 
-def _nearest(
-    election_id: int, report: StationReport, column: Any, later: bool
-) -> Any:  # a scalar subquery
+def _nearest(column: Any, later: bool) -> Any:  # a scalar subquery
     r = StationReportRow
     q = select(column).where(
-        r.election_id == election_id,
-        r.station_key == report.station_id,
+        r.election_id == bindparam("election_id"),
+        r.station_key == bindparam("station_key"),
         r.status == ACCEPTED,
         column.is_not(None),
-        r.client_id != report.client_id,
+        r.client_id != bindparam("client_id"),
     )
     if later:
-        q = q.where(r.taken_at > report.taken_at).order_by(r.taken_at, r.id)
+        q = q.where(r.taken_at > bindparam("taken_at")).order_by(r.taken_at, r.id)
     else:
-        q = q.where(r.taken_at <= report.taken_at).order_by(r.taken_at.desc(), r.id.desc())
+        q = q.where(r.taken_at <= bindparam("taken_at")).order_by(r.taken_at.desc(), r.id.desc())
     return q.limit(1).scalar_subquery()
+
+
+NEIGHBOURS = select(
+    _nearest(StationReportRow.processed, False).label("processed_before"),
+    _nearest(StationReportRow.processed, True).label("processed_after"),
+    _nearest(StationReportRow.ballots_left, False).label("ballots_left_before"),
+    _nearest(StationReportRow.ballots_left, True).label("ballots_left_after"),
+)
+"""One statement, built once: the figures of a station's nearest accepted reports before and
+after a time, four look-ups on ``ix_station_reports_history``."""
 
 
 def time_neighbours(session: Session, election_id: int, report: StationReport) -> TimeNeighbours:
     """The figures of the station's nearest accepted reports before and after the report's
-    time (one statement of index look-ups on ``ix_station_reports_history``; none when the
-    report gives neither processed nor ballots left)."""
-    wanted: list[tuple[str, Any, bool]] = []
-    if report.processed is not None:
-        wanted += [
-            ("processed_before", StationReportRow.processed, False),
-            ("processed_after", StationReportRow.processed, True),
-        ]
-    if report.ballots_left is not None:
-        wanted += [
-            ("ballots_left_before", StationReportRow.ballots_left, False),
-            ("ballots_left_after", StationReportRow.ballots_left, True),
-        ]
-    if not wanted:
+    time (none looked up when the report gives neither processed nor ballots left)."""
+    if report.processed is None and report.ballots_left is None:
         return TimeNeighbours()
-    values = session.execute(
-        select(*(_nearest(election_id, report, col, later) for _, col, later in wanted))
-    ).one()
-    return TimeNeighbours(**{name: v for (name, _, _), v in zip(wanted, values, strict=True)})
+    row = (
+        session.connection()
+        .execute(  # Core: no ORM layer for four integers
+            NEIGHBOURS,
+            {
+                "election_id": election_id,
+                "station_key": report.station_id,
+                "client_id": report.client_id,
+                "taken_at": report.taken_at,
+            },
+        )
+        .one()
+    )
+    return TimeNeighbours(*row)
 
 
 def _verdict(
@@ -291,11 +298,18 @@ def _verdict(
     report: StationReport,
     now: dt.datetime,
     station: Station | Literal[False] | None = False,
+    pending: Sequence[StationReport] = (),
 ) -> Verdict:
+    """The check of a report against its station and its stored accepted neighbours in time
+    (and ``pending``: accepted reports of the station not yet flushed)."""
     if station is False:
         station = station_by_key(session, election_id, report.station_id)
     calendar = calendar_of(station) if station is not None else None
-    around = time_neighbours(session, election_id, report) if station else TimeNeighbours()
+    around = TimeNeighbours()
+    if station is not None:
+        around = time_neighbours(session, election_id, report)
+        if pending:
+            around = around.widened(TimeNeighbours.of(report, pending))
     return check_report(report, calendar, around, received_at=now)
 
 
@@ -352,7 +366,19 @@ def submit_reports(session: Session, filed: list[Filed]) -> list[Outcome]:
     """Store a batch of reports, in order, in the caller's write transaction: each accepted
     or quarantined once per (election, client id), each with its audit entry (chained in
     the batch's order). A client id already stored (before or earlier in the batch) gives
-    the stored row as a duplicate, or a ``Conflict`` for other content."""
+    the stored row as a duplicate, or a ``Conflict`` for other content.
+
+    The batch's rows are written in one flush at the end: a report is checked against its
+    neighbours in time among the stored reports (``time_neighbours``) and among the reports
+    accepted earlier in the same batch."""
+    session.flush()
+    with session.no_autoflush:
+        out = _submit(session, filed)
+    session.flush()
+    return out
+
+
+def _submit(session: Session, filed: list[Filed]) -> list[Outcome]:
     chain = audit.Chain(session)
     now = utcnow()
     stored: dict[tuple[int, str], tuple[StationReportRow, StationReport | None]] = {}
@@ -368,7 +394,15 @@ def submit_reports(session: Session, filed: list[Filed]) -> list[Outcome]:
         ):
             stored[election_id, row.client_id] = (row, None)
     stations: dict[tuple[int, str], Station | None] = {}
+    for election_id in by_election:
+        keys = {f.report.station_id for f in filed if f.election.id == election_id}
+        for st in session.scalars(
+            select(Station).where(Station.election_id == election_id, Station.station_key.in_(keys))
+        ):
+            stations[election_id, st.station_key] = st
     stale: dict[int, set[str]] = {}
+    accepted: dict[tuple[int, str], list[StationReport]] = {}
+    """Reports accepted earlier in this batch, by station (not flushed yet)."""
     out: list[Outcome] = []
     for f in filed:
         election, report, actor = f.election, f.report, f.actor
@@ -386,10 +420,9 @@ def submit_reports(session: Session, filed: list[Filed]) -> list[Outcome]:
             else:
                 out.append((row, True))
             continue
-        skey = (election.id, report.station_id)
-        if skey not in stations:
-            stations[skey] = station_by_key(session, election.id, report.station_id)
-        verdict = _verdict(session, election.id, report, now, stations[skey])
+        station = stations.get((election.id, report.station_id))
+        pending = accepted.setdefault((election.id, report.station_id), [])
+        verdict = _verdict(session, election.id, report, now, station, pending)
         payload = report.model_dump(mode="json")
         row = StationReportRow(
             election_id=election.id,
@@ -414,6 +447,7 @@ def submit_reports(session: Session, filed: list[Filed]) -> list[Outcome]:
                 actor, EventType.REPORT_ACCEPTED, _subject(election, row.client_id), after=after
             )
             stale.setdefault(election.id, set()).add(report.station_id)
+            pending.append(report)
         else:
             chain.append(
                 actor,
@@ -424,7 +458,6 @@ def submit_reports(session: Session, filed: list[Filed]) -> list[Outcome]:
         out.append((row, False))
     for election_id, keys in stale.items():
         _mark_stale(session, election_id, keys)
-    session.flush()
     return out
 
 
