@@ -122,6 +122,14 @@ class StationCalendar(_Frozen):
                 return i, minute
         return None, minute
 
+    def minutes_since_opening(self, when: dt.datetime) -> tuple[float, float] | None:
+        """(minutes from the opening of the voting day ``when`` falls on to ``when``, that
+        day's opening minute); None when ``when`` is not on a voting day or before opening."""
+        day, minute = self.local(when)
+        if day is None or minute < self.days[day].open_minutes:
+            return None
+        return minute - self.days[day].open_minutes, self.days[day].open_minutes
+
 
 class QuarantineReason(StrEnum):
     UNKNOWN_STATION = "unknown_station"

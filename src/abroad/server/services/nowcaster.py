@@ -24,6 +24,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts, silent_alert
-from abroad.ops.nowcast import condition, run, summarise
+from abroad.ops.nowcast import clock_text, condition, run, summarise
 from abroad.ops.reports import state_from_reports
 from abroad.server import audit, engine
 from abroad.server.db import Database
@@ -329,10 +330,12 @@ def _aware(t: dt.datetime) -> dt.datetime:
 
 
 def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int:
-    """Raise (or clear) the ``silent`` alert of every station that has reported: silent for
-    ``silent_minutes`` before the election's latest report (its voting-day clock, so that
-    replays at any speed and late deliveries are judged on the day's own time). Returns
-    how many stations are silent."""
+    """Raise (or clear) the ``silent`` alert of every station: one that has reported and
+    then been silent for ``silent_minutes`` before the election's latest report (its
+    voting-day clock, so that replays at any speed and late deliveries are judged on the
+    day's own time), and one that has never reported although its opening on that clock
+    (the wall clock while no station of the election has reported) passed
+    ``silent_minutes`` ago. Returns how many stations are silent."""
     thresholds = thresholds or AlertThresholds()
     with db.read() as s:
         rows = s.execute(
@@ -354,7 +357,47 @@ def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int
             alert = silent_alert(str(key), minutes, thresholds)
             silent += alert is not None
             _store_alerts(s, eid, str(key), [alert] if alert else [], [AlertKind.SILENT.value])
-    return silent
+    return silent + _check_never_reported(db, thresholds, {(e, str(k)) for e, k, _ in rows}, clock)
+
+
+def _check_never_reported(
+    db: Database,
+    thresholds: AlertThresholds,
+    reported: set[tuple[int, str]],
+    clock: dict[int, dt.datetime],
+) -> int:
+    """The ``silent`` alert of the stations with no accepted report (see ``check_silent``)."""
+    now = utcnow()
+    silent: list[tuple[int, str, Any]] = []
+    with db.read() as s:
+        raised = {
+            (int(eid), str(key))
+            for eid, key in s.execute(
+                select(StationAlertRow.election_id, StationAlertRow.station_key).where(
+                    StationAlertRow.kind == AlertKind.SILENT.value,
+                    StationAlertRow.status != "resolved",
+                    StationAlertRow.active.is_(True),
+                )
+            )
+        }
+        for st in s.scalars(select(Station).order_by(Station.id)):
+            if (st.election_id, st.station_key) in reported:
+                continue
+            since = live.calendar_of(st).minutes_since_opening(clock.get(st.election_id, now))
+            alert = None if since is None else silent_alert(st.station_key, since[0], thresholds)
+            if alert is not None and since is not None:
+                alert = replace(
+                    alert,
+                    message=f"no report since opening at {clock_text(since[1])} "
+                    f"({since[0]:.0f} min)",
+                )
+            if alert is not None or (st.election_id, st.station_key) in raised:
+                silent.append((st.election_id, st.station_key, alert))
+    if silent:
+        with db.write() as s:
+            for eid, key, alert in silent:
+                _store_alerts(s, eid, key, [alert] if alert else [], [AlertKind.SILENT.value])
+    return sum(a is not None for _, _, a in silent)
 
 
 def refresh_stale(db: Database) -> int:
