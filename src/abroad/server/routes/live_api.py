@@ -12,7 +12,7 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -61,8 +61,10 @@ async def _file(request: Request, election_key: str, report: StationReport, me: 
         raise not_found(str(exc)) from None
     if not answer.duplicate and answer.out.status == live.ACCEPTED:
         nowcaster.poke(request.app)
-    return JSONResponse(
-        answer.out.model_dump(mode="json"), status_code=200 if answer.duplicate else 201
+    return Response(
+        answer.out.model_dump_json(),
+        status_code=200 if answer.duplicate else 201,
+        media_type="application/json",
     )
 
 

@@ -66,8 +66,10 @@ def store(db: Database, items: list[tuple[str, StationReport, str]]) -> list[Sto
     with db.write() as s:
         keys = {k for k, _, _ in items}
         elections = {
-            e.election_key: e
-            for e in s.scalars(select(Election).where(Election.election_key.in_(keys)))
+            key: live.ElectionRef(eid, key)
+            for eid, key in s.execute(
+                select(Election.id, Election.election_key).where(Election.election_key.in_(keys))
+            )
         }
         filed: list[live.Filed] = []
         places: list[int | Exception] = []

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from abroad.ops.reports import (
@@ -321,39 +321,50 @@ def _mark_stale(session: Session, election_id: int, station_keys: set[str]) -> N
     """The stations' nowcasts are stale (a row is made for a station that has none)."""
     if not station_keys:
         return
+    conn = session.connection()  # Core: no ORM synchronisation of loaded rows needed here
+    n = StationNowcastRow
+    marked = conn.execute(
+        update(n)
+        .where(n.election_id == election_id, n.station_key.in_(station_keys))
+        .values(stale=True)
+    ).rowcount
+    if marked == len(station_keys):
+        return
     have = set(
-        session.scalars(
-            select(StationNowcastRow.station_key).where(
-                StationNowcastRow.election_id == election_id,
-                StationNowcastRow.station_key.in_(station_keys),
+        conn.execute(
+            select(n.station_key).where(
+                n.election_id == election_id, n.station_key.in_(station_keys)
             )
-        )
+        ).scalars()
     )
-    if have:
-        session.execute(
-            update(StationNowcastRow)
-            .where(
-                StationNowcastRow.election_id == election_id,
-                StationNowcastRow.station_key.in_(have),
-                StationNowcastRow.stale.is_(False),
-            )
-            .values(stale=True)
+    missing = sorted(station_keys - have)
+    if missing:
+        conn.execute(
+            insert(n),
+            [
+                {"election_id": election_id, "station_key": k, "stale": True, "reports_seen": 0}
+                for k in missing
+            ],
         )
-    session.add_all(
-        StationNowcastRow(election_id=election_id, station_key=k)
-        for k in sorted(station_keys - have)
-    )
 
 
-def _subject(election: Election, client_id: str) -> str:
+def _subject(election: Election | ElectionRef, client_id: str) -> str:
     return f"report/{election.election_key}/{client_id}"
+
+
+@dataclass(frozen=True)
+class ElectionRef:
+    """What storing a report needs of its election (not the stored scenario)."""
+
+    id: int
+    election_key: str
 
 
 @dataclass(frozen=True)
 class Filed:
     """A report handed over for storing: its election, the report, who filed it."""
 
-    election: Election
+    election: ElectionRef
     report: StationReport
     actor: str
 
@@ -467,7 +478,8 @@ def submit_report(
     """Store one report (accepted or in quarantine) once; (row, whether it was a duplicate).
 
     Raises ``Conflict`` when the client id is stored with other content."""
-    (outcome,) = submit_reports(session, [Filed(election, report, actor)])
+    ref = ElectionRef(election.id, election.election_key)
+    (outcome,) = submit_reports(session, [Filed(ref, report, actor)])
     if isinstance(outcome, Conflict):
         raise outcome
     return outcome
