@@ -230,7 +230,12 @@ def allow(*roles: Role, scope: Scope | None = None, **params: str) -> Any:
     access = Access(frozenset(roles), scope, **params)
 
     async def dependency(request: Request) -> Principal:
-        principal = await run_in_threadpool(resolve_principal, request)
+        if request.app.state.db.sqlite:
+            # a few indexed reads of a local file, which WAL readers never wait for: cheaper
+            # in the event loop than a hop to the thread pool and back on every request
+            principal = resolve_principal(request)
+        else:
+            principal = await run_in_threadpool(resolve_principal, request)
         if access.public:
             # Public routes change nothing of the caller's; the login routes, the only unsafe
             # ones, guard themselves (JSON only, or the login form's double-submit cookie).
