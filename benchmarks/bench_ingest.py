@@ -39,6 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -119,32 +120,54 @@ async def _drive(
         f"Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n"
     )
     lat = [float("nan")] * len(reports)
+    failures: Counter[str] = Counter()
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
+
+    async def exchange(
+        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+    ) -> int:
+        reader, writer = conn
+        writer.write(request)
+        status_line = await reader.readline()
+        if not status_line:
+            raise ConnectionResetError("closed by the server")
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        return int(status_line.split()[1])
 
     async def one(i: int, due: float) -> None:
         path, body = reports[i]
         request = (
             f"POST {path} HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
         )
+        reused = bool(idle)
         conn = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
-        reader, writer = conn
         try:
-            writer.write(request)
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            status = int(status_line.split()[1])
-        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
-            writer.close()
-            return
+            status = await exchange(conn, request)
+        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError) as exc:
+            conn[1].close()
+            if not reused:
+                failures[type(exc).__name__] += 1
+                return
+            # a kept-alive connection the server closed while idle (its keep-alive timeout):
+            # send again on a new one, as HTTP clients do (the client id makes it idempotent)
+            conn = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                status = await exchange(conn, request)
+            except (OSError, asyncio.IncompleteReadError, IndexError, ValueError) as again:
+                conn[1].close()
+                failures[type(again).__name__] += 1
+                return
         idle.append(conn)
         if status in (200, 201):
             lat[i] = loop.time() - due
+        else:
+            failures[f"HTTP {status}"] += 1
 
     tasks = []
     for i in range(len(reports)):
@@ -156,6 +179,8 @@ async def _drive(
     await asyncio.gather(*tasks)
     for _, writer in idle:
         writer.close()
+    if failures:
+        print(f"    failed requests: {dict(failures)}", flush=True)
     return lat
 
 

@@ -333,3 +333,45 @@ def test_staff_file_through_the_writer_with_their_session(db_url: str, group_com
         assert ok.json()["submitted_by"] == "staff"
         other = c.post(f"{BASE}/stations/cg/reports", json=report("st-00002", people_in_line=3))
         assert other.status_code == 403
+
+
+def test_a_batch_that_fails_is_stored_again_report_by_report(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database error on one report fails that report alone: the batch is rolled back and
+    its reports are stored one per transaction; nothing the writer answered is lost."""
+    real = live.submit_reports
+
+    def failing(session: Any, filed: list[live.Filed]) -> list[live.Outcome]:
+        out = real(session, filed)  # the rows are written, then the transaction fails
+        if any(f.report.client_id == "bad-00001" for f in filed):
+            raise RuntimeError("the disk is full")
+        return out
+
+    monkeypatch.setattr(live, "submit_reports", failing)
+    db = Database.open(db_url)
+    try:
+        writer = ingest.Ingest(db)
+        items = [
+            ingest._Item("tiny", ops_report(cid, hhmm, processed=p), "t")
+            for cid, hhmm, p in [
+                ("ok-00001", "10:00", 10),
+                ("bad-00001", "11:00", 20),
+                ("ok-00002", "12:00", 30),
+            ]
+        ]
+        writer._write(items)
+        assert [i.future.done() for i in items] == [True, True, True]
+        assert isinstance(items[1].future.exception(), RuntimeError)
+        assert [i.future.result().out.client_id for i in (items[0], items[2])] == [
+            "ok-00001",
+            "ok-00002",
+        ]
+        assert writer.batches == 2  # the two reports stored alone after the failed batch
+    finally:
+        db.dispose()
+    assert [r.client_id for r in stored_rows(db_url)] == ["ok-00001", "ok-00002"]
+    assert [e.subject.rsplit("/", 1)[1] for e in report_entries(db_url)] == [
+        "ok-00001",
+        "ok-00002",
+    ]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -106,12 +105,10 @@ class Ingest:
         *,
         enabled: bool = True,
         max_batch: int = MAX_BATCH,
-        on_stored: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.enabled = enabled
         self.max_batch = max_batch
-        self.on_stored = on_stored
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -190,8 +187,3 @@ class Ingest:
                 item.future.set_exception(answer)
             else:
                 item.future.set_result(answer)
-        if self.on_stored is not None and any(
-            isinstance(a, Stored) and not a.duplicate and a.out.status == live.ACCEPTED
-            for a in answers
-        ):
-            self.on_stored()
