@@ -160,3 +160,71 @@ def test_state_from_reports_takes_the_latest_of_each_field() -> None:
     assert state.ballots_left == 3000
     assert dict(state.working) == {"checkin": 2}
     assert state_from_reports(CAL, history[:1], day=1) is None
+
+
+def test_neighbours_in_time_say_what_the_full_history_says() -> None:
+    """On consistent histories the check against the nearest reports before and after (what
+    the store looks up) finds exactly what the check against every report finds."""
+    import random
+
+    from abroad.ops.reports import TimeNeighbours
+
+    rng = random.Random(7)
+    for trial in range(200):
+        times = sorted(rng.sample(range(8 * 60, 20 * 60), 6))
+        history = [
+            report(
+                i,
+                2,
+                f"{t // 60:02d}:{t % 60:02d}",
+                processed=None if rng.random() < 0.3 else 10 * t,
+                ballots_left=None if rng.random() < 0.3 else 8000 - 5 * t,
+            )
+            for i, t in enumerate(times)
+        ]
+        t = rng.randrange(8 * 60, 20 * 60)
+        probe = report(
+            100 + trial,
+            2,
+            f"{t // 60:02d}:{t % 60:02d}",
+            processed=10 * t + rng.randint(-300, 300),
+            ballots_left=8000 - 5 * t + rng.randint(-200, 200),
+        )
+        before = [h for h in history if h.taken_at <= probe.taken_at]
+        after = [h for h in history if h.taken_at > probe.taken_at]
+
+        def nearest(rows: list[StationReport], field: str, last: bool) -> int | None:
+            vals = [getattr(h, field) for h in rows if getattr(h, field) is not None]
+            return (vals[-1] if last else vals[0]) if vals else None
+
+        stored = TimeNeighbours(
+            processed_before=nearest(before, "processed", True),
+            processed_after=nearest(after, "processed", False),
+            ballots_left_before=nearest(before, "ballots_left", True),
+            ballots_left_after=nearest(after, "ballots_left", False),
+        )
+        assert TimeNeighbours.of(probe, history) == stored
+        full = check_report(probe, CAL, history, RECEIVED).findings
+        assert check_report(probe, CAL, stored, RECEIVED).findings == full
+
+
+def test_neighbours_of_a_batch_widen_the_stored_ones() -> None:
+    from abroad.ops.reports import TimeNeighbours
+
+    stored = TimeNeighbours(processed_before=100, processed_after=None, ballots_left_before=900)
+    batch = TimeNeighbours(processed_before=150, processed_after=400, ballots_left_after=300)
+    assert stored.widened(batch) == TimeNeighbours(150, 400, 900, 300)
+    assert stored.widened(TimeNeighbours()) == stored
+    r = report(9, 2, "12:00", processed=120, ballots_left=950)
+    found = {f.reason for f in check_report(r, CAL, stored.widened(batch), RECEIVED).findings}
+    assert found == {QuarantineReason.PROCESSED_WENT_DOWN, QuarantineReason.BALLOTS_WENT_UP}
+
+
+def test_minutes_since_opening_on_the_station_clock() -> None:
+    noon = dt.datetime(2024, 3, 17, 12, 0, tzinfo=TZ)
+    assert CAL.minutes_since_opening(noon) == (240.0, 480.0)
+    # 07:30 local: before opening; 16 March 2024 at 09:00 New York time is 14:00 in Belgrade
+    assert CAL.minutes_since_opening(noon.replace(hour=7, minute=30)) is None
+    ny = dt.datetime(2024, 3, 16, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert CAL.minutes_since_opening(ny) == (360.0, 480.0)
+    assert CAL.minutes_since_opening(dt.datetime(2024, 3, 18, 12, 0, tzinfo=TZ)) is None

@@ -156,8 +156,11 @@ def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Ser
         expect(row.locator("td.left")).not_to_have_text("–")  # the nowcaster ran
         expect(row).to_contain_text("left_at_close")
         expect(row).to_contain_text("extend")
+        # cg never reported although it opened at 08:00 (Houston): silent
+        # (raised in the nowcaster's pass after emb's nowcast: the next poll may bring it)
+        expect(page.locator("#station-cg")).to_contain_text("silent", timeout=30_000)
         hot = page.locator('#map path.leaflet-interactive[stroke="#b00020"]')
-        expect(hot).to_have_count(1)  # the station with open alerts, in red
+        expect(hot).to_have_count(2)  # the stations with open alerts, in red
         # keyboard only: focus the station's name, press Enter, land on the charts
         row.get_by_role("button", name="Embassy (emb)").focus()
         page.keyboard.press("Enter")

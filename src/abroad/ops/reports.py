@@ -19,7 +19,7 @@ its staff used.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -122,6 +122,14 @@ class StationCalendar(_Frozen):
                 return i, minute
         return None, minute
 
+    def minutes_since_opening(self, when: dt.datetime) -> tuple[float, float] | None:
+        """(minutes from the opening of the voting day ``when`` falls on to ``when``, that
+        day's opening minute); None when ``when`` is not on a voting day or before opening."""
+        day, minute = self.local(when)
+        if day is None or minute < self.days[day].open_minutes:
+            return None
+        return minute - self.days[day].open_minutes, self.days[day].open_minutes
+
 
 class QuarantineReason(StrEnum):
     UNKNOWN_STATION = "unknown_station"
@@ -158,12 +166,13 @@ class Verdict:
 def check_report(
     report: StationReport,
     calendar: StationCalendar | None,
-    history: Sequence[StationReport],
+    history: Sequence[StationReport] | TimeNeighbours,
     received_at: dt.datetime,
     clock_skew_minutes: float = 10.0,
 ) -> Verdict:
     """Classify a report against its station's calendar and the station's accepted reports
-    (any order; a late report is compared with those taken before and after it).
+    (any order; a late report is compared with those taken before and after it), given in
+    full or as the figures of its neighbours in time (``TimeNeighbours``).
 
     Reasons: unknown station (no calendar), taken outside the voting days and hours (with
     the calendar's grace), taken in the future (beyond the clock skew), processed lower than
@@ -215,7 +224,8 @@ def check_report(
                     f"unknown stage {name!r}; the stages are {', '.join(calendar.stages)}",
                 )
             )
-    out.extend(_against_history(report, history))
+    around = history if isinstance(history, TimeNeighbours) else TimeNeighbours.of(report, history)
+    out.extend(_against_neighbours(report, around))
     issued = calendar.ballots_issued
     if issued is not None:
         if report.ballots_left is not None and report.ballots_left > issued:
@@ -235,33 +245,80 @@ def check_report(
     return Verdict(tuple(out), day, minute)
 
 
-def _against_history(report: StationReport, history: Sequence[StationReport]) -> list[Finding]:
+@dataclass(frozen=True)
+class TimeNeighbours:
+    """What the consistency check needs from a station's accepted reports around a report's
+    time: the figures of the reports taken at or before it and of those taken after it.
+
+    From a full history (``of``) these are the highest processed and lowest ballots left
+    before, the lowest processed and highest ballots left after. A store answers the same
+    with the nearest accepted report on each side that gives the figure (an indexed look-up):
+    accepted reports are consistent with each other, so processed only goes up and ballots
+    left only down in time, and the nearest neighbour holds the extreme. (A report an admin
+    accepted despite a finding is the reference for the reports around it.)"""
+
+    processed_before: int | None = None
+    processed_after: int | None = None
+    ballots_left_before: int | None = None
+    ballots_left_after: int | None = None
+
+    @classmethod
+    def of(cls, report: StationReport, history: Sequence[StationReport]) -> TimeNeighbours:
+        others = [h for h in history if h.client_id != report.client_id]
+        before = [h for h in others if h.taken_at <= report.taken_at]
+        after = [h for h in others if h.taken_at > report.taken_at]
+        return cls(
+            processed_before=max(
+                (h.processed for h in before if h.processed is not None), default=None
+            ),
+            processed_after=min(
+                (h.processed for h in after if h.processed is not None), default=None
+            ),
+            ballots_left_before=min(
+                (h.ballots_left for h in before if h.ballots_left is not None), default=None
+            ),
+            ballots_left_after=max(
+                (h.ballots_left for h in after if h.ballots_left is not None), default=None
+            ),
+        )
+
+    def widened(self, other: TimeNeighbours) -> TimeNeighbours:
+        """The extremes of two sets of neighbours (stored reports and reports not stored yet)."""
+
+        def pick(a: int | None, b: int | None, f: Callable[[int, int], int]) -> int | None:
+            return b if a is None else a if b is None else f(a, b)
+
+        return TimeNeighbours(
+            processed_before=pick(self.processed_before, other.processed_before, max),
+            processed_after=pick(self.processed_after, other.processed_after, min),
+            ballots_left_before=pick(self.ballots_left_before, other.ballots_left_before, min),
+            ballots_left_after=pick(self.ballots_left_after, other.ballots_left_after, max),
+        )
+
+
+def _against_neighbours(report: StationReport, around: TimeNeighbours) -> list[Finding]:
     out: list[Finding] = []
-    others = [h for h in history if h.client_id != report.client_id]
-    before = [h for h in others if h.taken_at <= report.taken_at]
-    after = [h for h in others if h.taken_at > report.taken_at]
     if report.processed is not None:
-        prev = [h.processed for h in before if h.processed is not None]
-        nxt = [h.processed for h in after if h.processed is not None]
-        if prev and report.processed < max(prev):
+        if around.processed_before is not None and report.processed < around.processed_before:
             out.append(
                 Finding(
                     QuarantineReason.PROCESSED_WENT_DOWN,
-                    f"processed {report.processed:,}, below {max(prev):,} reported earlier",
+                    f"processed {report.processed:,}, below {around.processed_before:,} "
+                    "reported earlier",
                 )
             )
-        if nxt and report.processed > min(nxt):
+        if around.processed_after is not None and report.processed > around.processed_after:
             out.append(
                 Finding(
                     QuarantineReason.PROCESSED_ABOVE_LATER_REPORT,
-                    f"processed {report.processed:,}, above {min(nxt):,} reported later",
+                    f"processed {report.processed:,}, above {around.processed_after:,} "
+                    "reported later",
                 )
             )
     if report.ballots_left is not None:
-        prev_b = [h.ballots_left for h in before if h.ballots_left is not None]
-        nxt_b = [h.ballots_left for h in after if h.ballots_left is not None]
-        if (prev_b and report.ballots_left > min(prev_b)) or (
-            nxt_b and report.ballots_left < max(nxt_b)
+        before, after = around.ballots_left_before, around.ballots_left_after
+        if (before is not None and report.ballots_left > before) or (
+            after is not None and report.ballots_left < after
         ):
             out.append(
                 Finding(

@@ -30,6 +30,7 @@ from abroad.server.routes import (
     workspace_api,
 )
 from abroad.server.schemas import Role
+from abroad.server.services.ingest import Ingest
 from abroad.server.services.nowcaster import Nowcaster
 
 HERE = Path(__file__).resolve().parent
@@ -120,6 +121,7 @@ def create_app(settings: Settings, *, check: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            app.state.ingest.close()
             if app.state.nowcaster is not None:
                 app.state.nowcaster.close()
             runner.close()
@@ -140,6 +142,7 @@ def create_app(settings: Settings, *, check: bool = True) -> FastAPI:
     )
     app.state.db = db
     app.state.settings = settings
+    app.state.ingest = Ingest(db, enabled=settings.group_commit)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     errors.install(app)
     for module in (

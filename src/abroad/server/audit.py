@@ -51,6 +51,54 @@ def entry_hash(
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+class Chain:
+    """Appends entries to the chain within one write transaction, reading the chain's head
+    once: a batch of entries (a group commit of station reports) costs one look-up.
+
+    Use one ``Chain`` per transaction for every entry of that transaction: after an entry
+    appended by other means the chain's next entry would reuse a sequence number, which is
+    the table's key, so the transaction would fail rather than fork the chain."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._head: tuple[int, str] | None = None
+
+    def append(
+        self,
+        actor: str,
+        event: EventType,
+        subject: str,
+        *,
+        before: Any = None,
+        after: Any = None,
+    ) -> AuditEntry:
+        """Add one entry at the end of the chain (committed with the caller's work)."""
+        if event not in CATALOGUE:
+            raise ValueError(f"undeclared audit event {event!r}")
+        if self._head is None:
+            last = self.session.execute(
+                select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+            ).first()
+            self._head = (0, GENESIS) if last is None else (last[0], last[1])
+        seq, prev = self._head[0] + 1, self._head[1]
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        b, a = canonical(before), canonical(after)
+        entry = AuditEntry(
+            seq=seq,
+            at=at,
+            actor=actor,
+            event_type=event.value,
+            subject=subject,
+            before=b,
+            after=a,
+            prev_hash=prev,
+            hash=entry_hash(prev, seq, at, actor, event.value, subject, b, a),
+        )
+        self.session.add(entry)
+        self._head = (seq, entry.hash)
+        return entry
+
+
 def append(
     session: Session,
     actor: str,
@@ -61,26 +109,7 @@ def append(
     after: Any = None,
 ) -> AuditEntry:
     """Add one entry at the end of the chain (flushed, committed with the caller's work)."""
-    if event not in CATALOGUE:
-        raise ValueError(f"undeclared audit event {event!r}")
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
-    at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-    b, a = canonical(before), canonical(after)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        event_type=event.value,
-        subject=subject,
-        before=b,
-        after=a,
-        prev_hash=prev,
-        hash=entry_hash(prev, seq, at, actor, event.value, subject, b, a),
-    )
-    session.add(entry)
+    entry = Chain(session).append(actor, event, subject, before=before, after=after)
     session.flush()
     return entry
 

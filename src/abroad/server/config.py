@@ -35,3 +35,6 @@ class Settings:
     """False: accept jobs but leave them queued (tests of the queue itself)."""
     nowcast_thread: bool = True
     """Run the nowcaster process; False: nowcasts are recomputed only when read stale."""
+    group_commit: bool = True
+    """Store station reports through one writer, a batch per transaction (``services.ingest``);
+    False: one transaction per report on the request's thread."""

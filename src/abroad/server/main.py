@@ -3,7 +3,8 @@
 Configured from the environment so that every uvicorn worker builds the same app:
 ``ABROAD_DB`` (database URL), ``ABROAD_SECURE_COOKIES`` (1/0, empty: by request scheme),
 ``ABROAD_MAX_UPLOAD_BYTES``, ``ABROAD_NOWCASTER`` (0: no nowcaster process; nowcasts are
-then recomputed when read stale).
+then recomputed when read stale), ``ABROAD_GROUP_COMMIT`` (0: one transaction per station
+report instead of the group-commit writer; for comparisons).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def settings_from_env() -> Settings:
         secure_cookies=None if secure == "" else secure == "1",
         max_upload_bytes=int(max_upload) if max_upload else Settings.max_upload_bytes,
         nowcast_thread=os.environ.get("ABROAD_NOWCASTER", "1") != "0",
+        group_commit=os.environ.get("ABROAD_GROUP_COMMIT", "1") != "0",
     )
 
 

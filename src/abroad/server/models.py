@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -330,7 +331,10 @@ class StationReportRow(Base):
     report from a different one under the same id."""
 
     __tablename__ = "station_reports"
-    __table_args__ = (UniqueConstraint("election_id", "client_id"),)
+    __table_args__ = (
+        UniqueConstraint("election_id", "client_id"),
+        Index("ix_station_reports_history", "election_id", "station_key", "status", "taken_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"))
@@ -350,6 +354,11 @@ class StationReportRow(Base):
     submitted_by: Mapped[str] = mapped_column(String(160))
     reviewed_by: Mapped[str | None] = mapped_column(String(160))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column()
+    processed: Mapped[int | None] = mapped_column(Integer)
+    """The payload's ``processed`` (a column, for the indexed look-up of the neighbours in
+    time that the consistency check compares a report with)."""
+    ballots_left: Mapped[int | None] = mapped_column(Integer)
+    """The payload's ``ballots_left`` (as ``processed``)."""
 
 
 class StationNowcastRow(Base):

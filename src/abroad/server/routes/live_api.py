@@ -8,11 +8,11 @@ stored id.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -22,7 +22,7 @@ from abroad.server.errors import ApiError
 from abroad.server.models import Election, StationAlertRow, StationReportRow
 from abroad.server.routes.common import ERRORS, PageQuery, db_of, etagged, not_found, paged
 from abroad.server.schemas import Page, Role
-from abroad.server.services import live, nowcaster
+from abroad.server.services import ingest, live, nowcaster
 from abroad.server.services.live import AlertOut, NowcastOut, ReassignIn, ReportIn, ReportOut
 
 router = APIRouter(prefix="/api/elections/{election_key}", tags=["voting day"], responses=ERRORS)
@@ -33,6 +33,12 @@ ALERT_HANDLERS = (Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF)
 CONSOLE_ROLES = (Role.ADMIN, Role.PLANNER, Role.MISSION_STAFF, Role.OBSERVER)
 
 
+def _station(request: Request, election_key: str, station_key: str) -> Any:
+    with db_of(request).read() as s:
+        e = _election(s, election_key)
+        return live.station_by_key(s, e.id, station_key)
+
+
 def _election(s: Any, key: str) -> Election:
     e = s.scalar(select(Election).where(Election.election_key == key))
     if e is None:
@@ -40,18 +46,27 @@ def _election(s: Any, key: str) -> Election:
     return e  # type: ignore[no-any-return]
 
 
-def _file(request: Request, election_key: str, report: StationReport, me: Principal) -> Any:
-    db = db_of(request)
-    with db.write() as s:
-        e = _election(s, election_key)
-        try:
-            row, duplicate = live.submit_report(s, e, report, me.name)
-        except live.Conflict as exc:
-            raise ApiError(409, "conflict", str(exc)) from None
-        out = live.report_out(row, duplicate)
-    if not duplicate and out.status == live.ACCEPTED:
+async def _file(request: Request, election_key: str, report: StationReport, me: Principal) -> Any:
+    """Hand the report to the server's writer (group commit) and answer once it is stored."""
+    writer: ingest.Ingest = request.app.state.ingest
+    try:
+        if writer.enabled:
+            answer = await asyncio.wrap_future(writer.submit(election_key, report, me.name))
+        else:
+            answer = await run_in_threadpool(
+                lambda: writer.submit(election_key, report, me.name).result()
+            )
+    except live.Conflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    except ingest.UnknownElection as exc:
+        raise not_found(str(exc)) from None
+    if not answer.duplicate and answer.out.status == live.ACCEPTED:
         nowcaster.poke(request.app)
-    return JSONResponse(jsonable_encoder(out), status_code=200 if duplicate else 201)
+    return Response(
+        answer.out.model_dump_json(),
+        status_code=200 if answer.duplicate else 201,
+        media_type="application/json",
+    )
 
 
 @router.post(
@@ -60,7 +75,7 @@ def _file(request: Request, election_key: str, report: StationReport, me: Princi
     status_code=201,
     responses={200: {"model": ReportOut, "description": "The same report was already stored."}},
 )
-def file_station_report(
+async def file_station_report(
     election_key: str,
     station_key: str,
     data: ReportIn,
@@ -72,7 +87,7 @@ def file_station_report(
     are stored in quarantine with the reasons: the answer says which."""
     if data.station_id is not None and data.station_id != station_key:
         raise ApiError(422, "invalid", f"station_id {data.station_id!r} is not {station_key!r}")
-    return _file(request, election_key, data.to_report(station_key), me)
+    return await _file(request, election_key, data.to_report(station_key), me)
 
 
 @router.post(
@@ -81,7 +96,7 @@ def file_station_report(
     status_code=201,
     responses={200: {"model": ReportOut, "description": "The same report was already stored."}},
 )
-def file_mission_report(
+async def file_mission_report(
     election_key: str,
     mission_key: str,
     data: ReportIn,
@@ -93,12 +108,10 @@ def file_mission_report(
     re-assign; a station of another mission is refused."""
     if data.station_id is None:
         raise ApiError(422, "invalid", "station_id is required on the mission's route")
-    with db_of(request).read() as s:
-        e = _election(s, election_key)
-        st = live.station_by_key(s, e.id, data.station_id)
+    st = await run_in_threadpool(_station, request, election_key, data.station_id)
     if st is not None and st.mission_key != mission_key and me.role not in GLOBAL_ROLES:
         raise ApiError(403, "forbidden", f"station {data.station_id!r} is not run by this mission")
-    return _file(request, election_key, data.to_report(data.station_id), me)
+    return await _file(request, election_key, data.to_report(data.station_id), me)
 
 
 @router.get("/stations/{station_key}/reports", response_model=Page[ReportOut])

@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from abroad.ops.reports import (
@@ -29,6 +30,7 @@ from abroad.ops.reports import (
     StationEvent,
     StationReport,
     SubmissionKind,
+    TimeNeighbours,
     Verdict,
     VotingDay,
     check_report,
@@ -230,6 +232,7 @@ def station_by_key(session: Session, election_id: int, key: str) -> Station | No
 
 
 def accepted_reports(session: Session, election_id: int, station_key: str) -> list[StationReport]:
+    """Every accepted report of a station, in the order taken (the nowcast's input)."""
     rows = session.scalars(
         select(StationReportRow)
         .where(
@@ -242,93 +245,244 @@ def accepted_reports(session: Session, election_id: int, station_key: str) -> li
     return [report_of(r) for r in rows]
 
 
+def _nearest(column: Any, later: bool) -> Any:  # a scalar subquery
+    r = StationReportRow
+    q = select(column).where(
+        r.election_id == bindparam("election_id"),
+        r.station_key == bindparam("station_key"),
+        r.status == ACCEPTED,
+        column.is_not(None),
+        r.client_id != bindparam("client_id"),
+    )
+    if later:
+        q = q.where(r.taken_at > bindparam("taken_at")).order_by(r.taken_at, r.id)
+    else:
+        q = q.where(r.taken_at <= bindparam("taken_at")).order_by(r.taken_at.desc(), r.id.desc())
+    return q.limit(1).scalar_subquery()
+
+
+NEIGHBOURS = select(
+    _nearest(StationReportRow.processed, False).label("processed_before"),
+    _nearest(StationReportRow.processed, True).label("processed_after"),
+    _nearest(StationReportRow.ballots_left, False).label("ballots_left_before"),
+    _nearest(StationReportRow.ballots_left, True).label("ballots_left_after"),
+)
+"""One statement, built once: the figures of a station's nearest accepted reports before and
+after a time, four look-ups on ``ix_station_reports_history``."""
+
+
+def time_neighbours(session: Session, election_id: int, report: StationReport) -> TimeNeighbours:
+    """The figures of the station's nearest accepted reports before and after the report's
+    time (none looked up when the report gives neither processed nor ballots left)."""
+    if report.processed is None and report.ballots_left is None:
+        return TimeNeighbours()
+    row = (
+        session.connection()
+        .execute(  # Core: no ORM layer for four integers
+            NEIGHBOURS,
+            {
+                "election_id": election_id,
+                "station_key": report.station_id,
+                "client_id": report.client_id,
+                "taken_at": report.taken_at,
+            },
+        )
+        .one()
+    )
+    return TimeNeighbours(*row)
+
+
 def _verdict(
-    session: Session, election_id: int, report: StationReport, now: dt.datetime
+    session: Session,
+    election_id: int,
+    report: StationReport,
+    now: dt.datetime,
+    station: Station | Literal[False] | None = False,
+    pending: Sequence[StationReport] = (),
 ) -> Verdict:
-    station = station_by_key(session, election_id, report.station_id)
+    """The check of a report against its station and its stored accepted neighbours in time
+    (and ``pending``: accepted reports of the station not yet flushed)."""
+    if station is False:
+        station = station_by_key(session, election_id, report.station_id)
     calendar = calendar_of(station) if station is not None else None
-    history = accepted_reports(session, election_id, report.station_id) if station else []
-    return check_report(report, calendar, history, received_at=now)
+    around = TimeNeighbours()
+    if station is not None:
+        around = time_neighbours(session, election_id, report)
+        if pending:
+            around = around.widened(TimeNeighbours.of(report, pending))
+    return check_report(report, calendar, around, received_at=now)
 
 
 def _reasons(verdict: Verdict) -> list[dict[str, str]]:
     return [{"reason": f.reason.value, "message": f.message} for f in verdict.findings]
 
 
-def _mark_stale(session: Session, election_id: int, station_key: str) -> None:
-    row = session.scalar(
-        select(StationNowcastRow).where(
-            StationNowcastRow.election_id == election_id,
-            StationNowcastRow.station_key == station_key,
-        )
+def _mark_stale(session: Session, election_id: int, station_keys: set[str]) -> None:
+    """The stations' nowcasts are stale (a row is made for a station that has none)."""
+    if not station_keys:
+        return
+    conn = session.connection()  # Core: no ORM synchronisation of loaded rows needed here
+    n = StationNowcastRow
+    marked = conn.execute(
+        update(n)
+        .where(n.election_id == election_id, n.station_key.in_(station_keys))
+        .values(stale=True)
+    ).rowcount
+    if marked == len(station_keys):
+        return
+    have = set(
+        conn.execute(
+            select(n.station_key).where(
+                n.election_id == election_id, n.station_key.in_(station_keys)
+            )
+        ).scalars()
     )
-    if row is None:
-        session.add(StationNowcastRow(election_id=election_id, station_key=station_key))
-    else:
-        row.stale = True
+    missing = sorted(station_keys - have)
+    if missing:
+        conn.execute(
+            insert(n),
+            [
+                {"election_id": election_id, "station_key": k, "stale": True, "reports_seen": 0}
+                for k in missing
+            ],
+        )
 
 
-def _subject(election: Election, client_id: str) -> str:
+def _subject(election: Election | ElectionRef, client_id: str) -> str:
     return f"report/{election.election_key}/{client_id}"
+
+
+@dataclass(frozen=True)
+class ElectionRef:
+    """What storing a report needs of its election (not the stored scenario)."""
+
+    id: int
+    election_key: str
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A report handed over for storing: its election, the report, who filed it."""
+
+    election: ElectionRef
+    report: StationReport
+    actor: str
+
+
+Outcome = tuple[StationReportRow, bool] | Conflict
+"""The stored row and whether the filing was a duplicate, or the conflict."""
+
+
+def submit_reports(session: Session, filed: list[Filed]) -> list[Outcome]:
+    """Store a batch of reports, in order, in the caller's write transaction: each accepted
+    or quarantined once per (election, client id), each with its audit entry (chained in
+    the batch's order). A client id already stored (before or earlier in the batch) gives
+    the stored row as a duplicate, or a ``Conflict`` for other content.
+
+    The batch's rows are written in one flush at the end: a report is checked against its
+    neighbours in time among the stored reports (``time_neighbours``) and among the reports
+    accepted earlier in the same batch."""
+    session.flush()
+    with session.no_autoflush:
+        out = _submit(session, filed)
+    session.flush()
+    return out
+
+
+def _submit(session: Session, filed: list[Filed]) -> list[Outcome]:
+    chain = audit.Chain(session)
+    now = utcnow()
+    stored: dict[tuple[int, str], tuple[StationReportRow, StationReport | None]] = {}
+    by_election: dict[int, list[str]] = {}
+    for f in filed:
+        by_election.setdefault(f.election.id, []).append(f.report.client_id)
+    for election_id, ids in by_election.items():
+        for row in session.scalars(
+            select(StationReportRow).where(
+                StationReportRow.election_id == election_id,
+                StationReportRow.client_id.in_(set(ids)),
+            )
+        ):
+            stored[election_id, row.client_id] = (row, None)
+    stations: dict[tuple[int, str], Station | None] = {}
+    for election_id in by_election:
+        keys = {f.report.station_id for f in filed if f.election.id == election_id}
+        for st in session.scalars(
+            select(Station).where(Station.election_id == election_id, Station.station_key.in_(keys))
+        ):
+            stations[election_id, st.station_key] = st
+    stale: dict[int, set[str]] = {}
+    accepted: dict[tuple[int, str], list[StationReport]] = {}
+    """Reports accepted earlier in this batch, by station (not flushed yet)."""
+    out: list[Outcome] = []
+    for f in filed:
+        election, report, actor = f.election, f.report, f.actor
+        known = stored.get((election.id, report.client_id))
+        if known is not None:
+            row, earlier = known
+            sub = resolve_submission([earlier or report_of(row)], report)
+            if sub.kind is SubmissionKind.CONFLICT:
+                out.append(
+                    Conflict(
+                        f"report {report.client_id!r} is already stored with other content; "
+                        "file the new content under a new client id"
+                    )
+                )
+            else:
+                out.append((row, True))
+            continue
+        station = stations.get((election.id, report.station_id))
+        pending = accepted.setdefault((election.id, report.station_id), [])
+        verdict = _verdict(session, election.id, report, now, station, pending)
+        payload = report.model_dump(mode="json")
+        row = StationReportRow(
+            election_id=election.id,
+            client_id=report.client_id,
+            station_key=report.station_id,
+            filed_station_key=report.station_id,
+            taken_at=report.taken_at,
+            received_at=now,
+            payload=payload,
+            content_sha256=hashlib.sha256(canonical(payload).encode()).hexdigest(),
+            status=ACCEPTED if verdict.accepted else QUARANTINED,
+            reasons=_reasons(verdict),
+            submitted_by=actor,
+            processed=report.processed,
+            ballots_left=report.ballots_left,
+        )
+        session.add(row)
+        stored[election.id, report.client_id] = (row, report)
+        after = {"station": report.station_id, "report": payload, "submitted_by": actor}
+        if verdict.accepted:
+            chain.append(
+                actor, EventType.REPORT_ACCEPTED, _subject(election, row.client_id), after=after
+            )
+            stale.setdefault(election.id, set()).add(report.station_id)
+            pending.append(report)
+        else:
+            chain.append(
+                actor,
+                EventType.REPORT_QUARANTINED,
+                _subject(election, row.client_id),
+                after={**after, "reasons": row.reasons},
+            )
+        out.append((row, False))
+    for election_id, keys in stale.items():
+        _mark_stale(session, election_id, keys)
+    return out
 
 
 def submit_report(
     session: Session, election: Election, report: StationReport, actor: str
 ) -> tuple[StationReportRow, bool]:
-    """Store a report (accepted or in quarantine) once; (row, whether it was a duplicate).
+    """Store one report (accepted or in quarantine) once; (row, whether it was a duplicate).
 
     Raises ``Conflict`` when the client id is stored with other content."""
-    stored = session.scalar(
-        select(StationReportRow).where(
-            StationReportRow.election_id == election.id,
-            StationReportRow.client_id == report.client_id,
-        )
-    )
-    if stored is not None:
-        sub = resolve_submission([report_of(stored)], report)
-        if sub.kind is SubmissionKind.CONFLICT:
-            raise Conflict(
-                f"report {report.client_id!r} is already stored with other content; "
-                "file the new content under a new client id"
-            )
-        return stored, True
-    now = utcnow()
-    verdict = _verdict(session, election.id, report, now)
-    payload = report.model_dump(mode="json")
-    row = StationReportRow(
-        election_id=election.id,
-        client_id=report.client_id,
-        station_key=report.station_id,
-        filed_station_key=report.station_id,
-        taken_at=report.taken_at,
-        received_at=now,
-        payload=payload,
-        content_sha256=hashlib.sha256(canonical(payload).encode()).hexdigest(),
-        status=ACCEPTED if verdict.accepted else QUARANTINED,
-        reasons=_reasons(verdict),
-        submitted_by=actor,
-    )
-    session.add(row)
-    session.flush()
-    after = {"station": report.station_id, "report": payload, "submitted_by": actor}
-    if verdict.accepted:
-        audit.append(
-            session,
-            actor,
-            EventType.REPORT_ACCEPTED,
-            _subject(election, row.client_id),
-            after=after,
-        )
-        _mark_stale(session, election.id, report.station_id)
-    else:
-        audit.append(
-            session,
-            actor,
-            EventType.REPORT_QUARANTINED,
-            _subject(election, row.client_id),
-            after={**after, "reasons": row.reasons},
-        )
-    return row, False
+    ref = ElectionRef(election.id, election.election_key)
+    (outcome,) = submit_reports(session, [Filed(ref, report, actor)])
+    if isinstance(outcome, Conflict):
+        raise outcome
+    return outcome
 
 
 def accept_quarantined(
@@ -368,7 +522,7 @@ def _reviewed(
         after={"station": station_key, "status": status, "reasons": reasons, "action": action},
     )
     if status == ACCEPTED:
-        _mark_stale(session, election.id, station_key)
+        _mark_stale(session, election.id, {station_key})
 
 
 def reassign_quarantined(

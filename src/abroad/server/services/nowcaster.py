@@ -35,7 +35,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, overload
 
@@ -46,7 +46,14 @@ from abroad.model.scenario import TravelModel
 from abroad.ops.actions import Neighbour
 from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts, silent_alert
 from abroad.ops.neighbours import Located, nearest_by_travel
-from abroad.ops.nowcast import Conditioned, condition, planned_processed, run, summarise
+from abroad.ops.nowcast import (
+    Conditioned,
+    clock_text,
+    condition,
+    planned_processed,
+    run,
+    summarise,
+)
 from abroad.ops.reports import state_from_reports
 from abroad.server import audit, engine
 from abroad.server.db import Database
@@ -510,10 +517,13 @@ def _aware(t: dt.datetime) -> dt.datetime:
 
 
 def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int:
-    """Raise (or clear) the ``silent`` alert of every station that has reported: silent for
-    ``silent_minutes`` (the election's, unless ``thresholds`` are given) before the
-    election's latest report (its voting-day clock, so that replays at any speed and late
-    deliveries are judged on the day's own time). Returns how many stations are silent."""
+    """Raise (or clear) the ``silent`` alert of every station: one that has reported and
+    then been silent for ``silent_minutes`` before the election's latest report (its
+    voting-day clock, so that replays at any speed and late deliveries are judged on the
+    day's own time), and one that has never reported although its opening on that clock
+    (the wall clock while no station of the election has reported) passed
+    ``silent_minutes`` ago; ``silent_minutes`` is the election's, unless ``thresholds``
+    are given. Returns how many stations are silent."""
     with db.read() as s:
         rows = s.execute(
             select(
@@ -526,7 +536,7 @@ def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int
         ).all()
         per_election = {
             eid: thresholds or alert_settings.current(s, eid).thresholds()
-            for eid in {r[0] for r in rows}
+            for eid in s.scalars(select(Station.election_id).distinct())
         }
     clock: dict[int, dt.datetime] = {}
     for eid, _, latest in rows:
@@ -538,7 +548,53 @@ def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int
             alert = silent_alert(str(key), minutes, per_election[eid])
             silent += alert is not None
             _store_alerts(s, eid, str(key), [alert] if alert else [], [AlertKind.SILENT.value])
-    return silent
+    return silent + _check_never_reported(
+        db, per_election, {(e, str(k)) for e, k, _ in rows}, clock
+    )
+
+
+def _check_never_reported(
+    db: Database,
+    per_election: dict[int, AlertThresholds],
+    reported: set[tuple[int, str]],
+    clock: dict[int, dt.datetime],
+) -> int:
+    """The ``silent`` alert of the stations with no accepted report (see ``check_silent``)."""
+    now = utcnow()
+    silent: list[tuple[int, str, Any]] = []
+    with db.read() as s:
+        raised = {
+            (int(eid), str(key))
+            for eid, key in s.execute(
+                select(StationAlertRow.election_id, StationAlertRow.station_key).where(
+                    StationAlertRow.kind == AlertKind.SILENT.value,
+                    StationAlertRow.status != "resolved",
+                    StationAlertRow.active.is_(True),
+                )
+            )
+        }
+        for st in s.scalars(select(Station).order_by(Station.id)):
+            if (st.election_id, st.station_key) in reported:
+                continue
+            since = live.calendar_of(st).minutes_since_opening(clock.get(st.election_id, now))
+            alert = (
+                None
+                if since is None
+                else silent_alert(st.station_key, since[0], per_election[st.election_id])
+            )
+            if alert is not None and since is not None:
+                alert = replace(
+                    alert,
+                    message=f"no report since opening at {clock_text(since[1])} "
+                    f"({since[0]:.0f} min)",
+                )
+            if alert is not None or (st.election_id, st.station_key) in raised:
+                silent.append((st.election_id, st.station_key, alert))
+    if silent:
+        with db.write() as s:
+            for eid, key, alert in silent:
+                _store_alerts(s, eid, key, [alert] if alert else [], [AlertKind.SILENT.value])
+    return sum(a is not None for _, _, a in silent)
 
 
 def refresh_stale(db: Database) -> int:

@@ -1,10 +1,9 @@
 """Alert thresholds per election; the one nowcaster's heartbeat.
 
-Self-contained (two new tables, nothing else touched), so it can be chained after any
-revision that leaves these tables alone.
+Two new tables, nothing else touched.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-26 02:00:00
 """
 
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
