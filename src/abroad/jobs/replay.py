@@ -1,13 +1,18 @@
 """A voting day simulated station by station and read out as station reports (``abroad
 replay``).
 
-Each open station of the scenario's status quo (every available site at the desks, booths
-and lanes its premises allow: the stations an import stores) is simulated for one voting day
-with the network's own spec (``network.simulation.station_spec``), one replication under its
-own derived seed. Every ``every_minutes`` from opening to closing the station "reports" what
-the trace shows at that minute: people in line (arrived, not yet at the booths, not yet gone
-home), voters processed so far (started at the desks), desks working; an ``opened`` event at
-the first report and ``closed`` at the last. Options: a surge (the arrival rate times a
+The day is played on a network (``ReplayNetwork``): the stations and their desks, booths and
+lanes. By default it is the scenario's status quo (every available site at the most its
+premises allow: the stations an import stores); ``abroad replay`` plays an adopted plan
+instead, from a plan folder (``abroad plan --out``) or as the server stores it. Each station
+is simulated for one voting day with the spec the server nowcasts with
+(``network.simulation.network_specs``: the demand of exactly these stations open together),
+one replication under its own derived seed. Every ``every_minutes`` from opening to closing
+the station "reports" what the trace shows at that minute: people in line (arrived, not yet
+at the booths, not yet gone home), voters processed so far that day (started at the desks;
+only the replayed day is sent, so the count starts at 0, as the server's nowcast reads a
+day without earlier reports), desks working; an ``opened`` event at the first report and
+``closed`` at the last. Options: a surge (the arrival rate times a
 factor from a clock minute on), a station that falls silent from a minute on, and
 out-of-order delivery (a seeded share of reports sent after the next one).
 
@@ -17,12 +22,14 @@ Client ids are fixed by the seed, station and minute: a replay sent twice stores
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from abroad.model import Scenario, SiteId
+from abroad.network.simulation import Resources
 from abroad.queueing.kernel import SERVED
 from abroad.queueing.spec import StationSpec
 from abroad.queueing.station import simulate_replication, station_seed
@@ -49,6 +56,29 @@ class ReplayOptions:
     silent_station: str | None = None
     silent_from_minute: float = 14 * 60.0
     out_of_order_share: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReplayNetwork:
+    """The stations a replayed day runs, each with its desks, booths and lanes, and what the
+    network is (said in the replay's output)."""
+
+    label: str
+    stations: Mapping[SiteId, Resources] = field(default_factory=dict)
+
+
+def status_quo_network(scenario: Scenario) -> ReplayNetwork:
+    """The scenario's status quo: every openable site at the most its premises allow."""
+    from abroad.network.catchments import default_open_sites
+    from abroad.network.simulation import status_quo_resources
+
+    res = status_quo_resources(scenario, default_open_sites(scenario))
+    return ReplayNetwork("the scenario's status quo", dict(res))
+
+
+def surged(spec: StationSpec, day: int, factor: float, from_minute: float) -> StationSpec:
+    """The spec with the day's arrival rate times ``factor`` from ``from_minute`` on."""
+    return _surged(spec, day, factor, from_minute)
 
 
 def _surged(spec: StationSpec, day: int, factor: float, from_minute: float) -> StationSpec:
@@ -82,7 +112,6 @@ def station_reports(
     line_stages = max(len(spec.stages) - 1, 1)
     desk_start = trace.start_minutes[line_stages - 1, lo:hi]
     booth_start = trace.start_minutes[line_stages, lo:hi]
-    earlier = int(np.sum(~np.isnan(trace.start_minutes[line_stages - 1, :lo])))
     served = trace.outcome[lo:hi] == SERVED
     gone = np.where(served, np.inf, arrival + trace.inputs.patience_minutes[lo:hi])
     d = spec.days[day]
@@ -95,7 +124,7 @@ def station_reports(
             break
         at_booth = np.nan_to_num(booth_start, nan=np.inf) <= minute
         in_line = int(np.sum((arrival <= minute) & ~at_booth & (gone > minute)))
-        processed = earlier + int(np.sum(np.nan_to_num(desk_start, nan=np.inf) <= minute))
+        processed = int(np.sum(np.nan_to_num(desk_start, nan=np.inf) <= minute))
         taken = dt.datetime.combine(date, dt.time(0), tz) + dt.timedelta(minutes=minute)
         body: dict[str, object] = {
             "client_id": f"replay-{options.seed}-{key}-{day}-{int(minute):04d}",
@@ -114,26 +143,29 @@ def station_reports(
     return out
 
 
-def replay_day(scenario: Scenario, options: ReplayOptions) -> list[ReplayReport]:
+def replay_specs(
+    scenario: Scenario, options: ReplayOptions, network: ReplayNetwork | None = None
+) -> list[tuple[SiteId, StationSpec, int]]:
+    """(station, spec, seed) of every station the day is replayed at, in the network's order:
+    the spec as the server builds it for these stations, the seed derived from the replay's."""
+    from abroad.network.simulation import network_specs
+
+    net = network if network is not None else status_quo_network(scenario)
+    specs = network_specs(scenario, net.stations)
+    return [(sid, specs[sid], station_seed(options.seed, i)) for i, sid in enumerate(net.stations)]
+
+
+def replay_day(
+    scenario: Scenario, options: ReplayOptions, network: ReplayNetwork | None = None
+) -> list[ReplayReport]:
     """Every station's reports of the day, in delivery order (by due minute, with the
     out-of-order share swapped with the report due after them)."""
-    from abroad.demand import DemandModel
-    from abroad.network.catchments import default_open_sites
-    from abroad.network.simulation import station_spec, status_quo_resources
-
-    open_ids: tuple[SiteId, ...] = default_open_sites(scenario)
-    model = DemandModel.from_scenario(scenario)
-    demand = model.expected_demand(open_ids)
-    resources = status_quo_resources(scenario, open_ids)
     day = options.day % len(scenario.election.days)
     date = scenario.election.days[day].date
     reports: list[ReplayReport] = []
-    for i, sid in enumerate(open_ids):
-        spec = station_spec(scenario, model, demand, sid, resources[sid])
+    for sid, spec, seed in replay_specs(scenario, options, network):
         site = scenario.site(sid)
-        reports += station_reports(
-            str(sid), spec, date, site.timezone, options, station_seed(options.seed, i)
-        )
+        reports += station_reports(str(sid), spec, date, site.timezone, options, seed)
     reports.sort(key=lambda r: (r.minute, r.station))
     if options.out_of_order_share > 0:
         rng = np.random.default_rng(options.seed)
