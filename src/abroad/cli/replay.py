@@ -52,8 +52,17 @@ class Tally:
 class Client:
     """POSTs reports with a device token or a logged-in session (cookie and CSRF token)."""
 
-    def __init__(self, server: str, token: str | None, user: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        server: str,
+        token: str | None,
+        user: str | None,
+        timeout: float,
+        password: str | None = None,
+    ) -> None:
         self.server = server.rstrip("/")
+        self.password = password
+        """The user's password (default: ``$ABROAD_PASSWORD``)."""
         self.timeout = timeout
         self.headers = {"Content-Type": "application/json"}
         self.opener = urllib.request.build_opener(
@@ -66,7 +75,7 @@ class Client:
     def login(self) -> None:
         if self.user is None:
             return
-        password = os.environ.get(PASSWORD_ENV, "")
+        password = self.password or os.environ.get(PASSWORD_ENV, "")
         status, body = self.post("/api/auth/login", {"username": self.user, "password": password})
         if status != 200:
             raise RuntimeError(f"login as {self.user!r} failed: {status} {body}")
@@ -242,6 +251,44 @@ def deliver(
     return tally
 
 
+def day_options(
+    day: int,
+    every: float,
+    seed: int,
+    surge: str | None,
+    silent: str | None,
+    out_of_order: float,
+    problems: list[Problem],
+) -> dict[str, Any]:
+    """``ReplayOptions`` fields from the command's options; bad ones go to ``problems``."""
+    from abroad.model.clock import parse_clock
+
+    opts: dict[str, Any] = {"day": day, "every_minutes": every, "seed": seed}
+
+    def at(option: str, text: str) -> tuple[str, float]:
+        head, _, clock = text.rpartition("@")
+        try:
+            t = parse_clock(clock)
+            minutes = t.hour * 60.0 + t.minute  # type: ignore[attr-defined]
+        except (ValueError, AttributeError):
+            problems.append(Problem(option, f"{text!r}: expected ...@HH:MM"))
+            return head, 0.0
+        return head, minutes
+
+    if surge:
+        factor, minute = at("--surge", surge)
+        try:
+            opts["surge_factor"] = float(factor)
+            opts["surge_from_minute"] = minute
+        except ValueError:
+            problems.append(Problem("--surge", f"{surge!r}: expected FACTOR@HH:MM, e.g. 2@12:00"))
+    if silent:
+        opts["silent_station"], opts["silent_from_minute"] = at("--silent", silent)
+    if out_of_order:
+        opts["out_of_order_share"] = out_of_order
+    return opts
+
+
 @app.command()
 def replay(
     scenario: ScenarioArg,
@@ -300,33 +347,10 @@ def replay(
     from abroad.io.scenario import load_scenario
     from abroad.jobs.replay import ReplayNetwork, ReplayOptions, replay_day, status_quo_network
     from abroad.model import SiteId
-    from abroad.model.clock import parse_clock
     from abroad.network.simulation import Resources
 
     problems: list[Problem] = []
-    opts: dict[str, Any] = {"day": day, "every_minutes": every, "seed": seed}
-
-    def at(option: str, text: str) -> tuple[str, float]:
-        head, _, clock = text.rpartition("@")
-        try:
-            t = parse_clock(clock)
-            minutes = t.hour * 60.0 + t.minute  # type: ignore[attr-defined]
-        except (ValueError, AttributeError):
-            problems.append(Problem(option, f"{text!r}: expected ...@HH:MM"))
-            return head, 0.0
-        return head, minutes
-
-    if surge:
-        factor, minute = at("--surge", surge)
-        try:
-            opts["surge_factor"] = float(factor)
-            opts["surge_from_minute"] = minute
-        except ValueError:
-            problems.append(Problem("--surge", f"{surge!r}: expected FACTOR@HH:MM, e.g. 2@12:00"))
-    if silent:
-        opts["silent_station"], opts["silent_from_minute"] = at("--silent", silent)
-    if out_of_order:
-        opts["out_of_order_share"] = out_of_order
+    opts = day_options(day, every, seed, surge, silent, out_of_order, problems)
     if token is None and user is None:
         problems.append(Problem("--token/--user", "give a device token or a user to log in as"))
     if problems:

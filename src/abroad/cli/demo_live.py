@@ -1,0 +1,186 @@
+"""Command: demo-live (registered on import): the operations console, live, in one command.
+
+A throwaway server on 127.0.0.1 (a SQLite database in a temporary folder, deleted on exit),
+the scenario imported, an ``admin`` account with a one-time password printed once, and a
+voting day replayed to it (``abroad replay``, on the server's network) while you watch the
+console. It serves until Ctrl-C (or, with ``--stop-after-replay``, until the replay ends).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from abroad.cli.app import app
+from abroad.cli.common import ScenarioArg, fail, fail_input, progress, stderr, stdout
+
+START_SECONDS = 120.0
+"""How long the server may take to answer /healthz before the demo gives up."""
+ADMIN = "admin"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if proc.poll() is not None:
+                fail(f"the server stopped at start (exit {proc.returncode})")
+            if time.monotonic() > deadline:
+                fail(f"the server did not answer within {START_SECONDS:.0f} s")
+            time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@app.command("demo-live")
+def demo_live(
+    scenario: ScenarioArg,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8000,
+    speed: Annotated[
+        float, typer.Option(min=0.01, help="Simulated minutes per real minute.")
+    ] = 120.0,
+    every: Annotated[float, typer.Option(min=1, help="Minutes between a station's reports.")] = 15,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated day.")] = 0,
+    surge: Annotated[
+        str | None, typer.Option(help="FACTOR@HH:MM: arrivals times FACTOR from HH:MM on.")
+    ] = None,
+    silent: Annotated[
+        str | None, typer.Option(help="STATION@HH:MM: the station stops reporting at HH:MM.")
+    ] = None,
+    stop_after_replay: Annotated[
+        bool,
+        typer.Option(
+            "--stop-after-replay", help="Stop the server when the replay ends (for scripts)."
+        ),
+    ] = False,
+) -> None:
+    """Show the operations console live: a throwaway server with the scenario imported and
+    a voting day replayed to it. Prints the console's address and a one-time admin password.
+
+    Example:  abroad demo-live examples/us-2024 --speed 120   (then open the printed address)
+    """
+    from abroad.cli.replay import Client, day_options, deliver, server_network
+    from abroad.io.errors import InputError, Problem
+    from abroad.io.scenario import load_scenario
+    from abroad.jobs.replay import ReplayNetwork, ReplayOptions, replay_day
+    from abroad.model import SiteId
+    from abroad.network.simulation import Resources
+    from abroad.server.db import Database, upgrade
+    from abroad.server.schemas import UserIn
+    from abroad.server.services.accounts import create_user
+    from abroad.server.services.importer import import_scenario
+
+    problems: list[Problem] = []
+    opts = day_options(-1, every, seed, surge, silent, 0.0, problems)
+    if problems:
+        fail_input(InputError(problems))
+    folder = Path(scenario)
+    try:
+        sc = load_scenario(folder)
+    except InputError as exc:
+        fail_input(exc)
+    if not _port_free(port):
+        fail(f"port {port} on 127.0.0.1 is in use; pick another with --port")
+
+    tmp = Path(tempfile.mkdtemp(prefix="abroad-demo-live-"))
+    url = f"sqlite:///{tmp / 'demo.db'}"
+    password = secrets.token_urlsafe(15)
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        db = Database.open(url)
+        try:
+            upgrade(db)
+            with db.write() as s:
+                import_scenario(s, folder, "cli:demo-live", sc)
+                create_user(
+                    s, UserIn(username=ADMIN, password=password, role="admin"), "cli:demo-live"
+                )
+        finally:
+            db.dispose()
+        base = f"http://127.0.0.1:{port}"
+        serve = ["serve", "--db", url, "--port", str(port)]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from abroad.cli import main; main()", *serve],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        _wait_healthy(base, proc)
+        client = Client(base, None, ADMIN, timeout=30.0, password=password)
+        client.login()
+        network = server_network(client, sc.name)
+        assert network is not None  # an admin reads the network
+        played = ReplayNetwork(
+            network.label, {SiteId(k): Resources(*v) for k, v in network.stations.items()}
+        )
+        reports = replay_day(sc, ReplayOptions(**opts), played)
+        day = sc.election.days[-1]
+        span = (reports[-1].minute - reports[0].minute) / speed if reports else 0.0
+        stdout.print(
+            f"abroad demo-live: a throwaway server at {base} (database in {tmp}, deleted on exit)\n"
+            f"  console:    {base}/elections/{sc.name}/console\n"
+            f"  log in as:  {ADMIN}  password: {password}   (one-time, for this run only)\n"
+            f"  replaying:  {sc.name} on {day.date}, {played.label}, "
+            f"{len(played.stations)} station(s), {len(reports)} reports at {speed:g}x "
+            f"(about {span:.1f} min)\n"
+            f"  a station's page: {base}/elections/{sc.name}/stations/"
+            f"{next(iter(played.stations), '')}/report\n"
+            "Press Ctrl-C to stop.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.stdout.flush()
+        with progress() as bar:
+            task = bar.add_task(f"replaying {sc.name}", total=len(reports))
+            tally = deliver(client, sc.name, reports, speed, 300.0, lambda: bar.advance(task))
+        stdout.print(
+            f"replay done: {tally.stored} reports stored ({tally.quarantined} quarantined), "
+            f"{len(tally.refused)} refused, {tally.retries} retries",
+            highlight=False,
+        )
+        sys.stdout.flush()
+        if not stop_after_replay:
+            stdout.print(f"the console stays at {base}; Ctrl-C stops the server", highlight=False)
+            sys.stdout.flush()
+            proc.wait()
+    except KeyboardInterrupt:
+        stderr.print("stopping", highlight=False)
+    except (RuntimeError, TimeoutError) as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        if proc is not None:
+            _stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
