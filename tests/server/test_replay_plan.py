@@ -5,6 +5,7 @@ stations the server does not know stop the replay before anything is sent."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from abroad.server.services.workspace import adopt_plan
 
 from scenario_factory import write_scenario
 from server.conftest import Backend
-from server.live_server import Served
+from server.live_server import Served, free_port
 from server.test_live_replay import ENV, WAIT_SECONDS, replay_cmd
 
 
@@ -212,3 +213,27 @@ def test_read_plan_network_reads_the_stations_in_order(tmp_path: Path) -> None:
     net = read_plan_network(plan)
     assert net.scenario == "tiny" and net.variant == "open-venue"
     assert net.stations == (("emb", 2, 5, 0), ("cg", 1, 2, 0))
+
+
+def test_demo_live_adopts_a_plan_and_replays_it(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path / "tiny")
+    plan = plan_folder(tmp_path / "plan", [("cg", 2, 4)], None)
+    done = run(
+        [
+            *replay_cmd(scenario, Served("unused"))[:1],
+            "demo-live",
+            str(scenario),
+            "--plan",
+            str(plan),
+            "--port",
+            str(free_port()),
+            *FAST,
+            "--stop-after-replay",
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    assert "the server's adopted plan #1, 1 station(s), 7 reports" in out
+    assert "7 reports stored" in out
+    folder = re.search(r"database in (\S+),", out)
+    assert folder is not None and not Path(folder[1]).exists()

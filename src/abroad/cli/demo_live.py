@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,7 @@ ADMIN = "admin"
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -66,6 +67,31 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def _adopt(db: Any, folder: Path) -> None:
+    """Store the plan folder's plan in the election and adopt it (as the workspace does)."""
+    import json
+
+    from sqlalchemy import select
+
+    from abroad.server.models import Election, Plan
+    from abroad.server.services.workspace import adopt_plan
+
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    with db.write() as s:
+        election = s.scalar(select(Election).where(Election.election_key == summary["scenario"]))
+        row = Plan(
+            election_id=election.id,
+            variant=summary.get("variant"),
+            created_by="cli:demo-live",
+            open_sites=[st["site_id"] for st in summary["stations"]],
+            expected_votes_cast=float(summary.get("expected_votes_cast") or 0.0),
+            summary=summary,
+        )
+        s.add(row)
+        s.flush()
+        adopt_plan(db, s, row, "cli:demo-live")
+
+
 @app.command("demo-live")
 def demo_live(
     scenario: ScenarioArg,
@@ -81,6 +107,15 @@ def demo_live(
     silent: Annotated[
         str | None, typer.Option(help="STATION@HH:MM: the station stops reporting at HH:MM.")
     ] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="Adopt this plan folder (the output of `abroad plan --out`) on the server "
+            "first: its stations are the ones replayed and watched.",
+            show_default=False,
+        ),
+    ] = None,
     stop_after_replay: Annotated[
         bool,
         typer.Option(
@@ -95,6 +130,7 @@ def demo_live(
     """
     from abroad.cli.replay import Client, day_options, deliver, server_network
     from abroad.io.errors import InputError, Problem
+    from abroad.io.plan_files import read_plan_network
     from abroad.io.scenario import load_scenario
     from abroad.jobs.replay import ReplayNetwork, ReplayOptions, replay_day
     from abroad.model import SiteId
@@ -111,8 +147,21 @@ def demo_live(
     folder = Path(scenario)
     try:
         sc = load_scenario(folder)
+        plan_net = read_plan_network(plan) if plan is not None else None
     except InputError as exc:
         fail_input(exc)
+    if plan_net is not None and plan_net.scenario != sc.name:
+        fail_input(
+            InputError(
+                [
+                    Problem(
+                        str(plan_net.folder / "summary.json"),
+                        f"the plan is for scenario {plan_net.scenario!r}, not {sc.name!r}",
+                        path="scenario",
+                    )
+                ]
+            )
+        )
     if not _port_free(port):
         fail(f"port {port} on 127.0.0.1 is in use; pick another with --port")
 
@@ -129,6 +178,8 @@ def demo_live(
                 create_user(
                     s, UserIn(username=ADMIN, password=password, role="admin"), "cli:demo-live"
                 )
+            if plan_net is not None:
+                _adopt(db, plan_net.folder)
         finally:
             db.dispose()
         base = f"http://127.0.0.1:{port}"
@@ -142,6 +193,8 @@ def demo_live(
         client.login()
         network = server_network(client, sc.name)
         assert network is not None  # an admin reads the network
+        if network.variant is not None:  # the adopted plan's hours, service and policies
+            sc = load_scenario(folder, network.variant)
         played = ReplayNetwork(
             network.label, {SiteId(k): Resources(*v) for k, v in network.stations.items()}
         )
@@ -177,7 +230,7 @@ def demo_live(
             proc.wait()
     except KeyboardInterrupt:
         stderr.print("stopping", highlight=False)
-    except (RuntimeError, TimeoutError) as exc:
+    except (RuntimeError, TimeoutError, ValueError, InputError) as exc:
         stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     finally:
