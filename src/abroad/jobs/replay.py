@@ -8,8 +8,9 @@ instead, from a plan folder (``abroad plan --out``) or as the server stores it. 
 is simulated for one voting day with the spec the server nowcasts with
 (``network.simulation.network_specs``: the demand of exactly these stations open together),
 one replication under its own derived seed. Every ``every_minutes`` from opening to closing
-the station "reports" what the trace shows at that minute: people in line (arrived, not yet
-at the booths, not yet gone home), voters processed so far that day (started at the desks;
+the station "reports" what the trace shows at that minute (``StationDay.counts_at``): people
+in line (arrived, waiting in a queue of a line stage, not yet at the desks, not gone home),
+voters processed so far that day (started at the desks;
 only the replayed day is sent, so the count starts at 0, as the server's nowcast reads a
 day without earlier reports), desks working; an ``opened`` event at the first report and
 ``closed`` at the last. Options: a surge (the arrival rate times a
@@ -30,9 +31,18 @@ import numpy as np
 
 from abroad.model import Scenario, SiteId
 from abroad.network.simulation import Resources
-from abroad.queueing.kernel import SERVED
+from abroad.queueing.kernel import RENEGED, SERVED, TURNED_AWAY_CLOSE
+from abroad.queueing.sampling import replication_rng
 from abroad.queueing.spec import StationSpec
-from abroad.queueing.station import simulate_replication, station_seed
+from abroad.queueing.station import (
+    PreparedStation,
+    RandomInputs,
+    ReplicationTrace,
+    draw_inputs,
+    prepare,
+    run_inputs,
+    station_seed,
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,73 @@ def _surged(spec: StationSpec, day: int, factor: float, from_minute: float) -> S
     return spec.model_copy(update={"days": tuple(days)})
 
 
+@dataclass(frozen=True)
+class StationDay:
+    """One station's simulated day: the spec it ran (surged), and its replication's inputs
+    and trace (every voter's arrival, patience, services, starts and fate)."""
+
+    spec: StationSpec
+    day: int
+    prepared: PreparedStation
+    inputs: RandomInputs
+    trace: ReplicationTrace
+
+    def _voters(self) -> slice:
+        off = self.inputs.arr_off
+        return slice(int(off[self.day]), int(off[self.day + 1]))
+
+    def counts_at(self, minute: float) -> tuple[int, int]:
+        """(people in line, processed that day) at ``minute``, as staff count them: in line =
+        arrived, waiting in a queue of a line stage (not being served at one, not yet at the
+        last line stage, not gone home); processed = started the last line stage (the
+        desks). The nowcast reads the reported line and processed count with this meaning."""
+        v = self._voters()
+        arr = self.inputs.arrival_minutes[v]
+        out = self.trace.outcome[v]
+        start = self.trace.start_minutes[:, v]
+        service = self.inputs.service_minutes[:, v]
+        ls = self.spec.line_stages - 1
+        leave = np.where(
+            out == RENEGED,
+            arr + self.inputs.patience_minutes[v],
+            np.where(out == TURNED_AWAY_CLOSE, np.inf, arr),
+        )
+        reached = ~np.isnan(start[ls])
+        leave = np.where(reached, start[ls], leave)
+        waiting = (arr <= minute) & (leave > minute)
+        for st in range(ls):  # being served at an earlier line stage (screening) is not waiting
+            began = np.nan_to_num(start[st], nan=np.inf)
+            waiting &= ~((began <= minute) & (minute < began + service[st]))
+        processed = reached & (np.nan_to_num(start[ls], nan=np.inf) <= minute)
+        return int(waiting.sum()), int(processed.sum())
+
+    def left_in_line_at_close(self) -> int:
+        """People who arrived by closing and were still in the line at closing (the nowcast's
+        ``left_in_line_at_close``)."""
+        v = self._voters()
+        arr = self.inputs.arrival_minutes[v]
+        out = self.trace.outcome[v]
+        ls = self.spec.line_stages - 1
+        close = self.spec.days[self.day].close_minutes
+        start = np.nan_to_num(self.trace.start_minutes[ls, v], nan=np.inf)
+        gave_up = arr + self.inputs.patience_minutes[v]
+        left = (arr <= close) & (
+            (out == TURNED_AWAY_CLOSE)
+            | ((out == SERVED) & (start > close))
+            | ((out == RENEGED) & (gave_up > close))
+        )
+        return int(left.sum())
+
+
+def station_day(spec: StationSpec, options: ReplayOptions, seed: int) -> StationDay:
+    """The replayed day of one station: replication 0 of ``seed`` on the (surged) spec."""
+    day = options.day % len(spec.days)
+    spec = _surged(spec, day, options.surge_factor, options.surge_from_minute)
+    prep = prepare(spec)
+    inputs = draw_inputs(prep, replication_rng(seed, 0))
+    return StationDay(spec, day, prep, inputs, run_inputs(prep, inputs))
+
+
 def station_reports(
     key: str,
     spec: StationSpec,
@@ -103,31 +180,19 @@ def station_reports(
     seed: int,
 ) -> list[ReplayReport]:
     """The reports one station files over the day, from one simulated replication."""
-    day = options.day % len(spec.days)
-    spec = _surged(spec, day, options.surge_factor, options.surge_from_minute)
-    trace = simulate_replication(spec, seed, 0)
-    off = trace.inputs.arr_off
-    lo, hi = int(off[day]), int(off[day + 1])
-    arrival = trace.inputs.arrival_minutes[lo:hi]
-    line_stages = max(len(spec.stages) - 1, 1)
-    desk_start = trace.start_minutes[line_stages - 1, lo:hi]
-    booth_start = trace.start_minutes[line_stages, lo:hi]
-    served = trace.outcome[lo:hi] == SERVED
-    gone = np.where(served, np.inf, arrival + trace.inputs.patience_minutes[lo:hi])
-    d = spec.days[day]
+    sd = station_day(spec, options, seed)
+    d = sd.spec.days[sd.day]
     tz = ZoneInfo(zone)
-    desks = next((s for s in spec.stages if s.name == "checkin"), None)
+    desks = next((s for s in sd.spec.stages if s.name == "checkin"), None)
     out = []
     minute = d.open_minutes
     while minute <= d.close_minutes + 1e-9:
         if options.silent_station == key and minute >= options.silent_from_minute:
             break
-        at_booth = np.nan_to_num(booth_start, nan=np.inf) <= minute
-        in_line = int(np.sum((arrival <= minute) & ~at_booth & (gone > minute)))
-        processed = int(np.sum(np.nan_to_num(desk_start, nan=np.inf) <= minute))
+        in_line, processed = sd.counts_at(minute)
         taken = dt.datetime.combine(date, dt.time(0), tz) + dt.timedelta(minutes=minute)
         body: dict[str, object] = {
-            "client_id": f"replay-{options.seed}-{key}-{day}-{int(minute):04d}",
+            "client_id": f"replay-{options.seed}-{key}-{sd.day}-{int(minute):04d}",
             "taken_at": taken.isoformat(),
             "people_in_line": in_line,
             "processed": processed,
