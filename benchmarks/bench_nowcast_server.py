@@ -26,7 +26,7 @@ measured in the same run on the same specs and states: the pure-core nowcast, an
 simulator running the station's whole day (``simulate_station``) with as many replications.
 
     .venv/bin/python benchmarks/bench_nowcast_server.py            # full run (about 40 min)
-    .venv/bin/python benchmarks/bench_nowcast_server.py --quick    # 100 stations, 2 days
+    .venv/bin/python benchmarks/bench_nowcast_server.py --quick    # 100 stations, 1 day (about 8 min)
 """
 
 from __future__ import annotations
@@ -580,7 +580,7 @@ def main() -> None:
     ap.add_argument("--skip-coverage", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
-    days = args.days or (2 if args.quick else 8)
+    days = args.days or (1 if args.quick else 8)
     n_stations = args.stations or (100 if args.quick else 300)
     tmp = Path(tempfile.mkdtemp(prefix="abroad-bench-nowcast-"))
     try:
