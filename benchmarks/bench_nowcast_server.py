@@ -26,7 +26,7 @@ measured in the same run on the same specs and states: the pure-core nowcast, an
 simulator running the station's whole day (``simulate_station``) with as many replications.
 
     .venv/bin/python benchmarks/bench_nowcast_server.py            # full run (about 40 min)
-    .venv/bin/python benchmarks/bench_nowcast_server.py --quick    # 100 stations, 1 day (about 8 min)
+    .venv/bin/python benchmarks/bench_nowcast_server.py --quick    # 100 stations, 1 day
 """
 
 from __future__ import annotations
