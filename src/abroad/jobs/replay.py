@@ -10,12 +10,12 @@ is simulated for one voting day with the spec the server nowcasts with
 one replication under its own derived seed. Every ``every_minutes`` from opening to closing
 the station "reports" what the trace shows at that minute (``StationDay.counts_at``): people
 in line (arrived, waiting in a queue of a line stage, not yet at the desks, not gone home),
-voters processed so far that day (started at the desks;
-only the replayed day is sent, so the count starts at 0, as the server's nowcast reads a
-day without earlier reports), desks working; an ``opened`` event at the first report and
-``closed`` at the last. Options: a surge (the arrival rate times a
-factor from a clock minute on), a station that falls silent from a minute on, and
-out-of-order delivery (a seeded share of reports sent after the next one).
+voters processed so far that day (started at the desks; only the replayed day is sent, so
+the count starts at 0, as the server's nowcast reads a day without earlier reports), desks
+working; an ``opened`` event at the first report and ``closed`` at the last. Options: a
+surge (the arrival rate times a factor from a clock minute on), a station that falls silent
+from a minute on, and out-of-order delivery (a seeded share of reports sent after the next
+one).
 
 Client ids are fixed by the seed, station and minute: a replay sent twice stores nothing new.
 """
@@ -84,11 +84,6 @@ def status_quo_network(scenario: Scenario) -> ReplayNetwork:
 
     res = status_quo_resources(scenario, default_open_sites(scenario))
     return ReplayNetwork("the scenario's status quo", dict(res))
-
-
-def surged(spec: StationSpec, day: int, factor: float, from_minute: float) -> StationSpec:
-    """The spec with the day's arrival rate times ``factor`` from ``from_minute`` on."""
-    return _surged(spec, day, factor, from_minute)
 
 
 def _surged(spec: StationSpec, day: int, factor: float, from_minute: float) -> StationSpec:
