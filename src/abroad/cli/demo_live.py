@@ -56,6 +56,11 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
             time.sleep(0.2)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the demo as Ctrl-C does: the server is stopped, the folder removed."""
+    raise KeyboardInterrupt
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
@@ -165,6 +170,7 @@ def demo_live(
     if not _port_free(port):
         fail(f"port {port} on 127.0.0.1 is in use; pick another with --port")
 
+    signal.signal(signal.SIGTERM, _interrupt)
     tmp = Path(tempfile.mkdtemp(prefix="abroad-demo-live-"))
     url = f"sqlite:///{tmp / 'demo.db'}"
     password = secrets.token_urlsafe(15)
