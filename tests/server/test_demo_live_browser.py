@@ -93,8 +93,8 @@ def test_the_console_shows_stations_updating_during_a_replay(tmp_path: Path) -> 
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=60)
+            proc.communicate(timeout=240)  # drains its output (and the server's) while it stops
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
+            proc.communicate()
     assert not Path(banner["folder"]).exists()  # the throwaway database is gone

@@ -61,12 +61,34 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _remove(folder: Path) -> None:
+    """Delete the throwaway folder; the server's nowcaster process may still be finishing a
+    write after the server is gone (it exits within a tick), so try again for a while."""
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        if time.monotonic() > deadline:
+            stderr.print(f"note: could not delete {folder}", highlight=False)
+            return
+        time.sleep(0.5)
+
+
+def _with_parent() -> None:
+    """In the server's process before it runs (Linux): end it if the demo is killed."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
     proc.send_signal(signal.SIGINT)
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=45)  # the server waits up to 30 s for its nowcaster process
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -193,6 +215,7 @@ def demo_live(
         proc = subprocess.Popen(
             [sys.executable, "-c", "from abroad.cli import main; main()", *serve],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=_with_parent if sys.platform == "linux" else None,
         )
         _wait_healthy(base, proc)
         client = Client(base, None, ADMIN, timeout=30.0, password=password)
@@ -242,4 +265,4 @@ def demo_live(
     finally:
         if proc is not None:
             _stop(proc)
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
