@@ -91,7 +91,9 @@ def test_the_console_shows_stations_updating_during_a_replay(tmp_path: Path) -> 
                 browser.close()
         assert proc.poll() is None  # still serving
     finally:
-        proc.send_signal(signal.SIGINT)
+        # SIGTERM (as Ctrl-C): a process started from a pytest-xdist worker inherits SIGINT
+        # ignored, so Python would not turn it into KeyboardInterrupt
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.communicate(timeout=240)  # drains its output (and the server's) while it stops
         except subprocess.TimeoutExpired:
