@@ -55,6 +55,8 @@ demo: install
 	$(VENV)/bin/abroad plan examples/us-2024 --variant permissive-host --time-limit 20 --out $(OUT)/plan
 	$(VENV)/bin/abroad compare examples/us-2024 --time-limit 10
 	$(VENV)/bin/abroad tours plan examples/us-2024 --compare examples/us-2024/tours-2023.yaml --seconds 10 --out $(OUT)/tours
+	@echo "The operations console, live from a replayed voting day (runs until Ctrl-C):"
+	@echo "  $(VENV)/bin/abroad demo-live examples/us-2024 --plan $(OUT)/plan --speed 120"
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check src tests benchmarks tools

@@ -20,11 +20,13 @@ QUICK: dict[str, list[str]] = {
     "bench_simulator.py": ["--quick"],
     "bench_planner.py": ["--quick", "--only", "country"],
     "bench_demand.py": [],
+    "bench_nowcast_server.py": ["--quick"],
 }
 FULL: dict[str, list[str]] = {
     "bench_simulator.py": [],
     "bench_planner.py": [],
     "bench_demand.py": [],
+    "bench_nowcast_server.py": [],
 }
 
 

@@ -3,9 +3,10 @@ that a stale page fails (as SimPy and Ciw test their docs).
 
 - ``sh`` blocks: each ``abroad ...`` line runs (exit status 0) in a scratch folder that sees the
   repository's ``examples/``; ``cp -r A B`` copies; ``make`` and ``.venv`` lines are what CI
-  itself runs (``.ci/run``) and are skipped here; ``abroad serve`` (which runs until stopped)
-  is checked with ``--help``; a password prompt gets a password. ``bash`` blocks are
-  administration steps outside abroad (PostgreSQL, backups) and are not run.
+  itself runs (``.ci/run``) and are skipped here; ``abroad serve`` and ``abroad demo-live``
+  (which run until stopped) are checked with ``--help``; a password prompt gets a password.
+  ``bash`` blocks are administration steps outside abroad (PostgreSQL, backups) and are not
+  run.
 - ``python`` blocks run from the repository root.
 - ``yaml`` blocks: in docs/reference/station-spec.md they load as a station spec; in
   docs/reference/scenario-format.md and docs/reference/demand.md each replaces its section of
@@ -104,7 +105,7 @@ def test_shell_commands_in_the_docs_run(
                 ran += 1
                 continue
             assert words[0] == "abroad", f"{block.id}: unknown command {line!r}"
-            if words[1] == "serve":  # runs until stopped: its options are checked, not run
+            if words[1] in ("serve", "demo-live"):  # run until stopped: checked, not run
                 words = [*words, "--help"]
             # A command that asks for a password (users add) gets one, twice (confirmation).
             result = CliRunner().invoke(app, words[1:], input=DOCS_PASSWORD * 2)

@@ -9,6 +9,7 @@ import sys
 
 from abroad.cli import (  # noqa: F401  (registration)
     demand,
+    demo_live,
     nowcast,
     pipeline_cmds,
     plan,

@@ -1,12 +1,17 @@
-"""Writing a plan for planners: plan.xlsx (one sheet per table) and plan.geojson (for GIS)."""
+"""Writing a plan for planners: plan.xlsx (one sheet per table) and plan.geojson (for GIS);
+reading a plan folder's network back (``abroad replay --plan``)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from abroad.io.errors import InputError, Problem, ProblemCollector
 from abroad.model import Scenario
 from abroad.network.catchments import CatchmentSummary
 from abroad.results import PlannedStation, PlanSummary, Result
@@ -132,4 +137,75 @@ def write_plan_geojson(
     path.write_text(
         json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
         encoding="utf-8",
+    )
+
+
+class _PlanStationFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    site_id: str = Field(min_length=1)
+    desks: int = Field(ge=1)
+    booths: int = Field(ge=1)
+    security_lanes: int = Field(default=0, ge=0)
+
+
+class _PlanSummaryFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    scenario: str
+    variant: str | None = None
+    stations: list[_PlanStationFile]
+
+
+@dataclass(frozen=True)
+class PlanNetwork:
+    """The network a plan folder (``abroad plan --out``) opens: what a replay plays."""
+
+    folder: Path
+    scenario: str
+    """The name of the scenario the plan was made for."""
+    variant: str | None
+    stations: tuple[tuple[str, int, int, int], ...]
+    """(site id, desks, booths, security lanes) of each open station, in the plan's order."""
+
+
+def read_plan_network(folder: Path) -> PlanNetwork:
+    """The stations of a plan folder's summary.json; InputError with the file and field of
+    every problem (a missing file, bad JSON, a station without desks, a site twice)."""
+    path = folder / "summary.json"
+    name = str(path)
+    if not folder.is_dir():
+        raise InputError(
+            [Problem(str(folder), "not a folder (expected the output of `abroad plan`)")]
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            [Problem(name, "no such file: a plan folder holds summary.json (`abroad plan --out`)")]
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError([Problem(name, f"cannot read it as JSON: {exc}")]) from None
+    problems = ProblemCollector()
+    try:
+        plan = _PlanSummaryFile.model_validate(raw)
+    except ValidationError as exc:
+        problems.add_validation_error(name, exc)
+        problems.raise_if_any()
+        raise AssertionError("unreachable") from None
+    seen: set[str] = set()
+    for i, st in enumerate(plan.stations):
+        if st.site_id in seen:
+            problems.add(
+                name, f"site {st.site_id!r} is opened twice", path=f"stations[{i}].site_id"
+            )
+        seen.add(st.site_id)
+    if not plan.stations:
+        problems.add(name, "the plan opens no station", path="stations")
+    problems.raise_if_any()
+    return PlanNetwork(
+        folder=folder,
+        scenario=plan.scenario,
+        variant=plan.variant,
+        stations=tuple((s.site_id, s.desks, s.booths, s.security_lanes) for s in plan.stations),
     )

@@ -150,6 +150,17 @@ def station_spec(
     )
 
 
+def network_specs(
+    scenario: Scenario, stations: Mapping[SiteId, Resources]
+) -> dict[SiteId, StationSpec]:
+    """The simulator's spec of each station of a network open together (the expected demand
+    of exactly these stations, each at its own resources): what the server nowcasts with
+    and what ``abroad replay`` simulates."""
+    model = DemandModel.from_scenario(scenario)
+    demand = model.expected_demand(tuple(stations))
+    return {sid: station_spec(scenario, model, demand, sid, res) for sid, res in stations.items()}
+
+
 def _of_day(values: npt.NDArray[Any], trace: ReplicationTrace, day: int) -> npt.NDArray[Any]:
     """The part of a per-voter array that belongs to one voting day."""
     off = trace.inputs.arr_off

@@ -146,13 +146,9 @@ def live_station_specs(
 ) -> dict[str, Any]:
     """The simulator's spec (``StationSpec``) of each stored station, keyed by site, under the
     expected demand of the stations open together: (site key, desks, booths, lanes) each."""
-    from abroad.demand import DemandModel
-    from abroad.network.simulation import Resources, station_spec
+    from abroad.network.simulation import Resources, network_specs
 
-    model = DemandModel.from_scenario(scenario)
-    open_ids = tuple(SiteId(k) for k, *_ in stations)
-    demand = model.expected_demand(open_ids)
-    return {
-        k: station_spec(scenario, model, demand, SiteId(k), Resources(d, b, lanes))
-        for k, d, b, lanes in stations
-    }
+    specs = network_specs(
+        scenario, {SiteId(k): Resources(d, b, lanes) for k, d, b, lanes in stations}
+    )
+    return {str(k): v for k, v in specs.items()}
