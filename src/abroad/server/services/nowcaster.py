@@ -32,6 +32,7 @@ import hashlib
 import logging
 import multiprocessing as mp
 import os
+import signal
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -752,7 +753,9 @@ def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
     """A nowcaster candidate process: while it holds the ``LeaderLock`` it recomputes stale
     nowcasts and checks silent stations every tick; otherwise it tries for the lock every
     tick. It stops when told to or when the server worker that started it is gone (even
-    after a ``kill -9``)."""
+    after a ``kill -9``). Ctrl-C at the terminal reaches the whole process group: the
+    candidate ignores it and is stopped by its server, never killed mid-pass."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     db = Database.open(db_url)
     lock = LeaderLock(db)
     leading_since: dt.datetime | None = None
