@@ -41,7 +41,7 @@ def is_sqlite(url: str) -> bool:
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     in_memory = make_url(url).database in (None, "", ":memory:")
-    pool = {} if in_memory else {"pool_size": 8, "max_overflow": 16}
+    pool = {} if in_memory else {"pool_size": 8, "max_overflow": 16, "pool_use_lifo": True}
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
     @event.listens_for(engine, "connect")
