@@ -22,7 +22,7 @@ from abroad.ops.reports import StationReport
 from abroad.server.app import create_app
 from abroad.server.audit import verify
 from abroad.server.db import Database, upgrade
-from abroad.server.models import AuditEntry, StationAlertRow, StationReportRow
+from abroad.server.models import AuditEntry, Election, StationAlertRow, StationReportRow
 from abroad.server.services import ingest, live
 from abroad.server.services.importer import import_scenario
 from abroad.server.services.nowcaster import check_silent
@@ -218,6 +218,47 @@ def test_a_late_report_is_checked_against_its_neighbours_in_time_not_the_latest(
         # ballots left above the neighbour before it (4500 at 12:00)
         assert late("nb-00013", "12:30", ballots_left=4600) == ["ballots_went_up"]
         assert late("nb-00014", "12:30", ballots_left=4400, processed=700) == []
+
+
+def test_a_figure_few_reports_give_is_found_past_the_reports_without_it(db_url: str) -> None:
+    """Ballots left reported at 09:00 only, then 40 reports without it: the report at 16:00
+    is still checked against 09:00's ballots, and the look-up goes straight to the reports
+    that give the figure (its own partial index, not a walk over the station's history)."""
+    db = Database.open(db_url)
+    try:
+        first = ops_report("sp-00000", "09:00", processed=10, ballots_left=4000)
+        rest = [
+            ops_report(f"sp-{k:05d}", f"{9 + k // 6:02d}:{(k % 6) * 10:02d}", processed=10 + k)
+            for k in range(1, 41)
+        ]
+        with db.write() as s:
+            eid = s.scalar(select(Election.id).where(Election.election_key == "tiny"))
+            assert eid is not None
+            live.submit_reports(
+                s, [live.Filed(live.ElectionRef(eid, "tiny"), r, "t") for r in [first, *rest]]
+            )
+        probe = ops_report("sp-09999", "16:00", ballots_left=4100)
+        with db.write() as s:
+            around = live.time_neighbours(s, eid, probe)
+            assert around.ballots_left_before == 4000
+            assert around.processed_before == 50
+            if db.sqlite:  # the statement the check runs, as SQLite plans it
+                conn = s.connection()
+                compiled = live.NEIGHBOURS.compile(dialect=conn.dialect)
+                values = compiled.construct_params(
+                    {"election_id": eid, "station_key": "emb", "client_id": "x", "taken_at": "z"}
+                )
+                positions = compiled.positiontup or []
+                plan = " ".join(
+                    str(row)
+                    for row in conn.exec_driver_sql(
+                        f"EXPLAIN QUERY PLAN {compiled}", tuple(values[p] for p in positions)
+                    )
+                )
+                assert plan.count("ix_station_reports_ballots_left") == 2
+                assert plan.count("ix_station_reports_processed") == 2
+    finally:
+        db.dispose()
 
 
 def test_one_transaction_per_report_keeps_the_same_answers(backend: Backend, db_url: str) -> None:

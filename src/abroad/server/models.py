@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -334,6 +335,20 @@ class StationReportRow(Base):
     __table_args__ = (
         UniqueConstraint("election_id", "client_id"),
         Index("ix_station_reports_history", "election_id", "station_key", "status", "taken_at"),
+        # the check's neighbours in time: a figure that few reports give (ballots left) is
+        # found without walking the station's reports that lack it
+        *(
+            Index(
+                f"ix_station_reports_{name}",
+                "election_id",
+                "station_key",
+                "status",
+                "taken_at",
+                sqlite_where=text(f"{name} IS NOT NULL"),
+                postgresql_where=text(f"{name} IS NOT NULL"),
+            )
+            for name in ("processed", "ballots_left")
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,9 +1,9 @@
 """Report ingest: the figures the consistency check compares, as indexed columns.
 
 ``station_reports`` gets ``processed`` and ``ballots_left`` (copied from each stored report's
-payload) and an index on (election, station, status, time taken), so that a report is
-checked against its accepted neighbours in time with a few index look-ups instead of
-loading the station's whole history.
+payload) and an index on (election, station, status, time taken), plus one per figure over
+the reports that give it, so that a report is checked against its accepted neighbours in
+time with a few index look-ups instead of loading the station's whole history.
 
 Revision ID: 0003
 Revises: 0002
@@ -23,6 +23,8 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+FIGURES = ("processed", "ballots_left")
+
 
 def _figure(payload: Any, name: str) -> int | None:
     data = json.loads(payload) if isinstance(payload, str) else payload
@@ -40,6 +42,15 @@ def upgrade() -> None:
         ["election_id", "station_key", "status", "taken_at"],
         unique=False,
     )
+    for name in FIGURES:
+        op.create_index(
+            f"ix_station_reports_{name}",
+            "station_reports",
+            ["election_id", "station_key", "status", "taken_at"],
+            unique=False,
+            sqlite_where=sa.text(f"{name} IS NOT NULL"),
+            postgresql_where=sa.text(f"{name} IS NOT NULL"),
+        )
     conn = op.get_bind()
     reports = sa.table(
         "station_reports",
@@ -60,6 +71,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name in FIGURES:
+        op.drop_index(f"ix_station_reports_{name}", table_name="station_reports")
     op.drop_index("ix_station_reports_history", table_name="station_reports")
     with op.batch_alter_table("station_reports") as batch:
         batch.drop_column("ballots_left")
