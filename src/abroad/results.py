@@ -586,6 +586,17 @@ class PlanValueResult(Result):
     simulated votes curves (added in quadrature)."""
     planner_objective: float | None = _omitted_when_none()
     """With a soft wait target: votes cast minus ``late_penalty`` per late vote."""
+    ballot_budget: int | None = _omitted_when_none()
+    """The scenario's ``policies.ballot_budget`` (absent: none)."""
+    ballot_budget_binds: bool | None = _omitted_when_none()
+    """The stations' ballots at ``ballot_run_out_probability`` did not fit the budget: every
+    station then runs out with the same higher probability (each station's is stated)."""
+    ballots_reserve: int | None = _omitted_when_none()
+    """Ballots of the budget sent to no station."""
+    expected_votes_short_of_ballots: float | None = _omitted_when_none()
+    """With a ballot budget: expected votes lost for want of a ballot over the network (not
+    taken off ``expected_votes_cast``; the station's curves count ballots as unlimited unless
+    the scenario caps them)."""
 
 
 class PhaseResult(Result):

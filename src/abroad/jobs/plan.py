@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from abroad.io.errors import InputError, Problem
 from abroad.io.outputs import write_result
 from abroad.io.plan_files import write_plan_geojson, write_plan_xlsx
 from abroad.model import Scenario, SiteId, VoterPlace
-from abroad.network.ballots import ballots_to_send
+from abroad.network.ballots import BallotAllocation, allocate_ballots, expected_shortfall
 from abroad.network.catchments import catchments, default_open_sites
 from abroad.network.problem import NetworkProblem, build_network_problem, build_option_problem
 from abroad.network.simulation import StationRunner, simulate_network
@@ -109,7 +110,18 @@ def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueRes
     stations = []
     wait_violations = []
     votes_cast = 0.0
-    for i in value.open_sites:
+    policies = problem.scenario.policies
+    allocation = allocate_ballots(
+        [
+            (problem.responses[i].votes_cast_at, float(value.load_voters[i]))
+            for i in value.open_sites
+        ],
+        budget=policies.ballot_budget,
+        run_out_probability=policies.ballot_run_out_probability,
+        forecast_sigma=policies.ballot_forecast_sigma,
+        cap=policies.ballot_cap_per_station,
+    )
+    for i, ballots in zip(value.open_sites, allocation.stations, strict=True):
         sid = problem.site_ids[i]
         response = problem.responses[i]
         load = float(value.load_voters[i])
@@ -118,14 +130,6 @@ def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueRes
         p95 = response.wait_minutes_p95_at(load)
         meets = response.meets_target_at(load)
         votes_cast += votes
-        policies = problem.scenario.policies
-        ballots = ballots_to_send(
-            response.votes_cast_at,
-            load,
-            run_out_probability=policies.ballot_run_out_probability,
-            forecast_sigma=policies.ballot_forecast_sigma,
-            cap=policies.ballot_cap_per_station,
-        )
         stations.append(
             PlannedStation(
                 site_id=sid,
@@ -193,7 +197,32 @@ def plan_value_result(problem: NetworkProblem, value: PlanValue) -> PlanValueRes
         wait_target_violations=tuple(wait_violations),
         expected_votes_cast_ci_half_width=round(half_width, 1),
         planner_objective=None if target.hard else round(value.votes, 1),
+        **_ballot_budget_fields(problem, value, allocation),
     )
+
+
+def _ballot_budget_fields(
+    problem: NetworkProblem, value: PlanValue, allocation: BallotAllocation
+) -> dict[str, Any]:
+    """The plan-level ballot figures, only when the scenario sets a ballot budget."""
+    policies = problem.scenario.policies
+    if policies.ballot_budget is None:
+        return {}
+    short = sum(
+        expected_shortfall(
+            problem.responses[i].votes_cast_at,
+            float(value.load_voters[i]),
+            advice.ballots,
+            policies.ballot_forecast_sigma,
+        )
+        for i, advice in zip(value.open_sites, allocation.stations, strict=True)
+    )
+    return {
+        "ballot_budget": policies.ballot_budget,
+        "ballot_budget_binds": allocation.budget_binds,
+        "ballots_reserve": allocation.reserve,
+        "expected_votes_short_of_ballots": round(short, 1),
+    }
 
 
 def status_quo_scenario(base: Scenario, variant: Scenario) -> Scenario:

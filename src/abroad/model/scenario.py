@@ -384,6 +384,10 @@ class Policies(_Frozen):
     cost_budget_per_day: float | None = Field(default=None, ge=0, le=L.MAX_MONEY)
     ballot_run_out_probability: float = Field(default=0.01, gt=0, lt=1)
     """Stated probability that a station runs out of the ballots the plan sends it."""
+    ballot_budget: int | None = Field(default=None, ge=0, le=L.MAX_BALLOTS * L.MAX_SITES)
+    """Ballots the commission can send to the whole network (optional): when the stations'
+    own ballots do not fit, every station runs out with the same, higher probability
+    (abroad.network.ballots.allocate_ballots)."""
     ballot_forecast_sigma: float = Field(default=0.32, ge=0, le=10)
     """Uncertainty of a station's load before the vote: sd of its logarithm (calibrated on
     Russia 2018, abroad.network.ballots)."""
