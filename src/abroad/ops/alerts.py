@@ -16,9 +16,10 @@ The actions come from ``abroad.ops.actions``, simulated from the same present st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,8 +27,8 @@ from abroad.ops.actions import (
     Action,
     ActionGoal,
     Neighbour,
-    actions_for,
     ballots_action,
+    extension_action,
     redirect_action,
     servers_action,
 )
@@ -98,9 +99,14 @@ def evaluate_alerts(
     neighbours: Sequence[Neighbour] = (),
     goal: ActionGoal | None = None,
 ) -> tuple[Alert, ...]:
-    """Every alert the rules raise for one station's nowcast, each with its actions."""
+    """Every alert the rules raise for one station's nowcast, each with its actions.
+
+    Each action is computed once per call and shared by every alert that carries it (the
+    left-at-close and line-cap alerts share the added servers and the redirects; the wait
+    alert's servers aim at the wait target, its redirects are the same)."""
     goal = goal or ActionGoal()
     name = result.station
+    acts = _Actions(cond, neighbours)
     out: list[Alert] = []
     silent = silent_alert(name, minutes_since_report, thresholds)
     if silent is not None:
@@ -115,7 +121,7 @@ def evaluate_alerts(
                 "predicted still in line at closing",
                 left.mean,
                 thresholds.left_at_close_people,
-                actions_for(cond, goal, neighbours),
+                acts.all(goal),
             )
         )
     wait = result.wait_minutes_now
@@ -129,7 +135,7 @@ def evaluate_alerts(
                 f"(target {thresholds.wait_target_minutes:g})",
                 wait.mean,
                 thresholds.wait_target_minutes,
-                _servers_and_redirects(cond, wait_goal, neighbours),
+                acts.servers_and_redirects(wait_goal),
             )
         )
     b = result.ballots
@@ -161,14 +167,40 @@ def evaluate_alerts(
                     f"line of {worst:,.0f} (now or predicted) at or above the cap of {cap:,}",
                     worst,
                     float(cap),
-                    _servers_and_redirects(cond, goal, neighbours),
+                    acts.servers_and_redirects(goal),
                 )
             )
     return tuple(out)
 
 
-def _servers_and_redirects(
-    cond: Conditioned, goal: ActionGoal, neighbours: Sequence[Neighbour]
-) -> tuple[Action, ...]:
-    acts = [servers_action(cond, goal), *(redirect_action(cond, nb, goal) for nb in neighbours)]
-    return tuple(a for a in acts if a is not None)
+class _Actions:
+    """One station's actions within one ``evaluate_alerts`` call, each computed once (keyed by
+    the action and the goal; redirects do not read the wait target, so they share one key)."""
+
+    def __init__(self, cond: Conditioned, neighbours: Sequence[Neighbour]) -> None:
+        self.cond = cond
+        self.neighbours = sorted(neighbours, key=lambda x: x.travel_minutes)
+        self._memo: dict[tuple[str, ActionGoal], Action | None] = {}
+
+    def _once(self, key: str, goal: ActionGoal, make: Callable[[], Action | None]) -> Action | None:
+        k = (key, goal)
+        if k not in self._memo:
+            self._memo[k] = make()
+        return self._memo[k]
+
+    def _redirects(self, goal: ActionGoal) -> list[Action | None]:
+        g = goal.model_copy(update={"max_wait_minutes": None})
+        return [
+            self._once(f"redirect:{i}", g, partial(redirect_action, self.cond, nb, g))
+            for i, nb in enumerate(self.neighbours)
+        ]
+
+    def servers_and_redirects(self, goal: ActionGoal) -> tuple[Action, ...]:
+        acts = [self._once("servers", goal, lambda: servers_action(self.cond, goal))]
+        return tuple(a for a in (*acts, *self._redirects(goal)) if a is not None)
+
+    def all(self, goal: ActionGoal) -> tuple[Action, ...]:
+        """As ``actions_for``: extension, added servers, redirects (nearest first)."""
+        ext = self._once("extension", goal, lambda: extension_action(self.cond, goal))
+        acts = (ext, self._once("servers", goal, lambda: servers_action(self.cond, goal)))
+        return tuple(a for a in (*acts, *self._redirects(goal)) if a is not None)

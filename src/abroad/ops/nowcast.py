@@ -544,6 +544,11 @@ class RunSet:
     """(replication, minute of ``line_minutes``): voters who have left the line (started
     service at the last line stage) since now, cumulative; neither the joiner nor voters
     already past the line now are counted."""
+    line_leave_minutes: tuple[FloatArray, ...] = ()
+    """Per replication, sorted: the minute each served voter started the line's last stage
+    (left the line); the joiner and voters past the line now left out. Under serve_all, the
+    voters who would still be in line at a cutoff ``c`` are (for a one-stage line exactly)
+    those with a minute above ``c``."""
 
 
 def _left_line_by(started: FloatArray, minutes: FloatArray, skip: list[int]) -> FloatArray:
@@ -615,6 +620,7 @@ def _collect(
     )
     line = np.empty((n_rep, n_grid))
     processed = np.empty((n_rep, n_grid))
+    leaves: list[FloatArray] = []
     # voters in service at the first stage now have left the line already when it is the
     # line's only stage; otherwise they are still in it (at the door's screening)
     skip = [joiner, *(range(cond.ghosts) if ls == 0 else ())]
@@ -653,6 +659,7 @@ def _collect(
             j_start = cutoff + 1e-9 if math.isnan(j_start) else j_start
         line[r] = grid - (grid_minutes < j_start)
         processed[r] = _left_line_by(start[ls], grid_minutes, skip)
+        leaves.append(np.sort(start[ls][o == K.SERVED]))
         if ballots is not None:
             taken = np.sort(start[0][~np.isnan(start[0])])
             if taken.shape[0] >= ballots and ballots > 0:
@@ -673,6 +680,7 @@ def _collect(
         close_minute=close,
         cutoff_minute=cutoff,
         processed=processed,
+        line_leave_minutes=tuple(leaves),
     )
 
 
