@@ -6,7 +6,14 @@ import numpy as np
 
 from abroad.model import ClosePolicy, Exponential, LogNormal
 from abroad.ops.actions import ActionGoal, ActionKind, Neighbour, redirect_action, servers_action
-from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts, silent_alert
+from abroad.ops.alerts import (
+    AlertKind,
+    AlertThresholds,
+    attach_actions,
+    evaluate_alerts,
+    needs_actions,
+    silent_alert,
+)
 from abroad.ops.nowcast import StationState, condition, run, summarise
 from abroad.queueing import DaySpec, StageSpec, StationSpec
 
@@ -157,3 +164,22 @@ def test_alerts_of_one_station_share_its_actions() -> None:
     assert left[ActionKind.REDIRECT] is cap[ActionKind.REDIRECT] is wait[ActionKind.REDIRECT]
     assert ActionKind.EXTEND in left and ActionKind.EXTEND not in cap
     assert wait[ActionKind.ADD_SERVERS].wait_minutes_now_after.mean <= 30
+
+
+def test_alerts_first_then_their_actions_give_the_same_alerts() -> None:
+    spec = station(2, 75, cap=100)
+    state = StationState(now_minute=840, people_in_line=120, processed_today=360)
+    cond = condition(spec, state, replications=30, seed=1)
+    nc = summarise(cond, run(cond))
+    th = AlertThresholds(left_at_close_people=10)
+    bare = evaluate_alerts(cond, nc, th, with_actions=False)
+    assert needs_actions(bare) and all(a.actions == () for a in bare)
+    full = evaluate_alerts(cond, nc, th)
+    assert attach_actions(cond, bare) == full
+    assert {a.kind for a in full} >= {
+        AlertKind.LEFT_AT_CLOSE,
+        AlertKind.WAIT_ABOVE_TARGET,
+        AlertKind.LINE_ABOVE_CAP,
+    }
+    assert all(a.actions for a in full)
+    assert not needs_actions([silent_alert("s", 60, th)])  # type: ignore[list-item]

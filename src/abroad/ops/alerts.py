@@ -17,7 +17,7 @@ The actions come from ``abroad.ops.actions``, simulated from the same present st
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
 
@@ -98,15 +98,16 @@ def evaluate_alerts(
     minutes_since_report: float = 0.0,
     neighbours: Sequence[Neighbour] = (),
     goal: ActionGoal | None = None,
+    with_actions: bool = True,
 ) -> tuple[Alert, ...]:
-    """Every alert the rules raise for one station's nowcast, each with its actions.
+    """Every alert the rules raise for one station's nowcast, each with its actions (none
+    with ``with_actions=False``: ``attach_actions`` adds them later, as the server does once
+    every station has its nowcast).
 
     Each action is computed once per call and shared by every alert that carries it (the
     left-at-close and line-cap alerts share the added servers and the redirects; the wait
     alert's servers aim at the wait target, its redirects are the same)."""
-    goal = goal or ActionGoal()
     name = result.station
-    acts = _Actions(cond, neighbours)
     out: list[Alert] = []
     silent = silent_alert(name, minutes_since_report, thresholds)
     if silent is not None:
@@ -121,12 +122,10 @@ def evaluate_alerts(
                 "predicted still in line at closing",
                 left.mean,
                 thresholds.left_at_close_people,
-                acts.all(goal),
             )
         )
     wait = result.wait_minutes_now
     if wait.mean > thresholds.wait_target_minutes:
-        wait_goal = goal.model_copy(update={"max_wait_minutes": thresholds.wait_target_minutes})
         out.append(
             Alert(
                 AlertKind.WAIT_ABOVE_TARGET,
@@ -135,13 +134,11 @@ def evaluate_alerts(
                 f"(target {thresholds.wait_target_minutes:g})",
                 wait.mean,
                 thresholds.wait_target_minutes,
-                acts.servers_and_redirects(wait_goal),
             )
         )
     b = result.ballots
     if b.stock_now is not None and b.chance_run_out >= thresholds.ballots_chance:
         when = "" if b.minute is None else f" around {clock_text(b.minute.mean)}"
-        act = ballots_action(cond, goal)
         out.append(
             Alert(
                 AlertKind.BALLOTS_EXHAUSTED,
@@ -149,7 +146,6 @@ def evaluate_alerts(
                 f"ballots run out before closing{when} ({b.chance_run_out:.0%} chance)",
                 b.chance_run_out,
                 thresholds.ballots_chance,
-                () if act is None else (act,),
             )
         )
     cap = thresholds.line_cap_people
@@ -167,10 +163,46 @@ def evaluate_alerts(
                     f"line of {worst:,.0f} (now or predicted) at or above the cap of {cap:,}",
                     worst,
                     float(cap),
-                    acts.servers_and_redirects(goal),
                 )
             )
+    return attach_actions(cond, out, neighbours, goal) if with_actions else tuple(out)
+
+
+def attach_actions(
+    cond: Conditioned,
+    alerts: Sequence[Alert],
+    neighbours: Sequence[Neighbour] = (),
+    goal: ActionGoal | None = None,
+) -> tuple[Alert, ...]:
+    """The alerts of one station (``evaluate_alerts(..., with_actions=False)``) with their
+    actions, each action simulated once and shared by the alerts that carry it: the line left
+    at closing gets the extension, added servers and redirects; the wait above target the
+    servers that bring it to the target (the alert's threshold) and the redirects; the line
+    above the cap the servers and redirects; the ballots the delivery."""
+    goal = goal or ActionGoal()
+    acts = _Actions(cond, neighbours)
+    out: list[Alert] = []
+    for a in alerts:
+        if a.kind is AlertKind.LEFT_AT_CLOSE:
+            found = acts.all(goal)
+        elif a.kind is AlertKind.WAIT_ABOVE_TARGET:
+            found = acts.servers_and_redirects(
+                goal.model_copy(update={"max_wait_minutes": a.threshold})
+            )
+        elif a.kind is AlertKind.BALLOTS_EXHAUSTED:
+            act = ballots_action(cond, goal)
+            found = () if act is None else (act,)
+        elif a.kind is AlertKind.LINE_ABOVE_CAP:
+            found = acts.servers_and_redirects(goal)
+        else:
+            found = ()
+        out.append(replace(a, actions=found))
     return tuple(out)
+
+
+def needs_actions(alerts: Sequence[Alert]) -> bool:
+    """Whether any of the alerts carries actions (all but the silent one)."""
+    return any(a.kind is not AlertKind.SILENT for a in alerts)
 
 
 class _Actions:
