@@ -158,7 +158,9 @@ def _extension_guess(cond: Conditioned, goal: ActionGoal, base_cutoff: float, to
     replication, the voters still in line at a cutoff are those who leave the line after it;
     the first step whose predictive upper bound is within the goal (``top + 1`` if none).
     Exact for a one-stage line; a guess when later line stages reorder voters."""
-    runs = run(cond, variant(cond, close_policy=ClosePolicy(kind=ClosePolicyKind.SERVE_ALL)))
+    runs = run(
+        cond, variant(cond, close_policy=ClosePolicy(kind=ClosePolicyKind.SERVE_ALL)), detail=False
+    )
     cutoffs = base_cutoff + np.arange(top + 1) * goal.extension_step_minutes
     # left[r, k]: voters of replication r leaving the line after cutoff k
     left = np.array(
@@ -189,7 +191,8 @@ def extension_action(cond: Conditioned, goal: ActionGoal | None = None) -> Actio
     def runs_for(k: int) -> RunSet:
         if k not in cache:
             minutes = k * goal.extension_step_minutes
-            cache[k] = run(cond, variant(cond, close_policy=extended(policy, minutes)))
+            spec = variant(cond, close_policy=extended(policy, minutes))
+            cache[k] = run(cond, spec, detail=False)
         return cache[k]
 
     def ok(k: int) -> bool:
@@ -228,7 +231,8 @@ def extension_action_bisect(cond: Conditioned, goal: ActionGoal | None = None) -
     def runs_for(k: int) -> RunSet:
         if k not in cache:
             minutes = k * goal.extension_step_minutes
-            cache[k] = run(cond, variant(cond, close_policy=extended(policy, minutes)))
+            spec = variant(cond, close_policy=extended(policy, minutes))
+            cache[k] = run(cond, spec, detail=False)
         return cache[k]
 
     def ok(k: int) -> bool:
@@ -275,7 +279,7 @@ def servers_action(cond: Conditioned, goal: ActionGoal | None = None) -> Action 
                 servers[name] = st.servers + k  # constant: the kernel's fast path
             elif k > 0:
                 servers[name] = _with_added(st, k, start)
-        return _after(cond, run(cond, variant(cond, servers=servers)), goal.level)
+        return _after(cond, run(cond, variant(cond, servers=servers), detail=False), goal.level)
 
     def meets(left: Estimate, wait: Estimate) -> bool:
         if left.ci_high > goal.max_left_in_line:
@@ -344,7 +348,7 @@ def _with_extra_arrivals(
 def _neighbour_runs(nb: Neighbour, count: int, at_minute: float) -> RunSet:
     cond = nb.cond
     if count == 0:
-        return run(cond)
+        return run(cond, detail=False)
     prep = prepare(cond.rest)
     inputs = [
         _with_extra_arrivals(
@@ -352,7 +356,7 @@ def _neighbour_runs(nb: Neighbour, count: int, at_minute: float) -> RunSet:
         )
         for r, inp in enumerate(cond.inputs)
     ]
-    return _collect(cond, prep, inputs, cond.ghosts + cond.in_line)
+    return _collect(cond, prep, inputs, cond.ghosts + cond.in_line, detail=False)
 
 
 def redirect_action(
@@ -369,7 +373,7 @@ def redirect_action(
     close = neighbour.cond.rest.days[0].close_minutes
     if cond.in_line == 0 or arrive >= close:
         return None
-    base, _ = _after(neighbour.cond, run(neighbour.cond), goal.level)
+    base, _ = _after(neighbour.cond, run(neighbour.cond, detail=False), goal.level)
     limit = max(base.ci_high, goal.max_left_in_line)
 
     def ok(k: int) -> bool:
@@ -379,7 +383,7 @@ def redirect_action(
     # the largest k in [0, in_line] with ok(k): bisect on "not ok"
     n = cond.in_line
     k = n if ok(n) else max(_bisect(lambda j: not ok(j), 0, n) - 1, 0)
-    left, wait = _after(cond, run(cond, drop_from_line=k), goal.level)
+    left, wait = _after(cond, run(cond, drop_from_line=k, detail=False), goal.level)
     return Action(
         kind=ActionKind.REDIRECT,
         station=neighbour.name,
@@ -399,7 +403,7 @@ def ballots_action(cond: Conditioned, goal: ActionGoal | None = None) -> Action 
     stock = cond.rest.ballots
     if stock is None:
         return None
-    runs = run(cond, cond.rest.model_copy(update={"ballots": None}))
+    runs = run(cond, cond.rest.model_copy(update={"ballots": None}), detail=False)
     needed = predictive(runs.served, goal.level)
     extra = math.ceil(needed.ci_high) - stock
     if extra <= 0:
