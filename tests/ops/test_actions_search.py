@@ -10,6 +10,7 @@ from abroad.ops.actions import (
     _search_from,
     extension_action,
     extension_action_bisect,
+    servers_action,
 )
 from abroad.ops.nowcast import StationState, condition
 from abroad.queueing import DaySpec, StageSpec, StationSpec
@@ -83,3 +84,28 @@ def test_search_from_any_guess_finds_the_smallest(answer: int, guess: int) -> No
 
 def test_search_from_reports_an_unreachable_goal() -> None:
     assert _search_from(lambda k: False, 10, 72) is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "now", "in_line", "goal"),
+    [
+        (station(2, 75), 840, 120, ActionGoal()),
+        (station(2, 75), 840, 120, ActionGoal(max_wait_minutes=30)),
+        (station(3, 100), 900, 200, ActionGoal(lead_minutes=30)),
+        (station(2, 75, lanes=1), 840, 150, ActionGoal()),
+        (station(2, 75, lanes=1), 840, 150, ActionGoal(max_wait_minutes=20)),
+    ],
+)
+def test_servers_ranked_on_a_share_of_the_runs_match_the_full_greedy(
+    spec: StationSpec, now: float, in_line: int, goal: ActionGoal
+) -> None:
+    cond = condition(
+        spec, StationState(now_minute=now, people_in_line=in_line, processed_today=300), 40, 4
+    )
+    quick = servers_action(cond, goal)
+    full = servers_action(cond, goal, probe_share=1.0)
+    assert quick is not None and full is not None
+    assert quick.servers_by_stage == full.servers_by_stage
+    assert quick.achieves_goal == full.achieves_goal
+    assert quick.left_in_line_at_close_after == full.left_in_line_at_close_after
+    assert quick.wait_minutes_now_after == full.wait_minutes_now_after

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -261,17 +261,32 @@ def _with_added(stage: StageSpec, add: int, from_minute: float) -> tuple[tuple[f
     return (*before, (from_minute, stage.servers_at(from_minute) + add), *after)
 
 
-def servers_action(cond: Conditioned, goal: ActionGoal | None = None) -> Action | None:
+def servers_action(
+    cond: Conditioned, goal: ActionGoal | None = None, *, probe_share: float = 0.25
+) -> Action | None:
     """The fewest servers added from now (plus the lead time) so that the goal holds: the
     line left at the cutoff (upper bound) at most ``goal.max_left_in_line`` and, if set, the
     mean wait of someone joining now at most ``goal.max_wait_minutes``. Servers are added one
     at a time where the next one lowers the people left (then the wait) the most; None if
-    no server anywhere changes anything."""
+    no server anywhere changes anything.
+
+    Which stage helps most is ranked on the first ``probe_share`` of the replications (at
+    least 10; the same common random numbers); the best-ranked stage is then run on all of
+    them and taken if it helps, else the next ones (all of them in the end: the full greedy
+    step). Every figure reported and every test of the goal is on all the replications.
+    ``probe_share=1`` ranks on all of them (the plain greedy search)."""
     goal = goal or ActionGoal()
     start = cond.state.now_minute + goal.lead_minutes
     stages = {st.name: st for st in cond.rest.stages}
+    n_rep = len(cond.inputs)
+    n_probe = min(n_rep, max(10, math.ceil(probe_share * n_rep)))
+    probe = (
+        replace(cond, inputs=cond.inputs[:n_probe], thetas=cond.thetas[:n_probe])
+        if n_probe < n_rep and len(stages) > 1
+        else None
+    )
 
-    def evaluate(added: dict[str, int]) -> tuple[Estimate, Estimate]:
+    def evaluate(added: dict[str, int], on: Conditioned = cond) -> tuple[Estimate, Estimate]:
         servers: dict[str, int | tuple[tuple[float, int], ...]] = {}
         for name, k in added.items():
             st = stages[name]
@@ -279,26 +294,35 @@ def servers_action(cond: Conditioned, goal: ActionGoal | None = None) -> Action 
                 servers[name] = st.servers + k  # constant: the kernel's fast path
             elif k > 0:
                 servers[name] = _with_added(st, k, start)
-        return _after(cond, run(cond, variant(cond, servers=servers), detail=False), goal.level)
+        return _after(on, run(on, variant(on, servers=servers), detail=False), goal.level)
 
     def meets(left: Estimate, wait: Estimate) -> bool:
         if left.ci_high > goal.max_left_in_line:
             return False
         return goal.max_wait_minutes is None or wait.mean <= goal.max_wait_minutes
 
+    def key(est: tuple[Estimate, Estimate]) -> tuple[float, float]:
+        return (est[0].mean, est[1].mean)
+
     added: dict[str, int] = {}
     left, wait = evaluate(added)
     base = (left.mean, wait.mean)
     while not meets(left, wait) and sum(added.values()) < goal.max_added_servers:
+        trials = {name: {**added, name: added.get(name, 0) + 1} for name in stages}
+        ranked = list(stages)
+        if probe is not None:
+            ranked.sort(key=lambda name: key(evaluate(trials[name], probe)))
+        now = (left.mean, wait.mean)
         best: tuple[tuple[float, float], str, Estimate, Estimate] | None = None
-        for name in stages:
-            trial = {**added, name: added.get(name, 0) + 1}
-            t_left, t_wait = evaluate(trial)
-            key = (t_left.mean, t_wait.mean)
-            if best is None or key < best[0]:
-                best = (key, name, t_left, t_wait)
+        for name in ranked:
+            t_left, t_wait = evaluate(trials[name])
+            k = (t_left.mean, t_wait.mean)
+            if best is None or k < best[0]:
+                best = (k, name, t_left, t_wait)
+            if probe is not None and k < now:
+                break  # the best-ranked stage that helps
         assert best is not None
-        if best[0] >= (left.mean, wait.mean):
+        if best[0] >= now:
             break  # no single server helps any more
         added[best[1]] = added.get(best[1], 0) + 1
         left, wait = best[2], best[3]
