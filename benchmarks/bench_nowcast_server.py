@@ -61,6 +61,7 @@ from abroad.jobs.replay import (
     station_day,
     station_reports,
 )
+from abroad.ops.actions import extension_action, extension_action_bisect
 from abroad.ops.alerts import AlertThresholds, evaluate_alerts
 from abroad.ops.nowcast import (
     IntensityPrior,
@@ -502,6 +503,16 @@ def speed(tmp: Path, n: int) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         nowcaster.refresh_stale(db)
         t_warm, c_warm = time.perf_counter() - t0, time.process_time() - c0
+        # the two passes of refresh_stale apart: every nowcast and alert stored, then actions
+        _stale_all(db, eid)
+        t0, c0 = time.perf_counter(), time.process_time()
+        _, pending = nowcaster.refresh_nowcasts(db)
+        t_first, c_first = time.perf_counter() - t0, time.process_time() - c0
+        assert _fresh_count(db, eid) == len(keys)
+        t0, c0 = time.perf_counter(), time.process_time()
+        for p in pending:
+            nowcaster.finish_actions(db, p)
+        t_acts, c_acts = time.perf_counter() - t0, time.process_time() - c0
         biggest = max(keys, key=lambda k: states[k].people_in_line)
         typical = sorted(keys, key=lambda k: states[k].people_in_line)[len(keys) // 2]
         one = {}
@@ -534,6 +545,26 @@ def speed(tmp: Path, n: int) -> None:
     for i, key in enumerate(keys):
         simulate_station(by_key[key], replications=REPLICATIONS, seed=i)
     t_sim, c_sim = time.perf_counter() - t0, time.process_time() - c0
+    # the extension action: one serve-everyone run and two confirming probes, against the
+    # earlier bisection, on the same alerting stations (same answers expected)
+    t_ext = t_bis = 0.0
+    n_ext = same = within = 0
+    for i, key in enumerate(keys):
+        if states[key].people_in_line < 50:
+            continue
+        cond = condition(by_key[key], states[key], REPLICATIONS, i)
+        if run(cond).left_in_line_at_close.mean() < 20:
+            continue
+        t0 = time.perf_counter()
+        fast = extension_action(cond)
+        t_ext += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        slow = extension_action_bisect(cond)
+        t_bis += time.perf_counter() - t0
+        assert fast is not None and slow is not None
+        n_ext += 1
+        same += fast.minutes == slow.minutes
+        within += abs((fast.minutes or 0) - (slow.minutes or 0)) <= 5
     core_one: dict[str, tuple[float, float]] = {}
     for key in (typical, biggest):
         best = best_alerts = math.inf
@@ -551,6 +582,17 @@ def speed(tmp: Path, n: int) -> None:
         f"nowcast, alerts with actions, stored): cold {t_cold:.2f} s (CPU {c_cold:.2f}), warm "
         f"{t_warm:.2f} s (CPU {c_warm:.2f}, {t_warm / n * 1e3:.1f} ms/station); goal < 2 s"
     )
+    print(
+        f"    the passes apart (warm): every nowcast and its alerts stored {t_first:.2f} s "
+        f"(CPU {c_first:.2f}); then the actions of the {len(pending)} alerting stations "
+        f"{t_acts:.2f} s (CPU {c_acts:.2f})"
+    )
+    if n_ext:
+        print(
+            f"    extension action on {n_ext} stations with a line left at closing: serve-"
+            f"everyone read + confirmation {t_ext:.2f} s, bisection {t_bis:.2f} s (ratio "
+            f"{t_ext / t_bis:.2f}); same minutes {same}/{n_ext}, within one step {within}/{n_ext}"
+        )
     print(
         f"    peers in this process: pure-core nowcast {t_core:.2f} s (CPU {c_core:.2f}); "
         f"pure-core nowcast + alerts with simulated actions {t_alerts:.2f} s (CPU "

@@ -6,7 +6,14 @@ import numpy as np
 
 from abroad.model import ClosePolicy, Exponential, LogNormal
 from abroad.ops.actions import ActionGoal, ActionKind, Neighbour, redirect_action, servers_action
-from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts, silent_alert
+from abroad.ops.alerts import (
+    AlertKind,
+    AlertThresholds,
+    attach_actions,
+    evaluate_alerts,
+    needs_actions,
+    silent_alert,
+)
 from abroad.ops.nowcast import StationState, condition, run, summarise
 from abroad.queueing import DaySpec, StageSpec, StationSpec
 
@@ -130,3 +137,49 @@ def test_servers_action_with_a_lead_time_needs_at_least_as_many() -> None:
     assert later.servers is not None and now.servers is not None and later.servers >= now.servers
     assert later.minutes == 960
     assert np.isfinite(later.left_in_line_at_close_after.mean)
+
+
+def test_alerts_of_one_station_share_its_actions() -> None:
+    """The left-at-close and line-cap alerts carry the same added servers and redirects,
+    computed once; the wait alert's servers aim at the wait target instead."""
+    spec = station(2, 75, cap=100, name="busy")
+    idle = condition(
+        station(6, 30, name="idle"),
+        StationState(now_minute=840, people_in_line=0, processed_today=180),
+        30,
+        2,
+    )
+    state = StationState(now_minute=840, people_in_line=120, processed_today=360)
+    _, alerts = alerts_for(
+        spec,
+        state,
+        AlertThresholds(left_at_close_people=10),
+        neighbours=[Neighbour("idle", 40.0, idle)],
+    )
+    by_kind = {a.kind: a for a in alerts}
+    left = {a.kind: a for a in by_kind[AlertKind.LEFT_AT_CLOSE].actions}
+    cap = {a.kind: a for a in by_kind[AlertKind.LINE_ABOVE_CAP].actions}
+    wait = {a.kind: a for a in by_kind[AlertKind.WAIT_ABOVE_TARGET].actions}
+    assert left[ActionKind.ADD_SERVERS] is cap[ActionKind.ADD_SERVERS]
+    assert left[ActionKind.REDIRECT] is cap[ActionKind.REDIRECT] is wait[ActionKind.REDIRECT]
+    assert ActionKind.EXTEND in left and ActionKind.EXTEND not in cap
+    assert wait[ActionKind.ADD_SERVERS].wait_minutes_now_after.mean <= 30
+
+
+def test_alerts_first_then_their_actions_give_the_same_alerts() -> None:
+    spec = station(2, 75, cap=100)
+    state = StationState(now_minute=840, people_in_line=120, processed_today=360)
+    cond = condition(spec, state, replications=30, seed=1)
+    nc = summarise(cond, run(cond))
+    th = AlertThresholds(left_at_close_people=10)
+    bare = evaluate_alerts(cond, nc, th, with_actions=False)
+    assert needs_actions(bare) and all(a.actions == () for a in bare)
+    full = evaluate_alerts(cond, nc, th)
+    assert attach_actions(cond, bare) == full
+    assert {a.kind for a in full} >= {
+        AlertKind.LEFT_AT_CLOSE,
+        AlertKind.WAIT_ABOVE_TARGET,
+        AlertKind.LINE_ABOVE_CAP,
+    }
+    assert all(a.actions for a in full)
+    assert not needs_actions([silent_alert("s", 60, th)])  # type: ignore[list-item]

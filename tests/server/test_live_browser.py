@@ -156,6 +156,25 @@ def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Ser
         expect(row.locator("td.left")).not_to_have_text("–")  # the nowcaster ran
         expect(row).to_contain_text("left_at_close")
         expect(row).to_contain_text("extend")
+        # the state between the nowcaster's two passes (alerts stored, actions not yet): the
+        # console says so instead of showing an alert without actions
+        db = Database.open(served.db_url)
+        try:
+            with db.write() as s:
+                s.execute(
+                    text(
+                        "UPDATE station_nowcasts SET result = "
+                        "json_set(result, '$.actions_pending', json('true')) "
+                        "WHERE station_key = 'emb'"
+                    )
+                )
+                s.execute(
+                    text("UPDATE station_alerts SET actions = '[]' WHERE station_key = 'emb'")
+                )
+        finally:
+            db.dispose()
+        expect(row.locator("li.actions-pending").first).to_have_text("actions being computed…")
+        expect(row).not_to_contain_text("extend")
         # cg never reported although it opened at 08:00 (Houston): silent
         # (raised in the nowcaster's pass after emb's nowcast: the next poll may bring it)
         expect(page.locator("#station-cg")).to_contain_text("silent", timeout=30_000)

@@ -22,6 +22,7 @@ from abroad.server.models import (
     Election,
     Station,
     StationAlertRow,
+    StationNowcastRow,
     StationReportRow,
 )
 from abroad.server.services import live, nowcaster
@@ -318,3 +319,51 @@ def test_a_silent_or_distant_station_is_not_offered(annex_db: Database) -> None:
         )
     assert alert is not None
     assert [a for a in alert.actions if a["kind"] == "redirect"] == []
+
+
+def test_nowcasts_and_alerts_first_then_the_actions(annex_db: Database) -> None:
+    """One nowcaster pass stores every stale station's nowcast and alerts (actions pending);
+    the actions pass then stores the very actions a full recompute gives."""
+    db = annex_db
+    _file(db, "emb", "def-0001", "08:05", people_in_line=250, processed=0)
+    _file(db, "emb", "def-0002", "16:00", people_in_line=1200, processed=1000)
+    _file(db, "annex", "def-0003", "15:50", people_in_line=5, processed=300)
+    _file(db, "cg", "def-0004", "15:55", people_in_line=0, processed=100)
+
+    def rows() -> tuple[dict[str, StationNowcastRow], list[StationAlertRow]]:
+        with db.read() as s:
+            nowcasts = {r.station_key: r for r in s.scalars(select(StationNowcastRow))}
+            return nowcasts, list(s.scalars(select(StationAlertRow)))
+
+    count, pending = nowcaster.refresh_nowcasts(db)
+    assert count == 3
+    nowcasts, alerts = rows()
+    assert {k for k, r in nowcasts.items() if r.result is not None and not r.stale} == {
+        "emb",
+        "annex",
+        "cg",
+    }
+    emb_alerts = [a for a in alerts if a.station_key == "emb"]
+    assert {a.kind for a in emb_alerts} >= {"left_at_close", "wait_above_target"}
+    assert all(a.actions == [] for a in alerts)
+    assert [p.station_key for p in pending] == ["emb"]
+    assert nowcasts["emb"].result is not None and nowcasts["emb"].result["actions_pending"]
+    shown = nowcaster._out("emb", nowcasts["emb"], [live.alert_out(a) for a in emb_alerts])
+    assert shown.alerts and all(a.actions_pending for a in shown.alerts)
+
+    assert nowcaster.finish_actions(db, pending[0])
+    nowcasts, alerts = rows()
+    deferred = {a.kind: a.actions for a in alerts if a.station_key == "emb"}
+    assert all(deferred.values())
+    assert "actions_pending" not in (nowcasts["emb"].result or {})
+    assert (
+        not nowcaster._out("emb", nowcasts["emb"], [live.alert_out(a) for a in alerts])
+        .alerts[0]
+        .actions_pending
+    )
+    # the same actions as computing everything at once
+    nowcaster.refresh(db, "tiny", "emb")
+    _, alerts = rows()
+    assert {a.kind: a.actions for a in alerts if a.station_key == "emb"} == deferred
+    # actions for a recompute that has since been replaced are not stored
+    assert not nowcaster.finish_actions(db, pending[0])

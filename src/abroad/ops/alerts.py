@@ -16,9 +16,10 @@ The actions come from ``abroad.ops.actions``, simulated from the same present st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,8 +27,8 @@ from abroad.ops.actions import (
     Action,
     ActionGoal,
     Neighbour,
-    actions_for,
     ballots_action,
+    extension_action,
     redirect_action,
     servers_action,
 )
@@ -97,9 +98,15 @@ def evaluate_alerts(
     minutes_since_report: float = 0.0,
     neighbours: Sequence[Neighbour] = (),
     goal: ActionGoal | None = None,
+    with_actions: bool = True,
 ) -> tuple[Alert, ...]:
-    """Every alert the rules raise for one station's nowcast, each with its actions."""
-    goal = goal or ActionGoal()
+    """Every alert the rules raise for one station's nowcast, each with its actions (none
+    with ``with_actions=False``: ``attach_actions`` adds them later, as the server does once
+    every station has its nowcast).
+
+    Each action is computed once per call and shared by every alert that carries it (the
+    left-at-close and line-cap alerts share the added servers and the redirects; the wait
+    alert's servers aim at the wait target, its redirects are the same)."""
     name = result.station
     out: list[Alert] = []
     silent = silent_alert(name, minutes_since_report, thresholds)
@@ -115,12 +122,10 @@ def evaluate_alerts(
                 "predicted still in line at closing",
                 left.mean,
                 thresholds.left_at_close_people,
-                actions_for(cond, goal, neighbours),
             )
         )
     wait = result.wait_minutes_now
     if wait.mean > thresholds.wait_target_minutes:
-        wait_goal = goal.model_copy(update={"max_wait_minutes": thresholds.wait_target_minutes})
         out.append(
             Alert(
                 AlertKind.WAIT_ABOVE_TARGET,
@@ -129,13 +134,11 @@ def evaluate_alerts(
                 f"(target {thresholds.wait_target_minutes:g})",
                 wait.mean,
                 thresholds.wait_target_minutes,
-                _servers_and_redirects(cond, wait_goal, neighbours),
             )
         )
     b = result.ballots
     if b.stock_now is not None and b.chance_run_out >= thresholds.ballots_chance:
         when = "" if b.minute is None else f" around {clock_text(b.minute.mean)}"
-        act = ballots_action(cond, goal)
         out.append(
             Alert(
                 AlertKind.BALLOTS_EXHAUSTED,
@@ -143,7 +146,6 @@ def evaluate_alerts(
                 f"ballots run out before closing{when} ({b.chance_run_out:.0%} chance)",
                 b.chance_run_out,
                 thresholds.ballots_chance,
-                () if act is None else (act,),
             )
         )
     cap = thresholds.line_cap_people
@@ -161,14 +163,76 @@ def evaluate_alerts(
                     f"line of {worst:,.0f} (now or predicted) at or above the cap of {cap:,}",
                     worst,
                     float(cap),
-                    _servers_and_redirects(cond, goal, neighbours),
                 )
             )
+    return attach_actions(cond, out, neighbours, goal) if with_actions else tuple(out)
+
+
+def attach_actions(
+    cond: Conditioned,
+    alerts: Sequence[Alert],
+    neighbours: Sequence[Neighbour] = (),
+    goal: ActionGoal | None = None,
+) -> tuple[Alert, ...]:
+    """The alerts of one station (``evaluate_alerts(..., with_actions=False)``) with their
+    actions, each action simulated once and shared by the alerts that carry it: the line left
+    at closing gets the extension, added servers and redirects; the wait above target the
+    servers that bring it to the target (the alert's threshold) and the redirects; the line
+    above the cap the servers and redirects; the ballots the delivery."""
+    goal = goal or ActionGoal()
+    acts = _Actions(cond, neighbours)
+    out: list[Alert] = []
+    for a in alerts:
+        if a.kind is AlertKind.LEFT_AT_CLOSE:
+            found = acts.all(goal)
+        elif a.kind is AlertKind.WAIT_ABOVE_TARGET:
+            found = acts.servers_and_redirects(
+                goal.model_copy(update={"max_wait_minutes": a.threshold})
+            )
+        elif a.kind is AlertKind.BALLOTS_EXHAUSTED:
+            act = ballots_action(cond, goal)
+            found = () if act is None else (act,)
+        elif a.kind is AlertKind.LINE_ABOVE_CAP:
+            found = acts.servers_and_redirects(goal)
+        else:
+            found = ()
+        out.append(replace(a, actions=found))
     return tuple(out)
 
 
-def _servers_and_redirects(
-    cond: Conditioned, goal: ActionGoal, neighbours: Sequence[Neighbour]
-) -> tuple[Action, ...]:
-    acts = [servers_action(cond, goal), *(redirect_action(cond, nb, goal) for nb in neighbours)]
-    return tuple(a for a in acts if a is not None)
+def needs_actions(alerts: Sequence[Alert]) -> bool:
+    """Whether any of the alerts carries actions (all but the silent one)."""
+    return any(a.kind is not AlertKind.SILENT for a in alerts)
+
+
+class _Actions:
+    """One station's actions within one ``evaluate_alerts`` call, each computed once (keyed by
+    the action and the goal; redirects do not read the wait target, so they share one key)."""
+
+    def __init__(self, cond: Conditioned, neighbours: Sequence[Neighbour]) -> None:
+        self.cond = cond
+        self.neighbours = sorted(neighbours, key=lambda x: x.travel_minutes)
+        self._memo: dict[tuple[str, ActionGoal], Action | None] = {}
+
+    def _once(self, key: str, goal: ActionGoal, make: Callable[[], Action | None]) -> Action | None:
+        k = (key, goal)
+        if k not in self._memo:
+            self._memo[k] = make()
+        return self._memo[k]
+
+    def _redirects(self, goal: ActionGoal) -> list[Action | None]:
+        g = goal.model_copy(update={"max_wait_minutes": None})
+        return [
+            self._once(f"redirect:{i}", g, partial(redirect_action, self.cond, nb, g))
+            for i, nb in enumerate(self.neighbours)
+        ]
+
+    def servers_and_redirects(self, goal: ActionGoal) -> tuple[Action, ...]:
+        acts = [self._once("servers", goal, lambda: servers_action(self.cond, goal))]
+        return tuple(a for a in (*acts, *self._redirects(goal)) if a is not None)
+
+    def all(self, goal: ActionGoal) -> tuple[Action, ...]:
+        """As ``actions_for``: extension, added servers, redirects (nearest first)."""
+        ext = self._once("extension", goal, lambda: extension_action(self.cond, goal))
+        acts = (ext, self._once("servers", goal, lambda: servers_action(self.cond, goal)))
+        return tuple(a for a in (*acts, *self._redirects(goal)) if a is not None)

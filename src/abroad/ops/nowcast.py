@@ -544,6 +544,11 @@ class RunSet:
     """(replication, minute of ``line_minutes``): voters who have left the line (started
     service at the last line stage) since now, cumulative; neither the joiner nor voters
     already past the line now are counted."""
+    line_leave_minutes: tuple[FloatArray, ...] = ()
+    """Per replication, sorted: the minute each served voter started the line's last stage
+    (left the line); the joiner and voters past the line now left out. Under serve_all, the
+    voters who would still be in line at a cutoff ``c`` are (for a one-stage line exactly)
+    those with a minute above ``c``."""
 
 
 def _left_line_by(started: FloatArray, minutes: FloatArray, skip: list[int]) -> FloatArray:
@@ -569,16 +574,24 @@ def variant(
     return spec
 
 
-def run(cond: Conditioned, spec: StationSpec | None = None, drop_from_line: int = 0) -> RunSet:
+def run(
+    cond: Conditioned,
+    spec: StationSpec | None = None,
+    drop_from_line: int = 0,
+    *,
+    detail: bool = True,
+) -> RunSet:
     """Run every replication of ``cond`` on ``spec`` (a ``variant``; default the rest of the
     day as reported). ``drop_from_line`` removes that many people from the back of the line
-    now (sent elsewhere)."""
+    now (sent elsewhere). ``detail=False`` leaves out the line and processed curves (empty):
+    the actions' probes need only the counts at closing and the joiner's wait."""
     rest = spec or cond.rest
     prep = prepare(rest)
     if drop_from_line > cond.in_line:
         raise ValueError("cannot drop more people than are in line")
     keep = cond.ghosts + cond.in_line - drop_from_line
-    return _collect(cond, prep, [_drop(inp, keep, drop_from_line) for inp in cond.inputs], keep)
+    inputs = [_drop(inp, keep, drop_from_line) for inp in cond.inputs]
+    return _collect(cond, prep, inputs, keep, detail=detail)
 
 
 def _drop(inp: RandomInputs, keep: int, drop: int) -> RandomInputs:
@@ -594,7 +607,12 @@ def _drop(inp: RandomInputs, keep: int, drop: int) -> RandomInputs:
 
 
 def _collect(
-    cond: Conditioned, prep: PreparedStation, inputs: Sequence[RandomInputs], joiner: int
+    cond: Conditioned,
+    prep: PreparedStation,
+    inputs: Sequence[RandomInputs],
+    joiner: int,
+    *,
+    detail: bool = True,
 ) -> RunSet:
     rest = prep.spec
     day = rest.days[0]
@@ -613,8 +631,10 @@ def _collect(
     grid_minutes: FloatArray = day.open_minutes + np.arange(n_grid, dtype=np.float64) * (
         rest.queue_step_minutes
     )
-    line = np.empty((n_rep, n_grid))
-    processed = np.empty((n_rep, n_grid))
+    n_kept = n_grid if detail else 0
+    line = np.empty((n_rep, n_kept))
+    processed = np.empty((n_rep, n_kept))
+    leaves: list[FloatArray] = []
     # voters in service at the first stage now have left the line already when it is the
     # line's only stage; otherwise they are still in it (at the door's screening)
     skip = [joiner, *(range(cond.ghosts) if ls == 0 else ())]
@@ -651,8 +671,10 @@ def _collect(
         else:  # still waiting at the cutoff: counted in the sample taken at closing
             jw[r] = cutoff - day.open_minutes
             j_start = cutoff + 1e-9 if math.isnan(j_start) else j_start
-        line[r] = grid - (grid_minutes < j_start)
-        processed[r] = _left_line_by(start[ls], grid_minutes, skip)
+        if detail:
+            line[r] = grid - (grid_minutes < j_start)
+            processed[r] = _left_line_by(start[ls], grid_minutes, skip)
+        leaves.append(np.sort(start[ls][o == K.SERVED]))
         if ballots is not None:
             taken = np.sort(start[0][~np.isnan(start[0])])
             if taken.shape[0] >= ballots and ballots > 0:
@@ -669,10 +691,11 @@ def _collect(
         joiner_served=js,
         ballots_out_minute=bout,
         line=line,
-        line_minutes=grid_minutes,
+        line_minutes=grid_minutes if detail else grid_minutes[:0],
         close_minute=close,
         cutoff_minute=cutoff,
         processed=processed,
+        line_leave_minutes=tuple(leaves),
     )
 
 

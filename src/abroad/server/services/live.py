@@ -157,6 +157,11 @@ class AlertOut(BaseModel):
     value: float
     threshold: float
     actions: list[dict[str, Any]]
+    actions_pending: bool = Field(
+        default=False,
+        description="The actions are still being simulated (the nowcasts of every station "
+        "come first); ``actions`` is empty until then.",
+    )
     raised_at: dt.datetime
     updated_at: dt.datetime
     acknowledged_by: str | None

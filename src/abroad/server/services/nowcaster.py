@@ -45,7 +45,15 @@ from sqlalchemy import func, select
 
 from abroad.model.scenario import TravelModel
 from abroad.ops.actions import Neighbour
-from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts, silent_alert
+from abroad.ops.alerts import (
+    Alert,
+    AlertKind,
+    AlertThresholds,
+    attach_actions,
+    evaluate_alerts,
+    needs_actions,
+    silent_alert,
+)
 from abroad.ops.neighbours import Located, nearest_by_travel
 from abroad.ops.nowcast import (
     Conditioned,
@@ -274,15 +282,35 @@ class LazyNeighbours(Sequence[Neighbour]):
         return iter(self._all())
 
 
-def refresh(db: Database, election_key: str, station_key: str) -> None:
-    """Recompute one station's nowcast and alerts from its accepted reports."""
+ACTIONS_PENDING = "actions_pending"
+"""Key set (true) in a stored nowcast whose alerts' actions are still being computed."""
+
+
+@dataclass(frozen=True)
+class PendingActions:
+    """A station whose nowcast and alerts are stored and whose alerts' actions are not yet."""
+
+    election_id: int
+    station_key: str
+    reports_seen: int
+    cond: Conditioned
+    alerts: tuple[Alert, ...]
+    neighbours: LazyNeighbours
+
+
+def refresh(
+    db: Database, election_key: str, station_key: str, *, defer_actions: bool = False
+) -> PendingActions | None:
+    """Recompute one station's nowcast and alerts from its accepted reports. With
+    ``defer_actions`` the alerts are stored without their actions (the nowcast marked
+    ``actions_pending``) and what ``finish_actions`` needs to add them is returned."""
     with db.read() as s:
         e = s.scalar(select(Election).where(Election.election_key == election_key))
         if e is None:
-            return
+            return None
         station = live.station_by_key(s, e.id, station_key)
         if station is None:
-            return
+            return None
         stations = list(
             s.scalars(select(Station).where(Station.election_id == e.id).order_by(Station.id))
         )
@@ -292,6 +320,7 @@ def refresh(db: Database, election_key: str, station_key: str) -> None:
     result: dict[str, Any] | None = None
     error: str | None = None
     alerts: list[Any] = []
+    pending: PendingActions | None = None
     if not rows:
         error = "no accepted report yet"
     else:
@@ -305,12 +334,23 @@ def refresh(db: Database, election_key: str, station_key: str) -> None:
                     lambda: open_neighbours(db, e.id, station, stations, instant, model, settings)
                 )
                 alerts = list(
-                    evaluate_alerts(cond, nc, settings.thresholds(), neighbours=neighbours)
+                    evaluate_alerts(
+                        cond,
+                        nc,
+                        settings.thresholds(),
+                        neighbours=neighbours,
+                        with_actions=not defer_actions,
+                    )
                 )
                 result = {
                     **nc.as_dict(),
                     "processed_chart": processed_chart(model, station, rows, cond),
                 }
+                if defer_actions and needs_actions(alerts):
+                    result[ACTIONS_PENDING] = True
+                    pending = PendingActions(
+                        e.id, station_key, seen, cond, tuple(alerts), neighbours
+                    )
         except (ValueError, KeyError) as exc:
             error = f"cannot nowcast: {exc}"
     with db.write() as s:
@@ -339,6 +379,34 @@ def refresh(db: Database, election_key: str, station_key: str) -> None:
         row.result = result
         row.error = error
         _store_alerts(s, e.id, station_key, alerts, NOWCAST_KINDS if result is not None else ())
+    return pending
+
+
+def finish_actions(db: Database, pending: PendingActions) -> bool:
+    """Simulate the actions of a station's stored alerts and store them onto the alerts;
+    False (nothing stored) if the station has been recomputed meanwhile (that recompute
+    brings its own alerts and actions)."""
+    try:
+        alerts = list(attach_actions(pending.cond, pending.alerts, pending.neighbours))
+    except Exception:  # the alerts stay without actions; the next recompute tries again
+        log.exception("actions of %s failed", pending.station_key)
+        alerts = list(pending.alerts)
+    with db.write() as s:
+        row = s.scalar(
+            select(StationNowcastRow).where(
+                StationNowcastRow.election_id == pending.election_id,
+                StationNowcastRow.station_key == pending.station_key,
+            )
+        )
+        if (
+            row is None
+            or row.reports_seen != pending.reports_seen
+            or not (row.result or {}).get(ACTIONS_PENDING)
+        ):
+            return False
+        row.result = {k: v for k, v in (row.result or {}).items() if k != ACTIONS_PENDING}
+        _store_alerts(s, pending.election_id, pending.station_key, alerts, NOWCAST_KINDS)
+    return True
 
 
 def _store_alerts(
@@ -446,6 +514,13 @@ def _out(
             note="no accepted report yet",
             alerts=alerts,
         )
+    if (row.result or {}).get(ACTIONS_PENDING):
+        alerts = [
+            a.model_copy(update={"actions_pending": True})
+            if a.active and a.kind in NOWCAST_KINDS and a.status != "resolved"
+            else a
+            for a in alerts
+        ]
     return live.NowcastOut(
         station_key=station_key,
         stale=row.stale,
@@ -598,22 +673,59 @@ def _check_never_reported(
     return sum(a is not None for _, _, a in silent)
 
 
-def refresh_stale(db: Database) -> int:
-    """Recompute every stale nowcast; how many."""
+def _stale(db: Database) -> list[tuple[str, str]]:
     with db.read() as s:
-        todo = list(
-            s.execute(
+        return [
+            (str(ek), str(sk))
+            for ek, sk in s.execute(
                 select(Election.election_key, StationNowcastRow.station_key)
                 .join(Election, Election.id == StationNowcastRow.election_id)
                 .where(StationNowcastRow.stale.is_(True))
             )
-        )
-    for election_key, station_key in todo:
+        ]
+
+
+def refresh_nowcasts(
+    db: Database, skip: set[tuple[str, str]] | None = None
+) -> tuple[int, list[PendingActions]]:
+    """Recompute every stale nowcast and its alerts, deferring the alerts' actions: how many,
+    and the stations whose actions are pending (for ``finish_actions``). Stations that fail
+    are logged, stay stale (retried next tick) and are added to ``skip``."""
+    skip = set() if skip is None else skip
+    pending: list[PendingActions] = []
+    count = 0
+    for election_key, station_key in _stale(db):
+        if (election_key, station_key) in skip:
+            continue
+        count += 1
         try:
-            refresh(db, election_key, station_key)
+            p = refresh(db, election_key, station_key, defer_actions=True)
         except Exception:  # keep the thread alive; the row stays stale and is retried
             log.exception("nowcast of %s/%s failed", election_key, station_key)
-    return len(todo)
+            skip.add((election_key, station_key))
+            continue
+        if p is not None:
+            pending.append(p)
+    return count, pending
+
+
+def refresh_stale(db: Database, stop: Any = None) -> int:
+    """Recompute every stale nowcast; how many. Nowcasts first: one pass stores every stale
+    station's nowcast and alerts (the alerts marked ``actions_pending``), then the alerting
+    stations' actions are simulated one station at a time and stored onto their alerts;
+    between two stations, stations gone stale meanwhile get their nowcasts first. ``stop``
+    (an event) ends the actions early (they stay pending)."""
+    failed: set[tuple[str, str]] = set()
+    done = 0
+    pending: list[PendingActions] = []
+    while True:
+        count, fresh = refresh_nowcasts(db, failed)
+        done += count
+        keys = {(p.election_id, p.station_key) for p in fresh}
+        pending = [p for p in pending if (p.election_id, p.station_key) not in keys] + fresh
+        if not pending or (stop is not None and stop.is_set()):
+            return done
+        finish_actions(db, pending.pop(0))
 
 
 NOWCASTER_LOCK_KEY = 0x6E6F7763
@@ -765,7 +877,7 @@ def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
                 if lock.acquire():
                     leading_since = leading_since or utcnow()
                     beat(db, leading_since)
-                    refresh_stale(db)
+                    refresh_stale(db, stop)
                     check_silent(db)
                 else:
                     leading_since = None

@@ -193,6 +193,12 @@
         li.textContent = actionText(x);
         ul.append(li);
       }
+      if (a.actions_pending) {
+        const li = document.createElement("li");
+        li.className = "actions-pending";
+        li.textContent = t("actionsPending");
+        ul.append(li);
+      }
       div.append(ul);
       if (a.status !== "resolved" && canHandle) {
         for (const [label, step] of [[t("acknowledge"), "acknowledge"], [t("resolve"), "resolve"]]) {
