@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 from abroad.cli import app
 from abroad.io.scenario import load_scenario
 from abroad.jobs.compare import compare_variants
-from abroad.jobs.plan import run_plan
+from abroad.jobs.plan import plan_value_result, run_plan
 from abroad.model import SiteId
 from abroad.network.problem import build_network_problem
 
@@ -155,3 +156,39 @@ def test_compare_cli_names_the_status_quo_the_ties_and_the_missed_targets(
     text = runner.invoke(app, args)
     assert "the base scenario's network as it is" in text.stdout
     assert "missing the" in text.stdout and "more voters, then the cheaper" in text.stdout
+
+
+def test_a_ballot_budget_that_binds_is_shared_at_one_probability(venue_scenario: Path) -> None:
+    """Without a budget each station gets its own ballots at 1 %; with a budget under their
+    sum the plan sends no more than the budget, every station runs out with the same higher
+    probability, and the expected votes short of ballots are stated."""
+    sc = load_scenario(venue_scenario, "open-venue")
+    problem = build_network_problem(sc, seed=1)
+    sites = list(problem.site_ids)
+    free = plan_value_result(problem, problem.value_of(sites))
+    assert free.ballot_budget is None and free.expected_votes_short_of_ballots is None
+    own = sum(st.ballots_to_send or 0 for st in free.stations)
+    budget = int(own * 0.7)
+    tight = dataclasses.replace(
+        sc, policies=sc.policies.model_copy(update={"ballot_budget": budget})
+    )
+    tight_problem = dataclasses.replace(problem, scenario=tight)
+    held = plan_value_result(tight_problem, tight_problem.value_of(sites))
+    sent = [st.ballots_to_send or 0 for st in held.stations]
+    assert held.ballot_budget_binds and sum(sent) + (held.ballots_reserve or 0) == budget
+    probabilities = [st.ballot_run_out_probability or 0.0 for st in held.stations]
+    assert min(probabilities) > 0.01
+    assert max(probabilities) - min(probabilities) < 0.05  # one shared level (integer ballots)
+    assert (held.expected_votes_short_of_ballots or 0.0) > 0.0
+    assert held.expected_votes_cast == free.expected_votes_cast  # a figure of its own
+    roomy = dataclasses.replace(
+        problem,
+        scenario=dataclasses.replace(
+            sc, policies=sc.policies.model_copy(update={"ballot_budget": own + 100})
+        ),
+    )
+    spare = plan_value_result(roomy, roomy.value_of(sites))
+    assert not spare.ballot_budget_binds and spare.ballots_reserve == 100
+    assert [st.ballots_to_send for st in spare.stations] == [
+        st.ballots_to_send for st in free.stations
+    ]

@@ -176,6 +176,20 @@ def _print_plan(s: PlanSummary) -> None:
         )
     if s.tie_break:
         stdout.print(f"tie-break: {s.tie_break}", highlight=False)
+    if s.ballot_budget is not None:
+        sent = sum(st.ballots_to_send or 0 for st in s.stations)
+        worst = max((st.ballot_run_out_probability or 0.0 for st in s.stations), default=0.0)
+        stdout.print(
+            (
+                f"[yellow]ballot budget binds[/]: {sent:,} of {s.ballot_budget:,} ballots sent, "
+                f"each station runs out with probability up to {worst:.1%}"
+                if s.ballot_budget_binds
+                else f"ballot budget: {sent:,} of {s.ballot_budget:,} ballots sent"
+            )
+            + f", {s.ballots_reserve or 0:,} in reserve; expected votes short of ballots "
+            f"{s.expected_votes_short_of_ballots or 0.0:,.1f}",
+            highlight=False,
+        )
     for w in s.wait_target_violations:
         stdout.print(
             f"[yellow]wait target missed[/] at {w.site_id}: predicted p95 wait "
