@@ -36,7 +36,7 @@ from abroad.model import Scenario, Site, SiteId, StationSettings
 from abroad.network.simulation import Resources, site_max_resources, station_spec
 from abroad.planning import PlanningInstance, PlanValue, value_plan
 from abroad.planning.instance import preferences_from_distance
-from abroad.planning.options import SiteOptions
+from abroad.planning.options import SiteOptions, upper_hull
 from abroad.planning.rules import FloatArray
 from abroad.queueing import kernel as K
 from abroad.queueing import simulate_station
@@ -173,16 +173,7 @@ def concave_pieces(
             continue
         best = max(best, min(y, x))
         pts.append((float(x), float(best)))
-    hull: list[tuple[float, float]] = []
-    for p in pts:
-        while len(hull) >= 2:
-            (x1, y1), (x2, y2) = hull[-2], hull[-1]
-            # drop the middle point when it lies on or below the chord from hull[-2] to p
-            if (y2 - y1) * (p[0] - x1) <= (p[1] - y1) * (x2 - x1):
-                hull.pop()
-            else:
-                break
-        hull.append(p)
+    hull = upper_hull(pts)
     pieces = []
     for (x1, y1), (x2, y2) in itertools.pairwise(hull):
         slope = (y2 - y1) / (x2 - x1)

@@ -173,6 +173,26 @@ def _extension_guess(cond: Conditioned, goal: ActionGoal, base_cutoff: float, to
     return top + 1
 
 
+class _ExtensionProbe:
+    """Runs with the close extended by ``k`` steps (cached: common random numbers, each ``k``
+    run once) and whether they meet the goal."""
+
+    def __init__(self, cond: Conditioned, goal: ActionGoal, policy: ClosePolicy) -> None:
+        self.cond, self.goal, self.policy = cond, goal, policy
+        self.cache: dict[int, RunSet] = {}
+
+    def runs_for(self, k: int) -> RunSet:
+        if k not in self.cache:
+            minutes = k * self.goal.extension_step_minutes
+            spec = variant(self.cond, close_policy=extended(self.policy, minutes))
+            self.cache[k] = run(self.cond, spec, detail=False)
+        return self.cache[k]
+
+    def ok(self, k: int) -> bool:
+        left, _ = _after(self.cond, self.runs_for(k), self.goal.level)
+        return left.ci_high <= self.goal.max_left_in_line
+
+
 def extension_action(cond: Conditioned, goal: ActionGoal | None = None) -> Action | None:
     """The fewest minutes of extension (a multiple of the step) after which at most
     ``goal.max_left_in_line`` are still waiting at the cutoff (upper bound of the interval);
@@ -186,18 +206,8 @@ def extension_action(cond: Conditioned, goal: ActionGoal | None = None) -> Actio
     policy = cond.rest.close_policy
     if policy.kind is ClosePolicyKind.SERVE_ALL:
         return None
-    cache: dict[int, RunSet] = {}
-
-    def runs_for(k: int) -> RunSet:
-        if k not in cache:
-            minutes = k * goal.extension_step_minutes
-            spec = variant(cond, close_policy=extended(policy, minutes))
-            cache[k] = run(cond, spec, detail=False)
-        return cache[k]
-
-    def ok(k: int) -> bool:
-        left, _ = _after(cond, runs_for(k), goal.level)
-        return left.ci_high <= goal.max_left_in_line
+    probe = _ExtensionProbe(cond, goal, policy)
+    runs_for, ok = probe.runs_for, probe.ok
 
     top = math.ceil(goal.max_extension_minutes / goal.extension_step_minutes)
     guess = _extension_guess(cond, goal, _base_cutoff(cond, policy), top)
@@ -226,18 +236,8 @@ def extension_action_bisect(cond: Conditioned, goal: ActionGoal | None = None) -
     policy = cond.rest.close_policy
     if policy.kind is ClosePolicyKind.SERVE_ALL:
         return None
-    cache: dict[int, RunSet] = {}
-
-    def runs_for(k: int) -> RunSet:
-        if k not in cache:
-            minutes = k * goal.extension_step_minutes
-            spec = variant(cond, close_policy=extended(policy, minutes))
-            cache[k] = run(cond, spec, detail=False)
-        return cache[k]
-
-    def ok(k: int) -> bool:
-        left, _ = _after(cond, runs_for(k), goal.level)
-        return left.ci_high <= goal.max_left_in_line
+    probe = _ExtensionProbe(cond, goal, policy)
+    runs_for, ok = probe.runs_for, probe.ok
 
     top = math.ceil(goal.max_extension_minutes / goal.extension_step_minutes)
     feasible = ok(top)

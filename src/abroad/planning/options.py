@@ -198,7 +198,9 @@ def _kinks(a: FloatArray, b: FloatArray, upto: float) -> list[float]:
     return out
 
 
-def _upper_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def upper_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The upper concave hull of the points, left to right (of points at the same abscissa
+    the highest): the vertices of their least concave majorant over their range."""
     hull: list[tuple[float, float]] = []
     for p in sorted(points):
         if hull and p[0] == hull[-1][0]:
@@ -230,7 +232,7 @@ def relaxed_instance(base: PlanningInstance, options: SiteOptions) -> PlanningIn
         for o in own:
             a, b = options.served_intercept[o], options.served_slope[o]
             pts += [(x, _served(options, int(o), x)) for x in _kinks(a, b, float(top[s]))]
-        hull = _upper_hull(pts)
+        hull = upper_hull(pts)
         pieces = []
         for (x1, y1), (x2, y2) in pairwise(hull):
             slope = max((y2 - y1) / (x2 - x1), 0.0)
