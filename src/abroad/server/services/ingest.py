@@ -20,10 +20,8 @@ the database's write lock as before.
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -38,13 +36,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 """Reports stored per transaction at most."""
-GATHER_SECONDS = 0.008
-"""Under load, how long the writer waits for more reports after the first of a batch: a
-transaction's fixed cost (begin, look-ups, chain head, stale marks, commit) is about four
-times one more report in it, so small batches under load cost the server most of its CPU.
-Adds at most this much latency, and only under load."""
-BUSY_SECONDS = 0.05
-"""The writer counts as under load when its last batch was written this recently."""
 
 
 class UnknownElection(LookupError):
@@ -114,13 +105,10 @@ class Ingest:
         *,
         enabled: bool = True,
         max_batch: int = MAX_BATCH,
-        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         self.db = db
         self.enabled = enabled
         self.max_batch = max_batch
-        self.gather_seconds = gather_seconds
-        self._last_write = -math.inf
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -160,14 +148,9 @@ class Ingest:
             if first is None:
                 break
             batch = [first]
-            # under load (the last batch was written moments ago), gather a little longer:
-            # a transaction costs several times one more report in it
-            busy = time.monotonic() - self._last_write < BUSY_SECONDS
-            until = time.monotonic() + (self.gather_seconds if busy else 0.0)
             while len(batch) < self.max_batch:
                 try:
-                    wait = until - time.monotonic()
-                    nxt = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                    nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:
@@ -175,7 +158,6 @@ class Ingest:
                     break
                 batch.append(nxt)
             self._write(batch)
-            self._last_write = time.monotonic()
 
     def _write(self, batch: list[_Item]) -> None:
         # a request that went away (its future cancelled) still has its report stored: the
