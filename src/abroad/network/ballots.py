@@ -76,25 +76,42 @@ def ballots_to_send(
     runs out with at most ``run_out_probability`` (the cap, if it binds, and its probability)."""
     if not 0 < run_out_probability < 1:
         raise ValueError("run_out_probability must be in (0, 1)")
+    return _Station.of(votes_at, expected_load, forecast_sigma).advice(run_out_probability, cap)
 
-    means = _vote_means(votes_at, expected_load, forecast_sigma)
 
-    def p_out(b: int) -> float:
-        return float(np.sum(_W * pdtrc(b, means)))
+@dataclass(frozen=True)
+class _Station:
+    """A station's vote means over the load grid (``_vote_means``, computed once) and a first
+    upper bracket for its ballots."""
 
-    hi = max(math.ceil(votes_at(expected_load * math.exp(6 * forecast_sigma)) * 2), 10)
-    while p_out(hi) > run_out_probability:
-        hi *= 2
-    lo = 0
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if p_out(mid) <= run_out_probability:
-            hi = mid
-        else:
-            lo = mid + 1
-    if cap is not None and hi > cap:
-        return BallotAdvice(cap, p_out(cap))
-    return BallotAdvice(hi, p_out(hi))
+    means: npt.NDArray[np.float64]
+    start_hi: int
+
+    @classmethod
+    def of(
+        cls, votes_at: Callable[[float], float], expected_load: float, forecast_sigma: float
+    ) -> _Station:
+        hi = max(math.ceil(votes_at(expected_load * math.exp(6 * forecast_sigma)) * 2), 10)
+        return cls(_vote_means(votes_at, expected_load, forecast_sigma), hi)
+
+    def p_out(self, ballots: int) -> float:
+        return float(np.sum(_W * pdtrc(ballots, self.means)))
+
+    def advice(self, run_out_probability: float, cap: int | None) -> BallotAdvice:
+        """The fewest ballots that run out with at most ``run_out_probability`` (or the cap)."""
+        hi = self.start_hi
+        while self.p_out(hi) > run_out_probability:
+            hi *= 2
+        lo = 0
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.p_out(mid) <= run_out_probability:
+                hi = mid
+            else:
+                lo = mid + 1
+        if cap is not None and hi > cap:
+            return BallotAdvice(cap, self.p_out(cap))
+        return BallotAdvice(hi, self.p_out(hi))
 
 
 @dataclass(frozen=True)
@@ -138,17 +155,12 @@ def allocate_ballots(
     they fit ``budget`` (or there is none), else the same probability of running out at every
     station, the least with which the total fits the budget."""
 
+    if not 0 < run_out_probability < 1:
+        raise ValueError("run_out_probability must be in (0, 1)")
+    prepared = [_Station.of(votes_at, load, forecast_sigma) for votes_at, load in stations]
+
     def at(p: float) -> tuple[BallotAdvice, ...]:
-        return tuple(
-            ballots_to_send(
-                votes_at,
-                load,
-                run_out_probability=p,
-                forecast_sigma=forecast_sigma,
-                cap=cap,
-            )
-            for votes_at, load in stations
-        )
+        return tuple(s.advice(p, cap) for s in prepared)
 
     own = at(run_out_probability)
     total = sum(a.ballots for a in own)
