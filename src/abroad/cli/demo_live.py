@@ -25,6 +25,17 @@ import typer
 
 from abroad.cli.app import app
 from abroad.cli.common import ScenarioArg, fail, fail_input, progress, stderr, stdout
+from abroad.cli.replay import (
+    Client,
+    EveryOption,
+    SeedOption,
+    SilentOption,
+    SpeedOption,
+    SurgeOption,
+    day_options,
+    deliver,
+    server_network,
+)
 
 START_SECONDS = 120.0
 """How long the server may take to answer /healthz before the demo gives up."""
@@ -123,17 +134,11 @@ def _adopt(db: Any, folder: Path) -> None:
 def demo_live(
     scenario: ScenarioArg,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8000,
-    speed: Annotated[
-        float, typer.Option(min=0.01, help="Simulated minutes per real minute.")
-    ] = 120.0,
-    every: Annotated[float, typer.Option(min=1, help="Minutes between a station's reports.")] = 15,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated day.")] = 0,
-    surge: Annotated[
-        str | None, typer.Option(help="FACTOR@HH:MM: arrivals times FACTOR from HH:MM on.")
-    ] = None,
-    silent: Annotated[
-        str | None, typer.Option(help="STATION@HH:MM: the station stops reporting at HH:MM.")
-    ] = None,
+    speed: SpeedOption = 120.0,
+    every: EveryOption = 15,
+    seed: SeedOption = 0,
+    surge: SurgeOption = None,
+    silent: SilentOption = None,
     plan: Annotated[
         Path | None,
         typer.Option(
@@ -155,7 +160,6 @@ def demo_live(
 
     Example:  abroad demo-live examples/us-2024 --speed 120   (then open the printed address)
     """
-    from abroad.cli.replay import Client, day_options, deliver, server_network
     from abroad.io.errors import InputError, Problem
     from abroad.io.plan_files import read_plan_network
     from abroad.io.scenario import load_scenario

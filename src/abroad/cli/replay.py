@@ -251,6 +251,18 @@ def deliver(
     return tally
 
 
+SpeedOption = Annotated[float, typer.Option(min=0.01, help="Simulated minutes per real minute.")]
+EveryOption = Annotated[float, typer.Option(min=1, help="Minutes between a station's reports.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of the simulated day.")]
+SurgeOption = Annotated[
+    str | None, typer.Option(help="FACTOR@HH:MM: arrivals times FACTOR from HH:MM on.")
+]
+SilentOption = Annotated[
+    str | None, typer.Option(help="STATION@HH:MM: the station stops reporting at HH:MM.")
+]
+"""The simulated day's options, shared by ``replay`` and ``demo-live``."""
+
+
 def day_options(
     day: int,
     every: float,
@@ -297,9 +309,7 @@ def replay(
         str | None,
         typer.Option(help="The election's key on the server (default: the scenario's name)."),
     ] = None,
-    speed: Annotated[
-        float, typer.Option(min=0.01, help="Simulated minutes per real minute.")
-    ] = 60.0,
+    speed: SpeedOption = 60.0,
     token: Annotated[
         str | None, typer.Option(help="A device token (or log in with --user).")
     ] = None,
@@ -317,14 +327,10 @@ def replay(
         ),
     ] = None,
     day: Annotated[int, typer.Option(help="Voting day (0-based; -1: the last).")] = -1,
-    every: Annotated[float, typer.Option(min=1, help="Minutes between a station's reports.")] = 30,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated day.")] = 0,
-    surge: Annotated[
-        str | None, typer.Option(help="FACTOR@HH:MM: arrivals times FACTOR from HH:MM on.")
-    ] = None,
-    silent: Annotated[
-        str | None, typer.Option(help="STATION@HH:MM: the station stops reporting at HH:MM.")
-    ] = None,
+    every: EveryOption = 30,
+    seed: SeedOption = 0,
+    surge: SurgeOption = None,
+    silent: SilentOption = None,
     out_of_order: Annotated[
         float, typer.Option(min=0, max=1, help="Share of reports delivered after the next one.")
     ] = 0.0,
