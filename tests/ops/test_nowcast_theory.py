@@ -16,6 +16,7 @@ from abroad.ops.nowcast import (
     StationState,
     condition,
     extended,
+    morning_line,
     nowcast,
     planned_arrivals_by,
     predictive_bounds,
@@ -286,3 +287,49 @@ def test_the_factor_is_covered_where_the_desks_cap_what_is_seen() -> None:
         sure += post.sd < 0.5 * (prior.shape**0.5 / prior.rate)
     assert 0.83 <= held / days <= 0.99, held
     assert sure > days // 2  # and it still learns: most posteriors are much tighter than the prior
+
+
+def door_and_desk(cap: int | None = 40) -> StationSpec:
+    """Door screening (fast) then one desk (the limit), both part of the line, a cap on the
+    queue outside."""
+    return StationSpec(
+        days=(DaySpec(open_minutes=480, close_minutes=1200, arrivals_per_hour=(45.0,) * 12),),
+        stages=(
+            StageSpec(name="security", servers=2, service=Exponential(mean_minutes=0.3)),
+            StageSpec(name="checkin", servers=1, service=Exponential(mean_minutes=2.0)),
+            StageSpec(name="booth", servers=10, service=LogNormal(mean_minutes=3, cv=0.5)),
+        ),
+        line_stages=2,
+        max_queue_outside=cap,
+        close_policy=HARD,
+    )
+
+
+def test_the_line_inside_is_not_screened_again_nor_held_to_the_cap() -> None:
+    """Screening is fast and the desk is the limit: the line waits inside, past the door.
+    The reported line is split as the day so far has it: the part inside keeps its place
+    without being screened again, and the cap (on the queue outside) neither holds it nor
+    raises the line-above-cap alert."""
+    from abroad.jobs.replay import StationDay
+    from abroad.ops.alerts import AlertKind, AlertThresholds, evaluate_alerts
+    from abroad.queueing.sampling import replication_rng
+    from abroad.queueing.station import draw_inputs, prepare, run_inputs
+
+    spec = door_and_desk()
+    prep = prepare(spec)
+    inputs = draw_inputs(prep, replication_rng(8, 0))
+    truth = StationDay(spec, 0, prep, inputs, run_inputs(prep, inputs))
+    line, processed = truth.counts_at(720.0)
+    assert line > 60  # well above the cap of 40, nearly all of it inside
+    state = StationState(now_minute=720, people_in_line=line, processed_today=processed)
+    assert morning_line(spec, state, 1.0, seed=1).inside_share > 0.9
+    cond = condition(spec, state, replications=40, seed=1)
+    assert cond.outside < 10 and cond.inside + cond.outside == line
+    runs = run(cond)
+    nc = summarise(cond, runs)
+    assert nc.line[0].ci_high < 40  # the queue outside, now
+    alerts = evaluate_alerts(cond, nc, AlertThresholds(), with_actions=False)
+    assert AlertKind.LINE_ABOVE_CAP not in {a.kind for a in alerts}
+    # everyone in line now is served before the day's newcomers: the desk's next hour
+    # goes to them (2 minutes each, 30 an hour)
+    assert nc.wait_minutes_now.mean == pytest.approx(line * 2.0, rel=0.25)

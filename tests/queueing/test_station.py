@@ -118,6 +118,32 @@ def test_balking_and_outside_cap_limit_the_line() -> None:
         assert trace.stats[0, K.COL_COUNTS + col] > 100
 
 
+@pytest.mark.parametrize("policy", ["max_queue_outside", "balk_queue_length"])
+def test_a_line_already_there_is_kept_whole_and_counts_for_newcomers(policy: str) -> None:
+    """A plan's early line meets the cap like anyone (beyond it, people are sent away at
+    opening); a line already there before the day began (a nowcast's present line,
+    ``already_in_line``) is not sent away, and newcomers are while it is at the cap."""
+    from abroad.queueing.sampling import replication_rng
+    from abroad.queueing.station import draw_inputs, prepare, run_inputs
+
+    spec = two_stage(checkin=1, booths=10, profile=(30.0,) * 12)
+    day = spec.days[0].model_copy(update={"early_voters": 40})
+    spec = spec.model_copy(update={"days": (day,), policy: 10})
+    gone = K.TURNED_AWAY_CAP if policy == "max_queue_outside" else K.BALKED
+    plan = prepare(spec)
+    inp = draw_inputs(plan, replication_rng(3, 0))
+    early = run_inputs(plan, inp).outcome[:40]
+    assert (early == gone).sum() == 40 - 11  # one starts at the desk, ten wait: the cap holds
+    kept = prepare(spec, already_in_line=40)
+    out = run_inputs(kept, inp).outcome
+    assert not (out[:40] == gone).any()
+    # one desk (1.5 min) takes about 45 minutes to bring 40 people under 10: newcomers
+    # of the first half hour find the line at the cap
+    first_half_hour = (inp.arrival_minutes > 480) & (inp.arrival_minutes < 510)
+    assert first_half_hour.sum() > 5
+    assert (out[first_half_hour] == gone).all()
+
+
 def test_close_policies_order() -> None:
     lost = {}
     for close in ["serve_all", 60.0, "hard_close"]:

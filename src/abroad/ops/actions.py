@@ -34,7 +34,7 @@ from abroad.ops.nowcast import (
 )
 from abroad.queueing.outcome import Estimate
 from abroad.queueing.spec import StageSpec
-from abroad.queueing.station import RandomInputs, prepare
+from abroad.queueing.station import RandomInputs
 
 
 class ActionKind(StrEnum):
@@ -373,7 +373,7 @@ def _neighbour_runs(nb: Neighbour, count: int, at_minute: float) -> RunSet:
     cond = nb.cond
     if count == 0:
         return run(cond, detail=False)
-    prep = prepare(cond.rest)
+    prep = cond.prepare()
     inputs = [
         _with_extra_arrivals(
             inp, count, at_minute, np.random.default_rng(np.random.SeedSequence([cond.seed, r, 7]))
@@ -395,7 +395,7 @@ def redirect_action(
         neighbour.cond.state.now_minute,
     )
     close = neighbour.cond.rest.days[0].close_minutes
-    if cond.in_line == 0 or arrive >= close:
+    if cond.outside == 0 or arrive >= close:
         return None
     base, _ = _after(neighbour.cond, run(neighbour.cond, detail=False), goal.level)
     limit = max(base.ci_high, goal.max_left_in_line)
@@ -404,8 +404,9 @@ def redirect_action(
         left, _ = _after(neighbour.cond, _neighbour_runs(neighbour, k, arrive), goal.level)
         return left.ci_high <= limit
 
-    # the largest k in [0, in_line] with ok(k): bisect on "not ok"
-    n = cond.in_line
+    # the largest k in [0, outside] with ok(k): bisect on "not ok" (those inside, screened
+    # already, stay)
+    n = cond.outside
     k = n if ok(n) else max(_bisect(lambda j: not ok(j), 0, n) - 1, 0)
     left, wait = _after(cond, run(cond, drop_from_line=k, detail=False), goal.level)
     return Action(

@@ -153,7 +153,7 @@ def evaluate_alerts(
         cap = cond.spec.max_queue_outside
     if cap is not None:
         peak = max((p.ci_high for p in result.line), default=0.0)
-        now_line = float(cond.state.people_in_line)
+        now_line = float(cond.outside)  # the cap holds the line outside, not those inside
         worst = max(peak, now_line)
         if worst >= cap:  # the simulator holds the line at the cap: reaching it turns people away
             out.append(

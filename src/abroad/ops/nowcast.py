@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +51,7 @@ from abroad.queueing.spec import DaySpec, StageSpec, StationSpec
 from abroad.queueing.station import (
     PreparedStation,
     RandomInputs,
+    ReplicationTrace,
     cumulative_intensity,
     draw_inputs,
     prepare,
@@ -161,11 +162,27 @@ def update_intensity(
     prior times the Poisson likelihood of ``A`` at ``m(theta)``, and it is summarised as the
     Gamma with its mean and variance. Where ``m`` is flat the count says little and the
     prior stands; a single thinned Poisson update would have been sure of a wrong factor."""
+    return _update_intensity(spec, state, prior, seed, unseen_replications)[0]
+
+
+MorningRuns = list[tuple[RandomInputs, ReplicationTrace]]
+
+
+def _update_intensity(
+    spec: StationSpec,
+    state: StationState,
+    prior: IntensityPrior | None,
+    seed: int,
+    unseen_replications: int,
+) -> tuple[IntensityPosterior, MorningRuns | None]:
+    """``update_intensity``, and the simulated day so far at (or, thinned by a few unseen,
+    within a few per cent of) the posterior mean when it was simulated on the way, so that
+    ``condition`` need not simulate it again."""
     prior = prior or IntensityPrior()
     day = spec.days[state.day]
     planned = planned_arrivals_by(day, state.now_minute)
     if state.processed_today is None:
-        return IntensityPosterior(prior, None, planned, prior.shape, prior.rate)
+        return IntensityPosterior(prior, None, planned, prior.shape, prior.rate), None
     seen = state.processed_today + state.people_in_line
     planned_p = planned - day.early_voters
     leaves = (
@@ -175,17 +192,28 @@ def update_intensity(
     )
     shape, rate = prior.shape + max(seen - day.early_voters, 0), prior.rate + planned_p
     if leaves and state.now_minute > day.open_minutes and planned_p > 0:
-        f_p, f_e = _unseen_shares(spec, state, shape / rate, seed, unseen_replications)
-        if f_p > 0.0 or f_e > 0.0:
+        runs = _morning(spec, state, shape / rate, seed, unseen_replications)
+        f_p, f_e = _unseen_of(spec, state, runs)
+        if max(f_p, f_e) >= FEW_UNSEEN:
             shape, rate, f_p = _grid_posterior(
                 spec, state, seen, prior, (shape, rate), seed, unseen_replications
             )
-            return IntensityPosterior(prior, seen, planned, shape, rate, f_p)
-    return IntensityPosterior(prior, seen, planned, shape, rate)
+            return IntensityPosterior(prior, seen, planned, shape, rate, f_p), None
+        if f_p > 0.0 or f_e > 0.0:  # a few: thinned at their share, no grid needed
+            shape = prior.shape + max(seen - day.early_voters * (1.0 - f_e), 0.0)
+            rate = prior.rate + planned_p * (1.0 - f_p)
+        return IntensityPosterior(prior, seen, planned, shape, rate, f_p), runs
+    return IntensityPosterior(prior, seen, planned, shape, rate), None
 
 
-GRID_FACTORS = 10
-"""Factors at which the expected seen arrivals are simulated for the thinned update."""
+GRID_FACTORS = 6
+"""Factors at which the expected seen arrivals are simulated for the thinned update (6 hold
+the factor as well as 10 did on simulated days at New York's consulate and Los Angeles, at
+60 % of the cost)."""
+FEW_UNSEEN = 0.02
+"""Below this share leaving unseen (at the unthinned factor), the count is thinned at that
+share (``Poisson(theta (1 - f) Lambda_p)``) instead of the grid: ``f`` cannot be steep yet,
+and half the stations that lose anyone unseen lose this few."""
 
 
 def _grid_posterior(
@@ -228,13 +256,12 @@ def _grid_posterior(
     return mean * mean / var, mean / var, min(f_p, 0.99)
 
 
-def _unseen_shares(
+def _morning(
     spec: StationSpec, state: StationState, theta: float, seed: int, replications: int
-) -> tuple[float, float]:
-    """(share of the Poisson arrivals, share of the early line) who left unseen before now,
-    simulating the day from opening to now at ``theta`` times the plan (the servers working
-    now, if reported, all morning). What happens before now does not depend on later
-    arrivals, so the day is cut at now."""
+) -> MorningRuns:
+    """The day so far, simulated from opening to now at ``theta`` times the plan (the servers
+    working now, if reported, all morning): ``replications`` runs on common random numbers.
+    What happens before now does not depend on later arrivals, so the day is cut at now."""
     day = spec.days[state.day]
     morning = day.model_copy(update={"close_minutes": state.now_minute})
     cut = spec.with_servers(dict(state.working)).model_copy(
@@ -245,11 +272,27 @@ def _unseen_shares(
         }
     )
     prep = prepare(cut)
-    early = day.early_voters
-    gone_p = n_p = gone_e = 0.0
+    out = []
     for r in range(replications):
         inp = draw_inputs(prep, replication_rng(seed, 1_000_000 + r), theta)
-        trace = run_inputs(prep, inp)
+        out.append((inp, run_inputs(prep, inp)))
+    return out
+
+
+def _unseen_shares(
+    spec: StationSpec, state: StationState, theta: float, seed: int, replications: int
+) -> tuple[float, float]:
+    """(share of the Poisson arrivals, share of the early line) who left unseen before now
+    (gave up, balked, turned away by the cap) in the day so far at ``theta`` (``_morning``)."""
+    return _unseen_of(spec, state, _morning(spec, state, theta, seed, replications))
+
+
+def _unseen_of(spec: StationSpec, state: StationState, runs: MorningRuns) -> tuple[float, float]:
+    """``_unseen_shares`` of simulated mornings."""
+    early = spec.days[state.day].early_voters
+    replications = len(runs)
+    gone_p = n_p = gone_e = 0.0
+    for inp, trace in runs:
         o = trace.outcome
         left_by_now = (o == K.RENEGED) & (
             inp.arrival_minutes + inp.patience_minutes <= state.now_minute
@@ -261,6 +304,71 @@ def _unseen_shares(
     f_p = gone_p / n_p if n_p > 0 else 0.0
     f_e = gone_e / (early * replications) if early > 0 else 0.0
     return min(f_p, 0.99), f_e
+
+
+@dataclass(frozen=True)
+class MorningLine:
+    """The line at ``now`` in the day so far simulated at the updated factor (``_morning``):
+    where it stands and how long its people have waited. Reports give one count; the rest
+    is read off the simulated morning, which knows the cap, balking, surges and the hours the
+    line built up."""
+
+    inside_share: float
+    """Of the people waiting in the line, the share past the first stage (screened at the door,
+    waiting for a desk inside); 0 for a line of one stage."""
+    ages: tuple[FloatArray, ...]
+    """Per simulated morning, front first: how long each person in its line has waited."""
+
+    def elapsed(self, n: int, replication: int) -> FloatArray | None:
+        """How long each of ``n`` people in line (front first) has waited, for nowcast
+        ``replication``: read at the same relative place in one simulated morning's line
+        (the mornings taken in turn); None if the simulated line is empty."""
+        line = self.ages[replication % len(self.ages)] if self.ages else np.zeros(0)
+        if line.shape[0] == 0:
+            return None
+        at = ((np.arange(n) + 0.5) / max(n, 1) * line.shape[0]).astype(np.int64)
+        out: FloatArray = line[np.minimum(at, line.shape[0] - 1)]
+        return out
+
+
+def morning_line(
+    spec: StationSpec,
+    state: StationState,
+    theta: float,
+    seed: int,
+    replications: int = 4,
+    runs: MorningRuns | None = None,
+) -> MorningLine:
+    """The line at now in the day so far simulated at ``theta`` (``MorningLine``).
+
+    Why: the cap acts on the queue outside only and nobody inside is screened again, so the
+    reported line is split as the simulated one is; and the people in line are those who
+    joined and have not given up, which the cap and balking thin, most when the line is
+    long: their ages come from the simulated line rather than from the plan's arrivals.
+    ``runs``: the mornings at ``theta`` if already simulated."""
+    now = state.now_minute
+    ls = spec.line_stages
+    outside = inside = 0.0
+    ages: list[FloatArray] = []
+    if runs is None:
+        runs = _morning(spec, state, theta, seed, replications)
+    for inp, trace in runs:
+        arr = inp.arrival_minutes
+        o = trace.outcome
+        start = np.nan_to_num(trace.start_minutes, nan=np.inf)
+        there = (arr <= now) & ~((o == K.RENEGED) & (arr + inp.patience_minutes <= now))
+        there &= (o != K.BALKED) & (o != K.TURNED_AWAY_CAP)
+        out = there & (start[0] > now)
+        waiting = out.copy()
+        outside += float(np.count_nonzero(out))
+        for s in range(1, ls):
+            reached = start[s - 1] + inp.service_minutes[s - 1] <= now
+            ins = there & reached & (start[s] > now)
+            inside += float(np.count_nonzero(ins))
+            waiting |= ins
+        ages.append(np.sort(now - arr[waiting])[::-1].copy())  # front (longest) first
+    total = outside + inside
+    return MorningLine(inside / total if total > 0 else 0.0, tuple(ages))
 
 
 def planned_arrivals_by(day: DaySpec, minute: float) -> float:
@@ -339,18 +447,10 @@ def remaining_day_spec(spec: StationSpec, state: StationState, early_voters: int
         else st
         for st in spec.stages
     )
-    # The early line is already there: the cap and the balking threshold act on newcomers
-    # only as far as the kernel allows (a line longer than them is kept whole).
-    cap = spec.max_queue_outside
-    balk = spec.balk_queue_length
+    # The cap and the balking threshold stay the site's: the line already there is kept whole
+    # by preparing the rest of the day with it as ``already_in_line`` (``Conditioned.prepare``).
     return spec.model_copy(
-        update={
-            "days": (rest,),
-            "stages": stages,
-            "ballots": ballots_left(spec, state),
-            "max_queue_outside": None if cap is None else max(cap, early_voters),
-            "balk_queue_length": None if balk is None else max(balk, early_voters),
-        }
+        update={"days": (rest,), "stages": stages, "ballots": ballots_left(spec, state)}
     )
 
 
@@ -438,9 +538,42 @@ class Conditioned:
     """People in line now."""
     seed: int
     ghosts: int = 0
-    """Voters in service at the first stage now (one per server when there is a line): the
-    early block is ``ghosts`` of them, then the line, then the joiner (voter
-    ``ghosts + in_line``, 0-based); neither ghosts nor the joiner are counted."""
+    """Voters in service at the first stage now (one per server when there is a line outside);
+    neither they nor the joiner are counted."""
+    inside: int = 0
+    """People in line past the first stage (``MorningLine.inside_share``): the front of the
+    line.
+
+    The early block, 0-based: ``inside`` voters with no first-stage service (already
+    screened), then the ``ghosts``, then the rest of the line (outside), then the joiner
+    (voter ``ghosts + in_line``). The ones inside come first so that they start (and leave
+    the first stage's queue) at once, and the cap sees only the line outside."""
+
+    @property
+    def outside(self) -> int:
+        """People in line waiting for the first stage (outside)."""
+        return self.in_line - self.inside
+
+    @property
+    def ghost_slice(self) -> slice:
+        return slice(self.inside, self.inside + self.ghosts)
+
+    def line_index(self, keep_outside: int | None = None) -> npt.NDArray[np.int64]:
+        """Positions of the people in line in the early block, front first (the first
+        ``keep_outside`` of those outside; all by default)."""
+        out = self.outside if keep_outside is None else keep_outside
+        start = self.inside + self.ghosts
+        index: npt.NDArray[np.int64] = np.concatenate(
+            [np.arange(self.inside), np.arange(start, start + out)]
+        ).astype(np.int64)
+        return index
+
+    def prepare(self, spec: StationSpec | None = None, dropped: int = 0) -> PreparedStation:
+        """The rest of the day (or a ``variant``) for the kernel, with the early block
+        (``dropped`` fewer from the back of the line) kept whole by the cap and balking: they
+        were in line before now. The joiner too: their wait is that of someone at the back of
+        today's line (a line outside at the cap has its own alert)."""
+        return prepare(spec or self.rest, already_in_line=self.ghosts + self.in_line + 1 - dropped)
 
 
 def condition(
@@ -453,9 +586,13 @@ def condition(
     """Draw the replications of the rest of the day from a present state.
 
     Replication k draws from the stream of ``replication_rng(seed, k)``: first ``theta`` from
-    the posterior, then the day's random inputs (as the simulator does), then how long each
-    person in line has waited (``_draw_elapsed``) and the patience they have left, then the
-    service left of the voters being served now.
+    the posterior, then the day's random inputs (as the simulator does), then the patience
+    left of each person in line given how long they have waited, then the service left of
+    the voters being served now. How long they have waited, and how many of them wait inside
+    past the first stage, are read off the day so far simulated at the posterior mean
+    (``morning_line``; its own streams), replication k from morning ``k mod 4``, at the same
+    relative place in the line; where that simulated line is empty, from the plan's
+    arrivals read backwards (``_draw_elapsed``).
 
     When there is a line, every server of the first stage is busy now: one voter per server
     is placed ahead of the line with the service time they have left, drawn from the
@@ -466,13 +603,23 @@ def condition(
     problems = check_state(spec, state)
     if problems:
         raise ValueError("; ".join(f"{f}: {m}" for f, m in problems))
-    post = update_intensity(spec, state, prior, seed)
+    post, runs = _update_intensity(spec, state, prior, seed, 4)
     n = state.people_in_line
-    first = remaining_day_spec(spec, state, 0).stages[0]
-    g = first.servers_at(state.now_minute) if n > 0 else 0
-    rest = remaining_day_spec(spec, state, g + n + 1)
-    prep = prepare(rest)
     day = spec.days[state.day]
+    matters = spec.patience is not None or spec.line_stages > 1  # the ages, or where it stands
+    seen = (
+        morning_line(spec, state, post.mean, seed, runs=runs)
+        if n > 0 and matters and state.now_minute > day.open_minutes
+        else MorningLine(0.0, ())
+    )
+    inside = round(n * seen.inside_share)
+    first = remaining_day_spec(spec, state, 0).stages[0]
+    g = first.servers_at(state.now_minute) if n > inside else 0
+    rest = remaining_day_spec(spec, state, g + n + 1)
+    shell = Conditioned(spec, state, rest, post, np.empty(0), (), n, seed, g, inside)
+    prep = shell.prepare()
+    line = shell.line_index()
+    ghosts = shell.ghost_slice
     ages = _line_ages(day, state.now_minute, spec.patience)
     thetas = np.empty(replications)
     inputs = []
@@ -481,20 +628,23 @@ def condition(
         theta = float(rng.gamma(post.shape, 1.0 / post.rate))
         thetas[r] = theta
         inp = draw_inputs(prep, rng, theta)
-        elapsed = _draw_elapsed(ages, n, theta, rng)
+        elapsed = seen.elapsed(n, r)
+        if elapsed is None:
+            elapsed = _draw_elapsed(ages, n, theta, rng)
         u = rng.random(n)
-        inp.patience_minutes[g : g + n] = residual_patience(spec.patience, elapsed, u)
-        inp.patience_minutes[:g] = np.inf
+        inp.patience_minutes[line] = residual_patience(spec.patience, elapsed, u)
+        inp.patience_minutes[ghosts] = np.inf
         inp.patience_minutes[g + n] = np.inf  # the joiner waits whatever it takes
+        inp.service_minutes[0, :inside] = 0.0  # screened already
         if g > 0:
             pool = inp.service_minutes[0]
             cum = np.cumsum(pool)
             if cum[-1] > 0:  # length-biased picks: by position along the summed durations
                 picked = np.searchsorted(cum, rng.random(g) * cum[-1], side="right")
                 picked = np.minimum(picked, pool.shape[0] - 1)
-                inp.service_minutes[0, :g] = pool[picked] * rng.random(g)
+                inp.service_minutes[0, ghosts] = pool[picked] * rng.random(g)
         inputs.append(inp)
-    return Conditioned(spec, state, rest, post, thetas, tuple(inputs), n, seed, g)
+    return replace(shell, thetas=thetas, inputs=tuple(inputs))
 
 
 def patience_survival(dist: Distribution | None, minutes: FloatArray) -> FloatArray:
@@ -621,10 +771,9 @@ def run(
     day as reported). ``drop_from_line`` removes that many people from the back of the line
     now (sent elsewhere). ``detail=False`` leaves out the line and processed curves (empty):
     the actions' probes need only the counts at closing and the joiner's wait."""
-    rest = spec or cond.rest
-    prep = prepare(rest)
-    if drop_from_line > cond.in_line:
-        raise ValueError("cannot drop more people than are in line")
+    if drop_from_line > cond.outside:
+        raise ValueError("cannot drop more people than are in line outside")
+    prep = cond.prepare(spec, drop_from_line)
     keep = cond.ghosts + cond.in_line - drop_from_line
     inputs = [_drop(inp, keep, drop_from_line) for inp in cond.inputs]
     return _collect(cond, prep, inputs, keep, detail=detail)
@@ -673,7 +822,7 @@ def _collect(
     leaves: list[FloatArray] = []
     # voters in service at the first stage now have left the line already when it is the
     # line's only stage; otherwise they are still in it (at the door's screening)
-    skip = [joiner, *(range(cond.ghosts) if ls == 0 else ())]
+    skip = [joiner, *(range(cond.inside, cond.inside + cond.ghosts) if ls == 0 else ())]
     ballots = rest.ballots
     for r, inp in enumerate(inputs):
         stats, grid, outcome, start, _ = run_prepared(prep, inp, 30.0, True)
@@ -681,7 +830,7 @@ def _collect(
         pat = inp.patience_minutes
         o = outcome.copy()
         o[joiner] = -1  # the joiner is not counted, nor those in service now
-        o[: cond.ghosts] = -1
+        o[cond.ghost_slice] = -1
         in_line_close = (arr <= close) & (
             (o == K.TURNED_AWAY_CLOSE)
             | ((o == K.SERVED) & (start[ls] > close))

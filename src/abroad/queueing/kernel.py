@@ -52,7 +52,10 @@ class StationArrays(NamedTuple):
     number of line samples. Per stage s: server steps ``sched_t/sched_c[sched_off[s]:
     sched_off[s+1]]`` and the most servers at once. ``balk``, ``cap``, ``ballots``: -1 for
     none; ``line_stages`` leading stages form the line; ``grid_step`` minutes between line
-    samples."""
+    samples. ``already_in_line``: the first this many voters of the first day were in line
+    before the day began (a nowcast's present line, not a plan's early line): the cap and
+    balking do not send them away, while they count toward both for everyone after them
+    (0 for a plan)."""
 
     day_open: np.ndarray
     day_close: np.ndarray
@@ -67,6 +70,7 @@ class StationArrays(NamedTuple):
     ballots: int
     line_stages: int
     grid_step: float
+    already_in_line: int
 
 
 class ArrivalCurve(NamedTuple):
@@ -424,6 +428,7 @@ def run_replication(
     max_servers = station.max_servers
     balk = station.balk
     cap = station.cap
+    already_in_line = station.already_in_line
     ballots = station.ballots
     line_stages = station.line_stages
     grid_step = station.grid_step
@@ -503,11 +508,12 @@ def run_replication(
                 outcome[i] = TURNED_AWAY_NO_BALLOTS
                 last_leave = max(last_leave, t)
                 continue
-            if cap >= 0 and hsize >= cap:
+            kept = d == 0 and i - a0 < already_in_line
+            if cap >= 0 and hsize >= cap and not kept:
                 outcome[i] = TURNED_AWAY_CAP
                 last_leave = max(last_leave, t)
                 continue
-            if balk >= 0 and hsize >= balk:
+            if balk >= 0 and hsize >= balk and not kept:
                 outcome[i] = BALKED
                 last_leave = max(last_leave, t)
                 continue

@@ -40,8 +40,10 @@ class PreparedStation:
     """Exponential gaps drawn per replication (enough with near certainty)."""
 
 
-def prepare(spec: StationSpec) -> PreparedStation:
-    """Precompute the kernel's arrays for a spec."""
+def prepare(spec: StationSpec, already_in_line: int = 0) -> PreparedStation:
+    """Precompute the kernel's arrays for a spec. ``already_in_line``: the first this many of
+    the first day's early voters were in line before the day began (a nowcast's present
+    line): the cap and balking do not send them away (``kernel.StationArrays``)."""
     pol = spec.close_policy
     bp_t: list[float] = []
     bp_cum: list[float] = []
@@ -88,6 +90,7 @@ def prepare(spec: StationSpec) -> PreparedStation:
             ballots=-1 if spec.ballots is None else spec.ballots,
             line_stages=spec.line_stages,
             grid_step=float(spec.queue_step_minutes),
+            already_in_line=already_in_line,
         ),
         curve=K.ArrivalCurve(
             bp_t=np.array(bp_t, dtype=np.float64),
