@@ -538,8 +538,9 @@ class Conditioned:
     """People in line now."""
     seed: int
     ghosts: int = 0
-    """Voters in service at the first stage now (one per server when there is a line outside);
-    neither they nor the joiner are counted."""
+    """Voters in service at the first stage now, one per server: with a line outside all are
+    busy; without one each is, with the chance the stage's utilisation gives (an idle one
+    has no service anywhere). Neither they nor the joiner are counted."""
     inside: int = 0
     """People in line past the first stage (``MorningLine.inside_share``): the front of the
     line.
@@ -594,10 +595,12 @@ def condition(
     relative place in the line; where that simulated line is empty, from the plan's
     arrivals read backwards (``_draw_elapsed``).
 
-    When there is a line, every server of the first stage is busy now: one voter per server
-    is placed ahead of the line with the service time they have left, drawn from the
+    When there is a line outside, every server of the first stage is busy now: one voter per
+    server is placed ahead of the line with the service time they have left, drawn from the
     equilibrium residual of the stage's service time (a length-biased draw times a uniform),
-    so that the line does not start with every server free."""
+    so that the line does not start with every server free. Without one, each server is busy
+    with the chance ``theta`` times the plan's rate now times the mean service per server
+    (its utilisation), so that someone joining an empty line may still wait a moment."""
     if replications < 2:
         raise ValueError("replications must be at least 2")
     problems = check_state(spec, state)
@@ -614,7 +617,10 @@ def condition(
     )
     inside = round(n * seen.inside_share)
     first = remaining_day_spec(spec, state, 0).stages[0]
-    g = first.servers_at(state.now_minute) if n > inside else 0
+    g = first.servers_at(state.now_minute)
+    # with a line outside every first-stage server is busy; without one, each is busy with
+    # the chance its share of the arrivals keeps it so (utilisation at the factor drawn)
+    load = day.rate_per_hour_at(state.now_minute) / 60.0 * first.service.mean / max(g, 1)
     rest = remaining_day_spec(spec, state, g + n + 1)
     shell = Conditioned(spec, state, rest, post, np.empty(0), (), n, seed, g, inside)
     prep = shell.prepare()
@@ -643,6 +649,9 @@ def condition(
                 picked = np.searchsorted(cum, rng.random(g) * cum[-1], side="right")
                 picked = np.minimum(picked, pool.shape[0] - 1)
                 inp.service_minutes[0, ghosts] = pool[picked] * rng.random(g)
+            if n == inside:  # no line outside: idle servers have nobody (no service at all)
+                idle = rng.random(g) >= min(theta * load, 1.0)
+                inp.service_minutes[:, ghosts] = np.where(idle, 0.0, inp.service_minutes[:, ghosts])
         inputs.append(inp)
     return replace(shell, thetas=thetas, inputs=tuple(inputs))
 
