@@ -83,6 +83,18 @@ def berlin() -> StationSpec:
     return spec.model_copy(update={"line_stages": 2})
 
 
+def new_york() -> StationSpec:
+    """The us-2024 example's New York consulate as the server nowcasts it (status quo): door
+    screening and the desks form the line, a cap of 400 outside, impatient voters, and far
+    more of them than the desks can take: most leave unseen."""
+    from abroad.io.scenario import load_scenario
+    from abroad.jobs.replay import ReplayOptions, replay_specs
+
+    scenario = load_scenario(REPO / "examples" / "us-2024")
+    specs = {str(sid): spec for sid, spec, _ in replay_specs(scenario, ReplayOptions())}
+    return specs["us-new-york-cg"]
+
+
 def timed(fn: object, repeat: int) -> tuple[float, float]:
     """Best wall-clock and best CPU time (this process) of ``repeat`` runs: on a shared
     machine the CPU time is closer to what an idle core would take."""
@@ -254,18 +266,32 @@ def coverage(spec: StationSpec, days: int, replications: int, label: str) -> Non
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller runs for development")
+    ap.add_argument(
+        "--coverage-only", action="store_true", help="skip the speed part (calibration only)"
+    )
+    ap.add_argument(
+        "--cases",
+        default="typical,berlin,new-york",
+        help="calibration cases (comma-separated): typical, berlin, new-york",
+    )
     args = ap.parse_args()
     q = args.quick
-    print("one station (best of 5):")
-    for r in (40, 100):
-        one_station(r)
-    print("an election:")
-    election(300, 40)
-    if not q:
-        election(300, 100)
+    if not args.coverage_only:
+        print("one station (best of 5):")
+        for r in (40, 100):
+            one_station(r)
+        print("an election:")
+        election(300, 40)
+        if not q:
+            election(300, 100)
     print("coverage of the 90 % intervals:")
-    coverage(typical(1100, tight=1.0), 40 if q else 300, 100, "typical station, tight desks")
-    coverage(berlin(), 10 if q else 60, 100, "Berlin (surge, screening, hard close)")
+    cases = set(args.cases.split(","))
+    if "typical" in cases:
+        coverage(typical(1100, tight=1.0), 40 if q else 300, 100, "typical station, tight desks")
+    if "berlin" in cases:
+        coverage(berlin(), 10 if q else 60, 100, "Berlin (surge, screening, hard close)")
+    if "new-york" in cases:
+        coverage(new_york(), 10 if q else 60, 100, "New York consulate (screening, cap 400)")
 
 
 if __name__ == "__main__":
