@@ -73,23 +73,23 @@ from abroad.server.models import (
 )
 from abroad.server.services import alert_settings, live
 from abroad.server.services.alert_settings import AlertSettings
+from abroad.server.services.nowcast_compute import ACTIONS_PENDING as ACTIONS_PENDING
 from abroad.server.services.nowcast_compute import (
-    ACTIONS_PENDING,
-    PLANNED_REPLICATIONS,
-    REPLICATIONS,
+    PLANNED_REPLICATIONS as PLANNED_REPLICATIONS,
+)
+from abroad.server.services.nowcast_compute import REPLICATIONS as REPLICATIONS
+from abroad.server.services.nowcast_compute import (
     PlannedCurve,
     StationOutcome,
     StationTask,
-    compute_station,
     planned_curve,
     seed_of,
 )
+from abroad.server.services.nowcast_compute import compute_station as compute_station
 from abroad.server.services.nowcast_compute import conditioned as conditioned_reports
 from abroad.server.services.nowcast_pool import NowcastPool
 
 log = logging.getLogger(__name__)
-
-__all__ = ["ACTIONS_PENDING", "PLANNED_REPLICATIONS", "REPLICATIONS"]
 
 TICK_SECONDS = 2.0
 SYSTEM = "system:nowcast"
@@ -947,6 +947,9 @@ def refresh_nowcasts(
     by_election: dict[int, list[str]] = {}
     for eid, key in _stale(db):
         by_election.setdefault(eid, []).append(key)
+    big = any(len(keys) >= POOL_MIN_STATIONS for keys in by_election.values())
+    if pool is not None and pool.size > 1 and big:
+        pool.start()  # the workers start up while the stations are read
     pending: list[PendingActions] = []
     count = 0
     workers_cpu = 0.0
@@ -1136,8 +1139,8 @@ def beat(db: Database, started_at: dt.datetime) -> None:
 
 def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
     """A nowcaster candidate process: while it holds the ``LeaderLock`` it recomputes stale
-    nowcasts (with its worker processes, ``services.nowcast_pool``, started when it takes
-    the lead) and checks silent stations every tick; otherwise it tries for the lock every
+    nowcasts (with its worker processes, ``services.nowcast_pool``, started for its first
+    large pass) and checks silent stations every tick; otherwise it tries for the lock every
     tick. It stops when told to or when the server worker that started it is gone (even
     after a ``kill -9``; its workers then see their socket close and exit). Ctrl-C at the
     terminal reaches the whole process group: the candidate and its workers ignore it and
@@ -1152,10 +1155,7 @@ def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
             try:
                 if lock.acquire():
                     leading_since = leading_since or utcnow()
-                    if pool is None:
-                        pool = NowcastPool()
-                        if pool.size > 1:
-                            pool.start()
+                    pool = pool or NowcastPool()  # its workers start with the first big pass
                     beat(db, leading_since)
                     refresh_stale(db, stop, pool)
                     check_silent(db)
