@@ -1,20 +1,28 @@
 """Recompute stations' nowcasts and alerts from their accepted reports.
 
 A station's nowcast is stale after each accepted report; one nowcaster process per database
-recomputes stale ones every tick (so bursts of reports coalesce into one recompute per
-station), and a read of a stale nowcast recomputes it at once. Every server worker starts a
-candidate; the one holding the ``LeaderLock`` runs and writes a heartbeat row
-(``nowcaster_beats``), the others wait to take over. The station's simulator
-spec comes from the election's stored scenario and stations (the adopted plan's, or the
-status quo's) through ``server.engine``; specs are cached per election version (a cache
-only: any worker can rebuild it).
+recomputes stale ones (it looks every ``POLL_SECONDS`` and works every tick, so bursts of
+reports coalesce into one recompute per station), and a read of a stale nowcast recomputes
+it at once. Every server worker starts a candidate; the one holding the ``LeaderLock`` runs
+and writes a heartbeat row (``nowcaster_beats``), the others wait to take over. The
+station's simulator spec comes from the election's stored scenario and stations (the
+adopted plan's, or the status quo's) through ``server.engine``; specs are cached per
+election version (a cache only: any worker can rebuild it).
 
-The present state and the nowcast are ``ops``'s: ``state_from_reports`` on the reports of
-the latest report's voting day, ``condition`` / ``run`` / ``summarise``, then
-``evaluate_alerts`` with the election's thresholds (``services.alert_settings``; the
-station's own cap on the line outside from its site unless the election sets one).
-Replications and seed are fixed per station and report, so a recompute of the same reports
-gives the same figures.
+**A pass** (``refresh_nowcasts``) takes each election's stale stations together: one read
+of the election, its stations, its thresholds and all those stations' accepted reports
+(``_read_batch``); the computation of each station (``services.nowcast_compute``: the
+present state by ``ops.reports.state_from_reports`` on the reports of the latest report's
+voting day, ``condition`` / ``run`` / ``summarise``, then ``evaluate_alerts`` with the
+election's thresholds, without actions) spread over worker processes
+(``services.nowcast_pool``) when there are enough stations, else in this process; and the
+outcomes stored chunk by chunk as they come, each chunk in one short write transaction
+(``_store``) that checks the stations' accepted reports and the thresholds again: a station
+whose reports or thresholds changed during the pass stays stale for the next one. The
+alerting stations' actions are simulated afterwards, one station at a time
+(``finish_actions``). ``refresh`` (one station, for a read of a stale nowcast) runs the same
+code on one station. Replications and seed are fixed per station and report, so a
+recompute of the same reports gives the same figures wherever it runs.
 
 Redirect actions consider the nearest open stations of the same election by travel time
 (``ops.neighbours``: the scenario's travel model on the stations' coordinates), each
@@ -30,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import multiprocessing as mp
 import os
 import signal
@@ -92,6 +101,10 @@ from abroad.server.services.nowcast_pool import NowcastPool
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
+"""The nowcaster's clock: its heartbeat, the silent stations' check, and a pass."""
+POLL_SECONDS = 0.25
+"""Between ticks, how often the leading nowcaster looks for stale nowcasts (one small read)
+and makes a pass if there are: a report's nowcast is fresh soon after it is stored."""
 SYSTEM = "system:nowcast"
 NOWCAST_KINDS = tuple(k.value for k in AlertKind if k is not AlertKind.SILENT)
 POOL_MIN_STATIONS = 12
@@ -1140,8 +1153,9 @@ def beat(db: Database, started_at: dt.datetime) -> None:
 def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
     """A nowcaster candidate process: while it holds the ``LeaderLock`` it recomputes stale
     nowcasts (with its worker processes, ``services.nowcast_pool``, started for its first
-    large pass) and checks silent stations every tick; otherwise it tries for the lock every
-    tick. It stops when told to or when the server worker that started it is gone (even
+    large pass) and checks silent stations every tick, and between ticks makes a pass as soon
+    as a nowcast is stale (``POLL_SECONDS``); otherwise it tries for the lock every tick. It
+    stops when told to or when the server worker that started it is gone (even
     after a ``kill -9``; its workers then see their socket close and exit). Ctrl-C at the
     terminal reaches the whole process group: the candidate and its workers ignore it and
     are stopped by the server, never killed mid-pass."""
@@ -1150,28 +1164,41 @@ def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
     lock = LeaderLock(db)
     leading_since: dt.datetime | None = None
     pool: NowcastPool | None = None
+    last_tick = -math.inf
     try:
         while not stop.is_set() and os.getppid() == parent:
             try:
-                if lock.acquire():
-                    leading_since = leading_since or utcnow()
-                    pool = pool or NowcastPool()  # its workers start with the first big pass
-                    beat(db, leading_since)
+                if time.monotonic() - last_tick >= tick_seconds:
+                    last_tick = time.monotonic()
+                    if lock.acquire():
+                        leading_since = leading_since or utcnow()
+                        pool = pool or NowcastPool()  # its workers start with a large pass
+                        beat(db, leading_since)
+                        refresh_stale(db, stop, pool)
+                        check_silent(db)
+                    else:
+                        leading_since = None
+                        if pool is not None:
+                            pool.close()
+                            pool = None
+                elif lock.held and _any_stale(db):
                     refresh_stale(db, stop, pool)
-                    check_silent(db)
-                else:
-                    leading_since = None
-                    if pool is not None:
-                        pool.close()
-                        pool = None
             except Exception:
                 log.exception("nowcaster pass failed")
-            stop.wait(tick_seconds)
+            stop.wait(min(POLL_SECONDS, tick_seconds))
     finally:
         if pool is not None:
             pool.close()
         lock.release()
         db.dispose()
+
+
+def _any_stale(db: Database) -> bool:
+    with db.read() as s:
+        return (
+            s.scalar(select(StationNowcastRow.id).where(StationNowcastRow.stale.is_(True)).limit(1))
+            is not None
+        )
 
 
 class Nowcaster:
