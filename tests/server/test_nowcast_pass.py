@@ -276,3 +276,117 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+MANY_YAML = """\
+format_version: 1
+name: many
+description: Fourteen consulates, enough for the nowcaster's workers.
+citizen_country: RU
+election:
+  name: Test election
+  days:
+    - {date: 2024-03-17, open: "08:00", close: "20:00"}
+voters:
+  table: places.csv
+sites:
+  table: sites.csv
+service:
+  checkin: {dist: lognormal, mean_minutes: 2.0, cv: 0.6}
+  booth: {dist: exponential, mean_minutes: 3.0}
+  patience: {dist: uniform, low_minutes: 30, high_minutes: 90}
+policies:
+  close_policy: hard_close
+  staff_budget: 200
+"""
+
+
+def many_stations(folder: Path, n: int) -> Path:
+    sites = [
+        "site_id,name,kind,country,lat,lon,timezone,available,host_permits,max_desks,"
+        "max_booths,staff_available"
+    ]
+    places = ["place_id,name,country,lat,lon,timezone,eligible_citizens"]
+    for i in range(n):
+        lat, lon = 30 + i * 1.1, -120 + i * 3.3
+        sites.append(
+            f"s{i:02d},Station {i},consulate,US,{lat},{lon},America/New_York,true,true,2,5,4"
+        )
+        places.append(f"p{i:02d},Place {i},US,{lat},{lon},America/New_York,{2000 + 300 * i}")
+    return write_scenario(folder, MANY_YAML, "\n".join(sites) + "\n", "\n".join(places) + "\n")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def test_the_server_nowcaster_uses_its_workers_and_leaves_no_orphans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real nowcaster process (as a server worker starts it) computes a pass of fourteen
+    stations in its workers; killed with ``kill -9`` its workers go too, and a nowcaster
+    stopped by its server stops its workers."""
+    n = 14
+    folder = many_stations(tmp_path / "many", n)
+    url = f"sqlite:///{tmp_path / 'many.db'}"
+    d = Database.open(url)
+    try:
+        upgrade(d)
+        with d.write() as s:
+            import_scenario(s, folder, "cli:setup")
+            e = s.scalar(select(Election))
+            assert e is not None
+            for i in range(n):
+                row, _ = live.submit_report(
+                    s,
+                    e,
+                    StationReport.model_validate(
+                        {
+                            "station_id": f"s{i:02d}",
+                            "client_id": f"many-{i:04d}",
+                            "taken_at": "2024-03-17T14:00:00-04:00",
+                            "people_in_line": 20 * i,
+                            "processed": 100 + 40 * i,
+                        }
+                    ),
+                    "test",
+                )
+                assert row.status == "accepted"
+        monkeypatch.setenv("ABROAD_NOWCAST_WORKERS", "2")
+        first = nowcaster.Nowcaster(url, tick_seconds=0.5)
+        try:
+            wait_for("every nowcast", lambda: not any(r[0][0] for r in stored(d).values()))
+            assert all(r[0][2] is not None for r in stored(d).values())
+            workers = wait_for(
+                "the nowcaster's workers",
+                lambda: [
+                    p
+                    for p in _children(first.process.pid)
+                    if "nowcast_pool" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")
+                ],
+            )
+            assert len(workers) == 2
+            os.kill(first.process.pid, signal.SIGKILL)
+            wait_for("the workers to exit", lambda: not any(_alive(p) for p in workers))
+        finally:
+            first.close()
+        second = nowcaster.Nowcaster(url, tick_seconds=0.5)  # takes the lock over
+        try:
+            all_stale(d)
+            wait_for("every nowcast again", lambda: not any(r[0][0] for r in stored(d).values()))
+            workers = [p for p in _children(second.process.pid) if _alive(p)]
+            assert workers
+        finally:
+            second.close()
+        assert not any(_alive(p) for p in workers)
+    finally:
+        d.dispose()
