@@ -16,17 +16,24 @@ pure core (``ops.nowcast.nowcast`` on the same present state, as many replicatio
 server), so the two coverages are paired; bench_nowcast.py's own calibration run (its
 typical station) is printed beside them.
 
-**Speed.** A synthetic 300-station election (100 to 6,000 voters a station) is imported; a
-report per station at 14:00 is posted to a running server and the time until its nowcaster
-process has every station's nowcast fresh is taken (end to end, first pass: the specs are
-built then). Then, in this process, the nowcaster's own functions on the same database:
-``refresh_stale`` over all 300 stations (cold and warm spec cache) and ``refresh`` of one
-station (best of 5; goal < 50 ms a station and < 2 s for the election), against the peers
-measured in the same run on the same specs and states: the pure-core nowcast, and the plain
-simulator running the station's whole day (``simulate_station``) with as many replications.
+**Speed.** A synthetic 300-station election (100 to 6,000 voters a station) is imported.
+End to end: a running server (its nowcaster process and its workers) gets a burst of one
+report per station at 14:00 (cold: the specs and the plan's curves are built then) and, once
+the alerting stations' actions are done, another at 15:00 (warm); timed is how long until
+every station's nowcast has seen its report, with the CPU the nowcaster and its workers
+spent. Then, in this process, the nowcaster's own first pass (``refresh_nowcasts``: every
+stale station's nowcast and alerts stored, actions pending) over all 300 stations with its
+worker processes (cold once, then warm ``--rounds`` times) and without them, and one
+station's ``refresh`` (best of 5; goal < 50 ms a station and < 2 s for the election),
+against the peers measured in the same run on the same specs and states (the latest
+reports): the pure-core nowcast, and the plain simulator running the station's whole day
+(``simulate_station``) with as many replications. CPU time is printed beside wall time, with
+the load average (the machine is shared).
 
-    .venv/bin/python benchmarks/bench_nowcast_server.py            # full run (about 40 min)
-    .venv/bin/python benchmarks/bench_nowcast_server.py --quick    # 100 stations, 1 day
+    .venv/bin/python benchmarks/bench_nowcast_server.py               # full run (about 40 min)
+    .venv/bin/python benchmarks/bench_nowcast_server.py --speed-only  # speed, 300 stations
+    .venv/bin/python benchmarks/bench_nowcast_server.py --quick       # 100 stations, 1 day
+    ... --actions   # also the alerting stations' actions (minutes)
 """
 
 from __future__ import annotations
@@ -602,11 +609,12 @@ def speed(tmp: Path, n: int, rounds: int, actions: bool) -> None:
         at = {r.minute: r for r in reps}
         for minute in bodies:
             bodies[minute][str(sid)] = at[minute].body
-        states[str(sid)] = state_of(840.0, at[840.0].body)  # 14:00
+        states[str(sid)] = state_of(900.0, at[900.0].body)  # 15:00, the latest reports
     lines = sorted(s.people_in_line for s in states.values())
     workers = default_workers()
     print(
-        f"  at 14:00: people in line per station median {lines[len(lines) // 2]}, "
+        f"  reports at 14:00, then at 15:00: people in line per station at 15:00 median "
+        f"{lines[len(lines) // 2]}, "
         f"max {lines[-1]}; R={REPLICATIONS} (the server's); {workers} nowcast workers "
         f"({os.cpu_count()} cores)"
     )
