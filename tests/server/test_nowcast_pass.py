@@ -390,3 +390,35 @@ def test_the_server_nowcaster_uses_its_workers_and_leaves_no_orphans(
         assert not any(_alive(p) for p in workers)
     finally:
         d.dispose()
+
+
+def test_a_pass_left_early_does_not_leak_into_the_next(db: Database, pool: NowcastPool) -> None:
+    a_day(db)
+    nowcaster.refresh_nowcasts(db)
+    with db.read() as s:
+        e = s.scalar(select(Election))
+        assert e is not None
+        eid = e.id
+    batch = nowcaster._read_batch(db, eid, ["emb", "annex", "cg"])
+    assert batch is not None and batch.model is not None
+    model = batch.model
+    tasks = batch.tasks * 4  # twelve: several chunks in flight
+    expected = {
+        o.station_key: o.result
+        for o in (
+            nowcaster.compute_station(model.specs[t.site_key], t, batch.thresholds, model.planned)[
+                0
+            ]
+            for t in batch.tasks
+        )
+    }
+    chunks = pool.map(model.key, model.specs, batch.thresholds, tasks, model.planned)
+    next(chunks)
+    chunks.close()  # the caller gave up mid-pass (a failed store)
+    got = [
+        o
+        for chunk in pool.map(model.key, model.specs, batch.thresholds, tasks, model.planned)
+        for o in chunk
+    ]
+    assert len(got) == len(tasks)
+    assert all(o.result == expected[o.station_key] for o in got)

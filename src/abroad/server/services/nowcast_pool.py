@@ -137,6 +137,7 @@ class NowcastPool:
     def __init__(self, workers: int | None = None) -> None:
         self.size = default_workers() if workers is None else workers
         self._workers: list[_Worker | None] = [None] * self.size
+        self._numbered = 0
         self.cpu_seconds = 0.0
         """CPU time the workers spent on the last ``map`` (the caller's own is apart)."""
 
@@ -178,10 +179,26 @@ class NowcastPool:
         sizes = chunk_sizes(len(tasks), max(self.size, 1))
         todo: deque[_Chunk] = deque()
         at = 0
-        for i, size in enumerate(sizes):
-            todo.append(_Chunk(i, tuple(tasks[at : at + size])))
+        for size in sizes:
+            self._numbered += 1  # never reused: an answer is matched to its own chunk
+            todo.append(_Chunk(self._numbered, tuple(tasks[at : at + size])))
             at += size
         busy: dict[Connection, tuple[int, _Chunk]] = {}
+        try:
+            yield from self._run(model_key, specs, thresholds, planned, todo, busy)
+        finally:
+            for i, _ in list(busy.values()):  # left early: their answers would be stale
+                self._drop(i)
+
+    def _run(
+        self,
+        model_key: Any,
+        specs: Mapping[str, Any],
+        thresholds: AlertThresholds,
+        planned: Mapping[tuple[str, int], PlannedCurve],
+        todo: deque[_Chunk],
+        busy: dict[Connection, tuple[int, _Chunk]],
+    ) -> Iterator[list[StationOutcome]]:
         while todo or busy:
             for i, w in enumerate(self._workers):
                 if not todo:
@@ -202,8 +219,9 @@ class NowcastPool:
                 i, chunk = busy.pop(conn)
                 try:
                     kind, number, outcomes, cpu = conn.recv()
-                    assert kind == "done" and number == chunk.number
-                except (EOFError, OSError, AssertionError, ValueError):
+                    if (kind, number) != ("done", chunk.number):
+                        raise ValueError(f"unexpected answer {kind!r} {number!r}")
+                except (EOFError, OSError, ValueError):
                     log.warning("a nowcast worker failed; its chunk is computed here")
                     self._drop(i)
                     yield _here(specs, thresholds, chunk, planned)
