@@ -994,6 +994,14 @@ def refresh_nowcasts(
         time.process_time() - c0 + workers_cpu,
         workers_cpu,
     )
+    if count:
+        log.info(
+            "nowcast pass: %d stations in %.2f s (CPU %.2f s, of which workers %.2f s)",
+            count,
+            last_pass.wall_seconds,
+            last_pass.cpu_seconds,
+            workers_cpu,
+        )
     return count, pending
 
 
