@@ -22,7 +22,7 @@ from abroad.server.db import Database, upgrade
 from abroad.server.models import Election, StationAlertRow, StationNowcastRow, StationReportRow
 from abroad.server.services import alert_settings, live, nowcaster
 from abroad.server.services.importer import import_scenario
-from abroad.server.services.nowcast_pool import NowcastPool, chunk_sizes
+from abroad.server.services.nowcast_pool import NowcastPool, chunk_sizes, default_workers
 
 from scenario_factory import PLACES_CSV, SCENARIO_YAML, SITES_CSV, write_scenario
 
@@ -422,3 +422,14 @@ def test_a_pass_left_early_does_not_leak_into_the_next(db: Database, pool: Nowca
     ]
     assert len(got) == len(tasks)
     assert all(o.result == expected[o.station_key] for o in got)
+
+
+def test_the_number_of_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ABROAD_NOWCAST_WORKERS", "3")
+    assert default_workers() == 3
+    monkeypatch.setenv("ABROAD_NOWCAST_WORKERS", "0")
+    assert default_workers() == 0
+    monkeypatch.setenv("ABROAD_NOWCAST_WORKERS", "many")  # ignored (logged): the cores
+    assert default_workers() == min(len(os.sched_getaffinity(0)), 8)
+    monkeypatch.delenv("ABROAD_NOWCAST_WORKERS")
+    assert default_workers() == min(len(os.sched_getaffinity(0)), 8)

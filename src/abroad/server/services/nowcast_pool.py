@@ -61,11 +61,14 @@ _COMMAND = "from abroad.server.services.nowcast_pool import worker_main; worker_
 
 
 def default_workers() -> int:
-    """Workers for a pass: ``ABROAD_NOWCAST_WORKERS`` if set, else the cores this process may
-    run on (at most 8)."""
+    """Workers for a pass: ``ABROAD_NOWCAST_WORKERS`` if set (a whole number), else the cores
+    this process may run on (at most 8)."""
     given = os.environ.get(WORKERS_ENV, "").strip()
     if given:
-        return max(int(given), 0)
+        try:
+            return max(int(given), 0)
+        except ValueError:
+            log.warning("%s=%r is not a number of workers; using the cores", WORKERS_ENV, given)
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover  (not Linux)
