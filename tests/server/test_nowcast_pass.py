@@ -433,3 +433,26 @@ def test_the_number_of_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_workers() == min(len(os.sched_getaffinity(0)), 8)
     monkeypatch.delenv("ABROAD_NOWCAST_WORKERS")
     assert default_workers() == min(len(os.sched_getaffinity(0)), 8)
+
+
+def test_workers_hold_several_elections_models(db: Database, pool: NowcastPool) -> None:
+    a_day(db)
+    nowcaster.refresh_nowcasts(db)
+    with db.read() as s:
+        e = s.scalar(select(Election))
+        assert e is not None
+        eid = e.id
+    batch = nowcaster._read_batch(db, eid, ["emb", "annex", "cg"])
+    assert batch is not None and batch.model is not None
+    model = batch.model
+    expected = {k: row[2] for k, (row, _) in stored(db).items()}
+    keys = [("other", k) for k in range(5)] + [model.key]  # six models, four kept
+    for key in keys:
+        got = [
+            o
+            for chunk in pool.map(key, model.specs, batch.thresholds, batch.tasks, {})
+            for o in chunk
+        ]
+        assert {o.station_key: o.result for o in got} == expected
+    for w in pool._workers:
+        assert w is not None and w.models == keys[-4:]

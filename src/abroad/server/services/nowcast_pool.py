@@ -80,7 +80,8 @@ def default_workers() -> int:
 class _Worker:
     proc: subprocess.Popen[bytes]
     conn: Connection
-    models: set[Any] = field(default_factory=set)
+    models: list[Any] = field(default_factory=list)
+    """The model keys this worker holds, oldest first (as ``_keep`` keeps them there)."""
 
     @classmethod
     def start(cls) -> _Worker:
@@ -247,7 +248,7 @@ class NowcastPool:
         try:
             if model_key not in w.models:
                 w.conn.send(("model", model_key, dict(specs)))
-                w.models = {model_key}
+                _keep(w.models, model_key)
             w.conn.send(("run", chunk.number, model_key, thresholds, chunk.tasks, theirs))
             return True
         except OSError:
@@ -271,12 +272,27 @@ def _here(
     return [compute_station(specs.get(t.site_key), t, thresholds, planned)[0] for t in chunk.tasks]
 
 
+MODELS_KEPT = 4
+"""Election models a worker holds (several elections live at once need no resending)."""
+
+
+def _keep(keys: list[Any], key: Any) -> list[Any]:
+    """Add ``key`` to the kept model keys; the keys dropped (oldest beyond ``MODELS_KEPT``).
+    The nowcaster and the worker apply it to the same sequence of models sent, so they
+    agree on what the worker holds."""
+    keys.append(key)
+    dropped = keys[:-MODELS_KEPT]
+    del keys[:-MODELS_KEPT]
+    return dropped
+
+
 def worker_main() -> None:
     """A worker: ``python -c ... FD PARENT_PID`` (see ``_Worker.start``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fd, parent = int(sys.argv[1]), int(sys.argv[2])
     conn = Connection(fd)
     models: dict[Any, tuple[Mapping[str, Any], dict[tuple[str, int], PlannedCurve]]] = {}
+    kept: list[Any] = []
     try:
         while True:
             if not conn.poll(POLL_SECONDS):
@@ -287,7 +303,9 @@ def worker_main() -> None:
             if msg[0] == "stop":
                 return
             if msg[0] == "model":
-                models = {msg[1]: (msg[2], {})}
+                models[msg[1]] = (msg[2], {})
+                for gone in _keep(kept, msg[1]):
+                    del models[gone]
                 continue
             _, number, key, thresholds, tasks, planned = msg
             specs, mine = models[key]
