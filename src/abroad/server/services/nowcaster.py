@@ -326,7 +326,7 @@ class _Batch:
 
 def _read_batch(db: Database, election_id: int, keys: Sequence[str]) -> _Batch | None:
     """One election's stations ``keys`` (those that exist) and everything their nowcasts
-    need, in four queries (the election, its stations, its thresholds, the stations'
+    need, in a few queries (the election, its stations, its thresholds, the stations'
     accepted reports), and the election's model (cached per election version)."""
     with db.read() as s:
         e = s.get(Election, election_id)
