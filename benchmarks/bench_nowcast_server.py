@@ -16,17 +16,24 @@ pure core (``ops.nowcast.nowcast`` on the same present state, as many replicatio
 server), so the two coverages are paired; bench_nowcast.py's own calibration run (its
 typical station) is printed beside them.
 
-**Speed.** A synthetic 300-station election (100 to 6,000 voters a station) is imported; a
-report per station at 14:00 is posted to a running server and the time until its nowcaster
-process has every station's nowcast fresh is taken (end to end, first pass: the specs are
-built then). Then, in this process, the nowcaster's own functions on the same database:
-``refresh_stale`` over all 300 stations (cold and warm spec cache) and ``refresh`` of one
-station (best of 5; goal < 50 ms a station and < 2 s for the election), against the peers
-measured in the same run on the same specs and states: the pure-core nowcast, and the plain
-simulator running the station's whole day (``simulate_station``) with as many replications.
+**Speed.** A synthetic 300-station election (100 to 6,000 voters a station) is imported.
+End to end: a running server (its nowcaster process and its workers) gets a burst of one
+report per station at 14:00 (cold: the specs and the plan's curves are built then) and, once
+the alerting stations' actions are done, another at 15:00 (warm); timed is how long until
+every station's nowcast has seen its report, with the CPU the nowcaster and its workers
+spent. Then, in this process, the nowcaster's own first pass (``refresh_nowcasts``: every
+stale station's nowcast and alerts stored, actions pending) over all 300 stations with its
+worker processes (cold once, then warm ``--rounds`` times) and without them, and one
+station's ``refresh`` (best of 5; goal < 50 ms a station and < 2 s for the election),
+against the peers measured in the same run on the same specs and states (the latest
+reports): the pure-core nowcast, and the plain simulator running the station's whole day
+(``simulate_station``) with as many replications. CPU time is printed beside wall time, with
+the load average (the machine is shared).
 
-    .venv/bin/python benchmarks/bench_nowcast_server.py            # full run (about 40 min)
-    .venv/bin/python benchmarks/bench_nowcast_server.py --quick    # 100 stations, 1 day
+    .venv/bin/python benchmarks/bench_nowcast_server.py               # full run (about 40 min)
+    .venv/bin/python benchmarks/bench_nowcast_server.py --speed-only  # speed, 300 stations
+    .venv/bin/python benchmarks/bench_nowcast_server.py --quick       # 100 stations, 1 day
+    ... --actions   # also the alerting stations' actions (minutes)
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ from abroad.server.schemas import UserIn
 from abroad.server.services import nowcaster
 from abroad.server.services.accounts import create_user
 from abroad.server.services.importer import import_scenario
+from abroad.server.services.nowcast_pool import NowcastPool, default_workers
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "us-2024"
@@ -153,10 +161,12 @@ class Server:
             self.proc.wait()
 
 
-def post(client: Client, election: str, station: str, body: dict[str, Any]) -> None:
+def post(client: Client, election: str, station: str, body: dict[str, Any]) -> int:
+    """Post a report; its id."""
     status, answer = client.post(f"/api/elections/{election}/stations/{station}/reports", body)
     if status not in (200, 201) or answer.get("status") != "accepted":
         raise RuntimeError(f"report {body['client_id']} not accepted: {status} {answer}")
+    return int(answer["id"])
 
 
 # ---------------------------------------------------------------- coverage
@@ -429,124 +439,123 @@ def _stale_all(db: Database, election_id: int) -> None:
         )
 
 
-def _fresh_count(db: Database, election_id: int) -> int:
+def _fresh_for(db: Database, election_id: int, ids: dict[str, int]) -> int:
+    """Stations whose stored nowcast is fresh and has seen their report ``ids[key]``."""
+    with db.read() as s:
+        rows = s.execute(
+            select(
+                StationNowcastRow.station_key,
+                StationNowcastRow.stale,
+                StationNowcastRow.reports_seen,
+            ).where(StationNowcastRow.election_id == election_id)
+        ).all()
+    return sum(1 for key, stale, seen in rows if not stale and seen >= ids.get(key, 1 << 62))
+
+
+def _pending_actions(db: Database, election_id: int) -> int:
     with db.read() as s:
         rows = s.scalars(
-            select(StationNowcastRow).where(StationNowcastRow.election_id == election_id)
+            select(StationNowcastRow.result).where(StationNowcastRow.election_id == election_id)
         ).all()
-        return sum(1 for r in rows if not r.stale and r.result is not None)
+    return sum(1 for r in rows if r and r.get(nowcaster.ACTIONS_PENDING))
 
 
-def speed(tmp: Path, n: int) -> None:
-    name = "bench-300"
-    folder = synthetic_300(tmp / name, n, name)
-    url = f"sqlite:///{tmp / 'speed.db'}"
-    t = time.perf_counter()
-    prepare_db(url, [folder])
-    print(f"  {n} stations imported in {time.perf_counter() - t:.1f} s")
-    sc = load_scenario(folder)
-    opts = ReplayOptions(every_minutes=60.0, seed=7)
-    specs = replay_specs(sc, opts)
-    states: dict[str, StationState] = {}
-    bodies: dict[str, dict[str, Any]] = {}
-    for sid, spec, st_seed in specs:
-        reps = station_reports(
-            str(sid), spec, sc.election.days[-1].date, "America/New_York", opts, st_seed
-        )
-        at = {r.minute: r for r in reps}
-        bodies[str(sid)] = at[840.0].body  # 14:00
-        states[str(sid)] = state_of(840.0, at[840.0].body)
-    lines = sorted(s.people_in_line for s in states.values())
-    print(
-        f"  at 14:00: people in line per station median {lines[len(lines) // 2]}, "
-        f"max {lines[-1]}; R={REPLICATIONS} (the server's)"
-    )
-
-    # end to end: a burst of 300 reports, the server's nowcaster process makes all fresh
-    db = Database.open(url)
-    try:
-        with db.read() as s:
-            e = s.scalar(select(Election).where(Election.election_key == name))
-            assert e is not None
-            eid = e.id
-            keys = [
-                st.station_key
-                for st in s.scalars(select(Station).where(Station.election_id == eid))
-            ]
-        srv = Server.start(url, nowcaster_process=True)
+def _tree_cpu(root: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) of ``root``'s descendants by pid, with their command."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    stats: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            client = srv.client()
-            t0 = time.perf_counter()
-            for key in keys:
-                post(client, name, key, bodies[key])
-            t_post = time.perf_counter() - t0
-            while _fresh_count(db, eid) < len(keys):
-                time.sleep(0.05)
-                if time.perf_counter() - t0 > 600:
-                    raise RuntimeError("the nowcaster did not catch up in 10 minutes")
-            t_e2e = time.perf_counter() - t0
-        finally:
-            srv.stop()
-        print(
-            f"  end to end (server + its nowcaster process, cold): {n} reports posted in "
-            f"{t_post:.1f} s, every nowcast fresh {t_e2e:.1f} s after the first post"
-        )
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        parent[int(entry.name)] = int(fields[1])
+        stats[int(entry.name)] = (cmd, (int(fields[11]) + int(fields[12])) / tick)
+    out = {}
+    for pid in stats:
+        p = pid
+        while p in parent and p != root and p > 1:
+            p = parent[p]
+        if p == root and pid != root:
+            out[pid] = stats[pid]
+    return out
 
-        # the nowcaster's functions in this process, on the same database
-        nowcaster._specs.clear()
-        _stale_all(db, eid)
-        t0, c0 = time.perf_counter(), time.process_time()
-        done = nowcaster.refresh_stale(db)
-        t_cold, c_cold = time.perf_counter() - t0, time.process_time() - c0
-        assert done == len(keys) and _fresh_count(db, eid) == len(keys)
-        _stale_all(db, eid)
-        t0, c0 = time.perf_counter(), time.process_time()
-        nowcaster.refresh_stale(db)
-        t_warm, c_warm = time.perf_counter() - t0, time.process_time() - c0
-        # the two passes of refresh_stale apart: every nowcast and alert stored, then actions
-        _stale_all(db, eid)
-        t0, c0 = time.perf_counter(), time.process_time()
-        _, pending = nowcaster.refresh_nowcasts(db)
-        t_first, c_first = time.perf_counter() - t0, time.process_time() - c0
-        assert _fresh_count(db, eid) == len(keys)
-        t0, c0 = time.perf_counter(), time.process_time()
-        for p in pending:
-            nowcaster.finish_actions(db, p)
-        t_acts, c_acts = time.perf_counter() - t0, time.process_time() - c0
-        biggest = max(keys, key=lambda k: states[k].people_in_line)
-        typical = sorted(keys, key=lambda k: states[k].people_in_line)[len(keys) // 2]
-        one = {}
-        for key in (typical, biggest):
-            best = best_cpu = math.inf
-            for _ in range(5):
-                t0, c0 = time.perf_counter(), time.process_time()
-                nowcaster.refresh(db, name, key)
-                best = min(best, time.perf_counter() - t0)
-                best_cpu = min(best_cpu, time.process_time() - c0)
-            one[key] = (best, best_cpu)
-    finally:
-        db.dispose()
 
-    # peers on the same specs and states, in this process
-    by_key = specs_by_key(specs)
-    for key in keys[:3]:  # compile / warm
-        nowcast(by_key[key], states[key], replications=3)
-        simulate_station(by_key[key], replications=3)
-    t0, c0 = time.perf_counter(), time.process_time()
-    for i, key in enumerate(keys):
-        nowcast(by_key[key], states[key], replications=REPLICATIONS, seed=i)
-    t_core, c_core = time.perf_counter() - t0, time.process_time() - c0
+def _nowcaster_cpu(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> float:
+    """CPU seconds the nowcaster and its workers spent between two ``_tree_cpu``."""
+    total = 0.0
+    for pid, (cmd, cpu) in after.items():
+        if "spawn_main" in cmd or "nowcast_pool" in cmd:
+            total += cpu - before.get(pid, (cmd, 0.0))[1]
+    return total
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+@dataclass(frozen=True)
+class Burst:
+    post_seconds: float
+    fresh_after_first_seconds: float
+    fresh_after_last_seconds: float
+    nowcaster_cpu_seconds: float
+
+
+def burst(
+    srv: Server, db: Database, eid: int, name: str, bodies: dict[str, dict[str, Any]]
+) -> Burst:
+    """Post one report a station, then wait until every station's nowcast has seen it."""
+    client = srv.client()
+    assert srv.proc.pid is not None
+    cpu0 = _tree_cpu(srv.proc.pid)
+    ids: dict[str, int] = {}
+    t0 = time.perf_counter()
+    for key, body in bodies.items():
+        ids[key] = post(client, name, key, body)
+    t_post = time.perf_counter() - t0
+    while _fresh_for(db, eid, ids) < len(ids):
+        time.sleep(0.05)
+        if time.perf_counter() - t0 > 600:
+            raise RuntimeError("the nowcaster did not catch up in 10 minutes")
+    t_fresh = time.perf_counter() - t0
+    cpu = _nowcaster_cpu(cpu0, _tree_cpu(srv.proc.pid))
+    return Burst(t_post, t_fresh, t_fresh - t_post, cpu)
+
+
+@dataclass(frozen=True)
+class Pass:
+    wall: float
+    cpu: float
+    workers_cpu: float
+    pending: int
+
+
+def first_pass(db: Database, eid: int, n: int, pool: NowcastPool | None) -> Pass:
+    """Every station stale, then one ``refresh_nowcasts``: every nowcast and its alerts stored."""
+    _stale_all(db, eid)
+    count, pending = nowcaster.refresh_nowcasts(db, pool=pool)
+    assert count == n, count
+    stats = nowcaster.last_pass
+    return Pass(stats.wall_seconds, stats.cpu_seconds, stats.worker_cpu_seconds, len(pending))
+
+
+def actions_peers(keys: list[str], by_key: dict[str, Any], states: dict[str, StationState]) -> None:
+    """The pure core with the alerts' actions, and the extension action's one serve-everyone
+    run and two confirming probes against the earlier bisection (same answers expected)."""
     t0, c0 = time.perf_counter(), time.process_time()
     alerting = 0
     for i, key in enumerate(keys):
         alerting += core_with_alerts(by_key[key], states[key], i) > 0
     t_alerts, c_alerts = time.perf_counter() - t0, time.process_time() - c0
-    t0, c0 = time.perf_counter(), time.process_time()
-    for i, key in enumerate(keys):
-        simulate_station(by_key[key], replications=REPLICATIONS, seed=i)
-    t_sim, c_sim = time.perf_counter() - t0, time.process_time() - c0
-    # the extension action: one serve-everyone run and two confirming probes, against the
-    # earlier bisection, on the same alerting stations (same answers expected)
     t_ext = t_bis = 0.0
     n_ext = same = within = 0
     for i, key in enumerate(keys):
@@ -565,27 +574,9 @@ def speed(tmp: Path, n: int) -> None:
         n_ext += 1
         same += fast.minutes == slow.minutes
         within += abs((fast.minutes or 0) - (slow.minutes or 0)) <= 5
-    core_one: dict[str, tuple[float, float]] = {}
-    for key in (typical, biggest):
-        best = best_alerts = math.inf
-        for _ in range(5):
-            t0 = time.perf_counter()
-            nowcast(by_key[key], states[key], replications=REPLICATIONS, seed=1)
-            best = min(best, time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            core_with_alerts(by_key[key], states[key], 1)
-            best_alerts = min(best_alerts, time.perf_counter() - t0)
-        core_one[key] = (best, best_alerts)
-
     print(
-        f"  all {n} stations, server path (nowcaster.refresh_stale: reports read, state, "
-        f"nowcast, alerts with actions, stored): cold {t_cold:.2f} s (CPU {c_cold:.2f}), warm "
-        f"{t_warm:.2f} s (CPU {c_warm:.2f}, {t_warm / n * 1e3:.1f} ms/station); goal < 2 s"
-    )
-    print(
-        f"    the passes apart (warm): every nowcast and its alerts stored {t_first:.2f} s "
-        f"(CPU {c_first:.2f}); then the actions of the {len(pending)} alerting stations "
-        f"{t_acts:.2f} s (CPU {c_acts:.2f})"
+        f"    pure-core nowcast + alerts with simulated actions {t_alerts:.2f} s (CPU "
+        f"{c_alerts:.2f}; {alerting} of {len(keys)} stations alert)"
     )
     if n_ext:
         print(
@@ -593,25 +584,158 @@ def speed(tmp: Path, n: int) -> None:
             f"everyone read + confirmation {t_ext:.2f} s, bisection {t_bis:.2f} s (ratio "
             f"{t_ext / t_bis:.2f}); same minutes {same}/{n_ext}, within one step {within}/{n_ext}"
         )
+
+
+def _median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
+def speed(tmp: Path, n: int, rounds: int, actions: bool) -> None:
+    name = "bench-300"
+    folder = synthetic_300(tmp / name, n, name)
+    url = f"sqlite:///{tmp / 'speed.db'}"
+    t = time.perf_counter()
+    prepare_db(url, [folder])
+    print(f"  {n} stations imported in {time.perf_counter() - t:.1f} s; load average {_load()}")
+    sc = load_scenario(folder)
+    opts = ReplayOptions(every_minutes=60.0, seed=7)
+    specs = replay_specs(sc, opts)
+    states: dict[str, StationState] = {}
+    bodies: dict[float, dict[str, dict[str, Any]]] = {840.0: {}, 900.0: {}}
+    for sid, spec, st_seed in specs:
+        reps = station_reports(
+            str(sid), spec, sc.election.days[-1].date, "America/New_York", opts, st_seed
+        )
+        at = {r.minute: r for r in reps}
+        for minute in bodies:
+            bodies[minute][str(sid)] = at[minute].body
+        states[str(sid)] = state_of(900.0, at[900.0].body)  # 15:00, the latest reports
+    lines = sorted(s.people_in_line for s in states.values())
+    workers = default_workers()
     print(
-        f"    peers in this process: pure-core nowcast {t_core:.2f} s (CPU {c_core:.2f}); "
-        f"pure-core nowcast + alerts with simulated actions {t_alerts:.2f} s (CPU "
-        f"{c_alerts:.2f}; {alerting} of {n} stations alert); plain whole-day simulation "
-        f"{t_sim:.2f} s (CPU {c_sim:.2f})"
+        f"  reports at 14:00, then at 15:00: people in line per station at 15:00 median "
+        f"{lines[len(lines) // 2]}, "
+        f"max {lines[-1]}; R={REPLICATIONS} (the server's); {workers} nowcast workers "
+        f"({os.cpu_count()} cores)"
+    )
+
+    db = Database.open(url)
+    try:
+        with db.read() as s:
+            e = s.scalar(select(Election).where(Election.election_key == name))
+            assert e is not None
+            eid = e.id
+            keys = [
+                st.station_key
+                for st in s.scalars(select(Station).where(Station.election_id == eid))
+            ]
+
+        # end to end: bursts of one report a station into a running server; its nowcaster
+        # process (and its workers) make every nowcast fresh
+        srv = Server.start(url, nowcaster_process=True)
+        try:
+            cold = burst(srv, db, eid, name, bodies[840.0])
+            t0 = time.perf_counter()
+            while _pending_actions(db, eid) and time.perf_counter() - t0 < 600:
+                time.sleep(1.0)  # the alerting stations' actions, one station at a time
+            t_actions = time.perf_counter() - t0
+            warm = burst(srv, db, eid, name, bodies[900.0])
+        finally:
+            srv.stop()
+        for label, b in (("cold: specs and plan curves built", cold), ("warm", warm)):
+            print(
+                f"  end to end, server + its nowcaster ({label}): {n} reports posted in "
+                f"{b.post_seconds:.1f} s; every nowcast fresh {b.fresh_after_first_seconds:.1f} s "
+                f"after the first post, {b.fresh_after_last_seconds:.1f} s after the last; "
+                f"nowcaster + workers CPU {b.nowcaster_cpu_seconds:.1f} s"
+            )
+        print(f"    (between the bursts, the actions of the alerting stations: {t_actions:.0f} s)")
+
+        # the nowcaster's own functions in this process, on the same database
+        pool = NowcastPool(workers)
+        try:
+            nowcaster._specs.clear()
+            cold_pass = first_pass(db, eid, n, pool)
+            passes = [first_pass(db, eid, n, pool) for _ in range(rounds)]
+        finally:
+            pool.close()
+        sequential = first_pass(db, eid, n, None)
+        if actions:
+            _stale_all(db, eid)
+            _, pending = nowcaster.refresh_nowcasts(db)
+            t0, c0 = time.perf_counter(), time.process_time()
+            for p in pending:
+                nowcaster.finish_actions(db, p)
+            t_acts, c_acts = time.perf_counter() - t0, time.process_time() - c0
+        biggest = max(keys, key=lambda k: states[k].people_in_line)
+        typical = sorted(keys, key=lambda k: states[k].people_in_line)[len(keys) // 2]
+        # one station: its nowcast and alerts stored (actions deferred), and as an API read
+        # of a stale nowcast recomputes it (alerts with their actions)
+        one: dict[tuple[str, bool], tuple[float, float]] = {}
+        for key in (typical, biggest):
+            for defer in (True, False):
+                one_wall = one_cpu = math.inf
+                for _ in range(5):
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    nowcaster.refresh(db, name, key, defer_actions=defer)
+                    one_wall = min(one_wall, time.perf_counter() - t0)
+                    one_cpu = min(one_cpu, time.process_time() - c0)
+                one[key, defer] = (one_wall, one_cpu)
+    finally:
+        db.dispose()
+
+    # peers on the same specs and states, in this process
+    by_key = specs_by_key(specs)
+    for key in keys[:3]:  # compile / warm
+        nowcast(by_key[key], states[key], replications=3)
+        simulate_station(by_key[key], replications=3)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for i, key in enumerate(keys):
+        nowcast(by_key[key], states[key], replications=REPLICATIONS, seed=i)
+    t_core, c_core = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
+    for i, key in enumerate(keys):
+        simulate_station(by_key[key], replications=REPLICATIONS, seed=i)
+    t_sim, c_sim = time.perf_counter() - t0, time.process_time() - c0
+    if actions:
+        actions_peers(keys, by_key, states)
+
+    best = min(passes, key=lambda p: p.wall)
+    med_wall = _median([p.wall for p in passes])
+    print(
+        f"  first pass, all {n} stations (nowcaster.refresh_nowcasts: reports read, nowcast, "
+        f"alerts stored; actions pending for {best.pending}), {workers} workers: warm best "
+        f"{best.wall:.2f} s wall (CPU {best.cpu:.2f}: workers {best.workers_cpu:.2f}, nowcaster "
+        f"{best.cpu - best.workers_cpu:.2f}), median of {rounds} {med_wall:.2f} s; cold (specs "
+        f"and plan curves built) {cold_pass.wall:.2f} s (CPU {cold_pass.cpu:.2f}); goal < 2 s"
     )
     print(
-        f"    ratios: server warm / plain simulation {t_warm / t_sim:.2f}; server warm / pure "
-        f"core {t_warm / t_core:.2f}; server warm / (core + alerts) {t_warm / t_alerts:.2f}; "
+        f"    the same pass without workers (in the nowcaster's process): {sequential.wall:.2f} s "
+        f"wall (CPU {sequential.cpu:.2f})"
+    )
+    print(
+        f"    peers in this process, one core: pure-core nowcast (ops.nowcast) {t_core:.2f} s "
+        f"(CPU {c_core:.2f}); plain whole-day simulation {t_sim:.2f} s (CPU {c_sim:.2f})"
+    )
+    print(
+        f"    ratios: first pass with workers / pure core {best.wall / t_core:.2f} (CPU "
+        f"{best.cpu / c_core:.2f}); without workers / pure core {sequential.wall / t_core:.2f}; "
         f"pure core / plain simulation {t_core / t_sim:.2f}"
     )
-    for label, key in (("typical", typical), ("largest line", biggest)):
-        best, best_cpu = one[key]
-        core, core_alerts = core_one[key]
+    if actions:
         print(
-            f"  one station ({label}, {states[key].people_in_line} in line), best of 5: server "
-            f"path {best * 1e3:.1f} ms (CPU {best_cpu * 1e3:.1f}); pure core {core * 1e3:.1f} "
-            f"ms, with alerts and actions {core_alerts * 1e3:.1f} ms; goal < 50 ms"
+            f"    then the actions of the {best.pending} alerting stations, one at a time: "
+            f"{t_acts:.2f} s (CPU {c_acts:.2f})"
         )
+    for label, key in (("typical", typical), ("largest line", biggest)):
+        (w, c), (w_all, c_all) = one[key, True], one[key, False]
+        print(
+            f"  one station ({label}, {states[key].people_in_line} in line), best of 5: nowcast "
+            f"and alerts stored {w * 1e3:.1f} ms (CPU {c * 1e3:.1f}), goal < 50 ms; with the "
+            f"alerts' actions (an API read of a stale nowcast) {w_all * 1e3:.1f} ms (CPU "
+            f"{c_all * 1e3:.1f})"
+        )
+    print(f"  load average at the end {_load()}")
 
 
 def main() -> None:
@@ -620,7 +744,14 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=None, help="simulated days (elections)")
     ap.add_argument("--stations", type=int, default=None, help="default 300 (--quick: 100)")
     ap.add_argument("--skip-coverage", action="store_true")
+    ap.add_argument("--speed-only", action="store_true", help="the speed part only")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument(
+        "--actions",
+        action="store_true",
+        help="also time the actions of the alerting stations (minutes)",
+    )
+    ap.add_argument("--rounds", type=int, default=5, help="warm first passes timed")
     args = ap.parse_args()
     days = args.days or (1 if args.quick else 8)
     n_stations = args.stations or (100 if args.quick else 300)
@@ -628,8 +759,8 @@ def main() -> None:
     try:
         if not args.skip_speed:
             print(f"speed: every station of a {n_stations}-station election at 14:00")
-            speed(tmp, n_stations)
-        if not args.skip_coverage:
+            speed(tmp, n_stations, args.rounds, args.actions)
+        if not (args.skip_coverage or args.speed_only):
             print("coverage of the 90 % intervals, as served by the API and by the pure core:")
             coverage(tmp, days, seed=11)
             print("bench_nowcast.py's pure-core calibration in the same run (its typical station):")

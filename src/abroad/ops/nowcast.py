@@ -31,8 +31,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy.special import ndtr, ndtri
+from scipy.special import gammaincinv, ndtr, ndtri
 
 from abroad.model import (
     ClosePolicy,
@@ -132,9 +133,8 @@ class IntensityPosterior:
         return math.sqrt(self.shape) / self.rate
 
     def interval(self, level: float = 0.9) -> tuple[float, float]:
-        from scipy.stats import gamma
-
-        lo, hi = gamma.ppf([(1 - level) / 2, (1 + level) / 2], self.shape, scale=1 / self.rate)
+        # the Gamma quantiles as scipy.stats.gamma.ppf computes them, without its overhead
+        lo, hi = gammaincinv(self.shape, [(1 - level) / 2, (1 + level) / 2]) * (1 / self.rate)
         return float(lo), float(hi)
 
 
@@ -233,15 +233,10 @@ def _grid_posterior(
     on a fine grid, and the posterior ``prior(theta) * Poisson(A; m(theta))`` is integrated
     there for its mean and variance. The Poisson variance errs wide: a count capped by the
     desks varies less."""
-    from scipy.stats import gamma
-
     day = spec.days[state.day]
     planned_p = planned_arrivals_by(day, state.now_minute) - day.early_voters
-    lo = float(gamma.ppf(0.001, unthinned[0], scale=1 / unthinned[1]))
-    hi = max(
-        float(gamma.ppf(0.999, prior.shape, scale=1 / prior.rate)),
-        3.0 * unthinned[0] / unthinned[1],
-    )
+    lo = float(gammaincinv(unthinned[0], 0.001)) / unthinned[1]  # Gamma quantiles
+    hi = max(float(gammaincinv(prior.shape, 0.999)) / prior.rate, 3.0 * unthinned[0] / unthinned[1])
     coarse = np.geomspace(max(lo, 1e-3), hi, GRID_FACTORS)
     shares = np.array([_unseen_shares(spec, state, th, seed, replications) for th in coarse])
     m = day.early_voters * (1 - shares[:, 1]) + coarse * planned_p * (1 - shares[:, 0])
@@ -539,8 +534,9 @@ class Conditioned:
     seed: int
     ghosts: int = 0
     """Voters in service at the first stage now, one per server: with a line outside all are
-    busy; without one each is, with the chance the stage's utilisation gives (an idle one
-    has no service anywhere). Neither they nor the joiner are counted."""
+    busy; without one each is, with the chance the stage's utilisation gives (an idle
+    server's ghost has a negative patience: gone before now, never served nor counted).
+    Neither they nor the joiner are counted."""
     inside: int = 0
     """People in line past the first stage (``MorningLine.inside_share``): the front of the
     line.
@@ -649,9 +645,10 @@ def condition(
                 picked = np.searchsorted(cum, rng.random(g) * cum[-1], side="right")
                 picked = np.minimum(picked, pool.shape[0] - 1)
                 inp.service_minutes[0, ghosts] = pool[picked] * rng.random(g)
-            if n == inside:  # no line outside: idle servers have nobody (no service at all)
+            if n == inside:  # no line outside: an idle server's ghost is not there (it
+                # gave up before now, so the simulator neither serves nor counts it)
                 idle = rng.random(g) >= min(theta * load, 1.0)
-                inp.service_minutes[:, ghosts] = np.where(idle, 0.0, inp.service_minutes[:, ghosts])
+                inp.patience_minutes[ghosts] = np.where(idle, -1.0, np.inf)
         inputs.append(inp)
     return replace(shell, thetas=thetas, inputs=tuple(inputs))
 
@@ -746,6 +743,60 @@ class RunSet:
     those with a minute above ``c``."""
 
 
+@njit(cache=True)
+def _tally(
+    outcome: npt.NDArray[np.int8],
+    arrival: FloatArray,
+    patience: FloatArray,
+    started: FloatArray,
+    close: float,
+    joiner: int,
+    ghosts_from: int,
+    ghosts_to: int,
+    ghosts_left_line: bool,
+    minutes: FloatArray,
+) -> tuple[int, int, int, int, FloatArray, FloatArray]:
+    """One replication's counts, the joiner and the ghosts (in service now, voters
+    ``ghosts_from`` to ``ghosts_to - 1``) left out:
+    (still in line at ``close``, turned away at closing, served, reneged; voters who have
+    left the line by each of ``minutes``, the ghosts counted unless ``ghosts_left_line``;
+    the sorted minutes the served left the line). ``started``: each voter's start at the
+    line's last stage (NaN: never). One pass in compiled code: per replication, the
+    nowcast's bookkeeping costs no more than a handful of array operations."""
+    n = outcome.shape[0]
+    left = 0
+    ta = 0
+    served = 0
+    reneged = 0
+    gone = np.empty(n)
+    m = 0
+    leave = np.empty(n)
+    k = 0
+    for i in range(n):
+        ghost = ghosts_from <= i < ghosts_to
+        o = -1 if (i == joiner or ghost) else int(outcome[i])
+        s = started[i]
+        if o == K.TURNED_AWAY_CLOSE:
+            ta += 1
+        elif o == K.SERVED:
+            served += 1
+            leave[k] = s
+            k += 1
+        elif o == K.RENEGED:
+            reneged += 1
+        if arrival[i] <= close and (
+            o == K.TURNED_AWAY_CLOSE
+            or (o == K.SERVED and s > close)
+            or (o == K.RENEGED and arrival[i] + patience[i] > close)
+        ):
+            left += 1
+        if not np.isnan(s) and i != joiner and not (ghosts_left_line and ghost):
+            gone[m] = s
+            m += 1
+    done = np.searchsorted(np.sort(gone[:m]), minutes, side="right").astype(np.float64)
+    return left, ta, served, reneged, done, np.sort(leave[:k])
+
+
 def _left_line_by(started: FloatArray, minutes: FloatArray, skip: list[int]) -> FloatArray:
     """How many of ``started`` (NaN: never) are at or before each of ``minutes``, leaving
     out the voters at ``skip``."""
@@ -831,25 +882,25 @@ def _collect(
     leaves: list[FloatArray] = []
     # voters in service at the first stage now have left the line already when it is the
     # line's only stage; otherwise they are still in it (at the door's screening)
-    skip = [joiner, *(range(cond.inside, cond.inside + cond.ghosts) if ls == 0 else ())]
     ballots = rest.ballots
     for r, inp in enumerate(inputs):
         stats, grid, outcome, start, _ = run_prepared(prep, inp, 30.0, True)
-        arr = inp.arrival_minutes
-        pat = inp.patience_minutes
-        o = outcome.copy()
-        o[joiner] = -1  # the joiner is not counted, nor those in service now
-        o[cond.ghost_slice] = -1
-        in_line_close = (arr <= close) & (
-            (o == K.TURNED_AWAY_CLOSE)
-            | ((o == K.SERVED) & (start[ls] > close))
-            | ((o == K.RENEGED) & (arr + pat > close))
+        n_left, n_ta, n_served, n_reneged, done, leave = _tally(
+            outcome,
+            inp.arrival_minutes,
+            inp.patience_minutes,
+            start[ls],
+            close,
+            joiner,
+            cond.inside,
+            cond.inside + cond.ghosts,
+            ls == 0,
+            grid_minutes,
         )
-        left[r] = float(np.count_nonzero(in_line_close))
-        counts = np.bincount(o[o >= 0], minlength=K.N_OUTCOMES)
-        ta[r] = float(counts[K.TURNED_AWAY_CLOSE])
-        served[r] = float(counts[K.SERVED])
-        reneged[r] = float(counts[K.RENEGED])
+        left[r] = float(n_left)
+        ta[r] = float(n_ta)
+        served[r] = float(n_served)
+        reneged[r] = float(n_reneged)
         j_out = int(outcome[joiner])
         js[r] = j_out == K.SERVED
         j_start = float(start[0, joiner])
@@ -867,8 +918,8 @@ def _collect(
             j_start = cutoff + 1e-9 if math.isnan(j_start) else j_start
         if detail:
             line[r] = grid - (grid_minutes < j_start)
-            processed[r] = _left_line_by(start[ls], grid_minutes, skip)
-        leaves.append(np.sort(start[ls][o == K.SERVED]))
+            processed[r] = done
+        leaves.append(leave)
         if ballots is not None:
             taken = np.sort(start[0][~np.isnan(start[0])])
             if taken.shape[0] >= ballots and ballots > 0:

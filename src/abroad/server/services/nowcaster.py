@@ -1,20 +1,28 @@
 """Recompute stations' nowcasts and alerts from their accepted reports.
 
 A station's nowcast is stale after each accepted report; one nowcaster process per database
-recomputes stale ones every tick (so bursts of reports coalesce into one recompute per
-station), and a read of a stale nowcast recomputes it at once. Every server worker starts a
-candidate; the one holding the ``LeaderLock`` runs and writes a heartbeat row
-(``nowcaster_beats``), the others wait to take over. The station's simulator
-spec comes from the election's stored scenario and stations (the adopted plan's, or the
-status quo's) through ``server.engine``; specs are cached per election version (a cache
-only: any worker can rebuild it).
+recomputes stale ones (it looks every ``POLL_SECONDS`` and works every tick, so bursts of
+reports coalesce into one recompute per station), and a read of a stale nowcast recomputes
+it at once. Every server worker starts a candidate; the one holding the ``LeaderLock`` runs
+and writes a heartbeat row (``nowcaster_beats``), the others wait to take over. The
+station's simulator spec comes from the election's stored scenario and stations (the
+adopted plan's, or the status quo's) through ``server.engine``; specs are cached per
+election version (a cache only: any worker can rebuild it).
 
-The present state and the nowcast are ``ops``'s: ``state_from_reports`` on the reports of
-the latest report's voting day, ``condition`` / ``run`` / ``summarise``, then
-``evaluate_alerts`` with the election's thresholds (``services.alert_settings``; the
-station's own cap on the line outside from its site unless the election sets one).
-Replications and seed are fixed per station and report, so a recompute of the same reports
-gives the same figures.
+**A pass** (``refresh_nowcasts``) takes each election's stale stations together: one read
+of the election, its stations, its thresholds and all those stations' accepted reports
+(``_read_batch``); the computation of each station (``services.nowcast_compute``: the
+present state by ``ops.reports.state_from_reports`` on the reports of the latest report's
+voting day, ``condition`` / ``run`` / ``summarise``, then ``evaluate_alerts`` with the
+election's thresholds, without actions) spread over worker processes
+(``services.nowcast_pool``) when there are enough stations, else in this process; and the
+outcomes stored chunk by chunk as they come, each chunk in one short write transaction
+(``_store``) that checks the stations' accepted reports and the thresholds again: a station
+whose reports or thresholds changed during the pass stays stale for the next one. The
+alerting stations' actions are simulated afterwards, one station at a time
+(``finish_actions``). ``refresh`` (one station, for a read of a stale nowcast) runs the same
+code on one station. Replications and seed are fixed per station and report, so a
+recompute of the same reports gives the same figures wherever it runs.
 
 Redirect actions consider the nearest open stations of the same election by travel time
 (``ops.neighbours``: the scenario's travel model on the stations' coordinates), each
@@ -30,13 +38,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import multiprocessing as mp
 import os
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, overload
 
@@ -50,20 +61,11 @@ from abroad.ops.alerts import (
     AlertKind,
     AlertThresholds,
     attach_actions,
-    evaluate_alerts,
-    needs_actions,
     silent_alert,
 )
 from abroad.ops.neighbours import Located, nearest_by_travel
-from abroad.ops.nowcast import (
-    Conditioned,
-    clock_text,
-    condition,
-    planned_processed,
-    run,
-    summarise,
-)
-from abroad.ops.reports import state_from_reports
+from abroad.ops.nowcast import Conditioned, clock_text
+from abroad.ops.reports import StationCalendar
 from abroad.server import audit, engine
 from abroad.server.db import Database
 from abroad.server.events import EventType
@@ -80,39 +82,56 @@ from abroad.server.models import (
 )
 from abroad.server.services import alert_settings, live
 from abroad.server.services.alert_settings import AlertSettings
+from abroad.server.services.nowcast_compute import ACTIONS_PENDING as ACTIONS_PENDING
+from abroad.server.services.nowcast_compute import (
+    PLANNED_REPLICATIONS as PLANNED_REPLICATIONS,
+)
+from abroad.server.services.nowcast_compute import REPLICATIONS as REPLICATIONS
+from abroad.server.services.nowcast_compute import (
+    PlannedCurve,
+    StationOutcome,
+    StationTask,
+    planned_curve,
+    seed_of,
+)
+from abroad.server.services.nowcast_compute import compute_station as compute_station
+from abroad.server.services.nowcast_compute import conditioned as conditioned_reports
+from abroad.server.services.nowcast_pool import NowcastPool
 
 log = logging.getLogger(__name__)
 
-REPLICATIONS = 60
-PLANNED_REPLICATIONS = 60
 TICK_SECONDS = 2.0
+"""The nowcaster's clock: its heartbeat, the silent stations' check, and a pass."""
+POLL_SECONDS = 0.25
+"""Between ticks, how often the leading nowcaster looks for stale nowcasts (one small read)
+and makes a pass if there are: a report's nowcast is fresh soon after it is stored."""
 SYSTEM = "system:nowcast"
 NOWCAST_KINDS = tuple(k.value for k in AlertKind if k is not AlertKind.SILENT)
+POOL_MIN_STATIONS = 12
+"""A pass with fewer stale stations of an election is computed in the nowcaster's own
+process (the workers' round trip would not pay)."""
+STORE_CHUNK = 50
+"""Stations computed in the nowcaster's own process are stored this many at a time (one
+write transaction each: short, so that report ingest is never held up for long)."""
 
 
 @dataclass(frozen=True)
 class ElectionModel:
     """What the nowcasts of an election's stations need from its scenario."""
 
+    key: Any
+    """The election's version (``election_model``'s cache key): the workers' model key."""
     specs: dict[str, Any]
     """The simulator's ``StationSpec`` by site key."""
     travel: TravelModel
-    planned: dict[tuple[str, int], list[dict[str, float]]] = field(
-        default_factory=dict, compare=False
-    )
+    planned: dict[tuple[str, int], PlannedCurve] = field(default_factory=dict, compare=False)
     """The plan's processed curve by (site key, day), filled as first needed."""
 
-    def planned_processed(self, site_key: str, day: int) -> list[dict[str, float]]:
+    def planned_processed(self, site_key: str, day: int) -> PlannedCurve:
         """The plan's voters processed by each clock minute of ``day``, from opening."""
         key = (site_key, day)
         if key not in self.planned:
-            curve = planned_processed(
-                self.specs[site_key], day, PLANNED_REPLICATIONS, _seed(site_key, -1)
-            )
-            self.planned[key] = [
-                {"minute": p.minute, "mean": p.mean, "ci_low": p.ci_low, "ci_high": p.ci_high}
-                for p in curve
-            ]
+            self.planned[key] = planned_curve(self.specs[site_key], site_key, day)
         return self.planned[key]
 
 
@@ -140,23 +159,23 @@ def election_model(db: Database, election: Election, stations: list[Station]) ->
                 scenario, [(s.site_key, s.desks, s.booths, s.lanes) for s in stations]
             )
         _specs.clear()
-        _specs[key] = ElectionModel(specs, scenario.travel)
+        _specs[key] = ElectionModel(key, specs, scenario.travel)
         return _specs[key]
 
 
-def _seed(station_key: str, reports_seen: int) -> int:
-    digest = hashlib.sha256(f"{station_key}/{reports_seen}".encode()).digest()
-    return int.from_bytes(digest[:4], "big")
+_seed = seed_of
 
 
 def _accepted_rows(s: Any, election_id: int, station_key: str) -> list[StationReportRow]:
     return list(
         s.scalars(
-            select(StationReportRow).where(
+            select(StationReportRow)
+            .where(
                 StationReportRow.election_id == election_id,
                 StationReportRow.station_key == station_key,
                 StationReportRow.status == live.ACCEPTED,
             )
+            .order_by(StationReportRow.id)
         )
     )
 
@@ -168,18 +187,7 @@ def conditioned(
     (the replications and seed its own nowcast uses); or why not."""
     seen = max((r.id for r in rows), default=0)
     reports = [live.report_of(r) for r in rows]
-    calendar = live.calendar_of(station)
-    latest = max(reports, key=lambda r: r.taken_at, default=None)
-    if latest is None:
-        return None, "no accepted report yet"
-    day = calendar.local(latest.taken_at)[0]
-    state = state_from_reports(calendar, reports, day) if day is not None else None
-    if state is None:
-        return None, "no report of the latest voting day gives the line yet"
-    try:
-        return condition(spec, state, REPLICATIONS, _seed(station.station_key, seen)), None
-    except ValueError as exc:
-        return None, f"cannot nowcast: {exc}"
+    return conditioned_reports(spec, station.station_key, live.calendar_of(station), reports, seen)
 
 
 def open_neighbours(
@@ -228,29 +236,6 @@ def open_neighbours(
     return out
 
 
-def processed_chart(
-    model: ElectionModel, station: Station, rows: Sequence[StationReportRow], cond: Conditioned
-) -> dict[str, Any]:
-    """What the console's processed chart needs beside the nowcast's ``processed_from_now``:
-    ``base``, the processed count reported before the day (reports are cumulative over the
-    election; the chart shows the day's), ``today_now``, processed today as of the present
-    state, and ``planned``, the plan's curve from opening (``ops.nowcast.planned_processed``)."""
-    calendar = live.calendar_of(station)
-    day = cond.state.day
-    earlier = []
-    for r in rows:
-        report = live.report_of(r)
-        d = calendar.local(report.taken_at)[0]
-        if report.processed is not None and d is not None and d < day:
-            earlier.append(report.processed)
-    return {
-        "day": calendar.days[day].date.isoformat(),
-        "base": max(earlier, default=0),
-        "today_now": cond.state.processed_today,
-        "planned": model.planned_processed(station.site_key, day),
-    }
-
-
 class LazyNeighbours(Sequence[Neighbour]):
     """The neighbours, built on first use: the rules only ask for them when an alert
     needs its actions, and most stations raise none."""
@@ -282,104 +267,302 @@ class LazyNeighbours(Sequence[Neighbour]):
         return iter(self._all())
 
 
-ACTIONS_PENDING = "actions_pending"
-"""Key set (true) in a stored nowcast whose alerts' actions are still being computed."""
-
-
-@dataclass(frozen=True)
+@dataclass
 class PendingActions:
-    """A station whose nowcast and alerts are stored and whose alerts' actions are not yet."""
+    """A station whose nowcast and alerts are stored and whose alerts' actions are not yet.
+    ``cond``: its conditioned replications, as its nowcast drew them (rebuilt from its
+    reports when the nowcast was computed by a worker process)."""
 
     election_id: int
     station_key: str
     reports_seen: int
-    cond: Conditioned
     alerts: tuple[Alert, ...]
     neighbours: LazyNeighbours
+    spec: Any
+    task: StationTask
+    given_cond: Conditioned | None = None
+
+    @cached_property
+    def cond(self) -> Conditioned:
+        if self.given_cond is not None:
+            return self.given_cond
+        cond, error = conditioned_reports(
+            self.spec,
+            self.task.station_key,
+            self.task.calendar,
+            self.task.reports(),
+            self.task.reports_seen,
+        )
+        if cond is None:  # pragma: no cover  (its nowcast was conditioned on the same)
+            raise ValueError(error)
+        return cond
+
+
+# ---------------------------------------------------------------------------------------------
+# A pass: read in a few queries, compute (here or in the workers), store chunk by chunk
+
+
+@dataclass
+class _Batch:
+    """What a pass over some stations of one election read: the stations, the thresholds,
+    the model, and each station's task (its accepted reports) with how many it had."""
+
+    election: Election
+    stations: list[Station]
+    settings: AlertSettings
+    thresholds: AlertThresholds
+    model: ElectionModel | None
+    model_error: str | None
+    tasks: list[StationTask]
+    counts: dict[str, int]
+    """Accepted reports read per station: with the newest id, what the store checks again."""
+    instants: dict[str, dt.datetime]
+    """The newest report's time per station (``taken_at`` as stored; the redirects' clock)."""
+
+    @cached_property
+    def by_key(self) -> dict[str, Station]:
+        return {st.station_key: st for st in self.stations}
+
+
+def _read_batch(db: Database, election_id: int, keys: Sequence[str]) -> _Batch | None:
+    """One election's stations ``keys`` (those that exist) and everything their nowcasts
+    need, in a few queries (the election, its stations, its thresholds, the stations'
+    accepted reports), and the election's model (cached per election version)."""
+    with db.read() as s:
+        e = s.get(Election, election_id)
+        if e is None:
+            return None
+        stations = list(
+            s.scalars(select(Station).where(Station.election_id == e.id).order_by(Station.id))
+        )
+        settings = alert_settings.current(s, e.id)
+        by_key = {st.station_key: st for st in stations}
+        wanted = [k for k in dict.fromkeys(keys) if k in by_key]
+        r = StationReportRow
+        q = select(r.station_key, r.id, r.taken_at, r.payload).where(
+            r.election_id == e.id, r.status == live.ACCEPTED
+        )
+        if len(wanted) < len(stations):
+            q = q.where(r.station_key.in_(wanted))
+        got: dict[str, list[tuple[int, dt.datetime, Any]]] = {}
+        for key, rid, taken_at, payload in s.execute(q.order_by(r.station_key, r.id)):
+            got.setdefault(str(key), []).append((int(rid), taken_at, payload))
+    tasks: list[StationTask] = []
+    counts: dict[str, int] = {}
+    instants: dict[str, dt.datetime] = {}
+    for key in wanted:
+        st = by_key[key]
+        rows = got.get(key, [])
+        counts[key] = len(rows)
+        if rows:
+            instants[key] = max(t for _, t, _ in rows)
+        tasks.append(
+            StationTask(
+                key,
+                st.site_key,
+                _calendar(st),
+                tuple(p for _, _, p in rows),
+                max((i for i, _, _ in rows), default=0),
+            )
+        )
+    model, error = None, None
+    if any(t.payloads for t in tasks):
+        try:
+            model = election_model(db, e, stations)
+        except (ValueError, KeyError) as exc:
+            error = f"cannot nowcast: {exc}"
+    return _Batch(
+        e, stations, settings, settings.thresholds(), model, error, tasks, counts, instants
+    )
+
+
+def _calendar(station: Station) -> StationCalendar:
+    return live.calendar_of(station)
+
+
+def _cost(batch: _Batch, task: StationTask) -> float:
+    """A guess of a station's share of a pass (costliest first evens out the workers' end):
+    its line as last reported plus its planned voters of a day."""
+    spec = batch.model.specs.get(task.site_key) if batch.model is not None else None
+    line = task.payloads[-1].get("people_in_line") if task.payloads else None
+    size = 0.0
+    if spec is not None:
+        day = spec.days[-1]
+        size = sum(day.arrivals_per_hour) * day.bin_minutes / 60.0
+    return float(line or 0) + size
+
+
+def _computed(
+    batch: _Batch, pool: NowcastPool | None
+) -> Iterator[list[tuple[StationOutcome, Conditioned | None]]]:
+    """The batch's outcomes, chunk by chunk: in the worker processes when there are enough
+    stations and a pool, else here (with each station's conditioned replications)."""
+    model = batch.model
+    if model is None:
+        error = batch.model_error or "no accepted report yet"
+        yield [
+            (
+                StationOutcome(
+                    t.station_key,
+                    t.reports_seen,
+                    None,
+                    error if t.payloads else "no accepted report yet",
+                ),
+                None,
+            )
+            for t in batch.tasks
+        ]
+        return
+    tasks = batch.tasks
+    if pool is not None and pool.size > 1 and len(tasks) >= POOL_MIN_STATIONS:
+        order = sorted(tasks, key=lambda t: -_cost(batch, t))
+        for outcomes in pool.map(model.key, model.specs, batch.thresholds, order, model.planned):
+            for o in outcomes:
+                if o.planned is not None:
+                    model.planned.setdefault(*o.planned)
+            yield [(o, None) for o in outcomes]
+        return
+    for at in range(0, len(tasks), STORE_CHUNK):
+        out = []
+        for t in tasks[at : at + STORE_CHUNK]:
+            o, cond = compute_station(
+                model.specs.get(t.site_key), t, batch.thresholds, model.planned
+            )
+            if o.planned is not None:
+                model.planned.setdefault(*o.planned)
+            out.append((o, cond))
+        yield out
+
+
+def _store(
+    db: Database,
+    batch: _Batch,
+    computed: Sequence[tuple[StationOutcome, Conditioned | None]],
+    *,
+    defer_actions: bool = True,
+) -> list[PendingActions]:
+    """Store the outcomes of some of the batch's stations in one write transaction: each
+    station's nowcast row and its alerts (without actions: the stations whose alerts need
+    them are returned). A station stays stale when its accepted reports changed since the
+    batch read them (a newer report, one accepted from quarantine or re-assigned) or the
+    election's thresholds did: the next pass takes it again. Stations that failed are
+    logged and not stored (their rows stay stale)."""
+    e = batch.election
+    ok = []
+    for o, cond in computed:
+        if o.failed is not None:
+            log.error("nowcast of %s/%s failed:\n%s", e.election_key, o.station_key, o.failed)
+        else:
+            ok.append((o, cond))
+    if not ok:
+        return []
+    prepared: list[tuple[StationOutcome, dict[str, Any] | None, list[Alert]]] = []
+    pending: list[PendingActions] = []
+    tasks = {t.station_key: t for t in batch.tasks}
+    for o, cond in ok:  # actions (when not deferred) are simulated before the write
+        alerts, result = list(o.alerts), o.result
+        if result is not None and o.pending:
+            p = _pending(db, batch, o, tasks[o.station_key], cond)
+            if defer_actions:
+                pending.append(p)
+            else:
+                alerts = list(attach_actions(p.cond, o.alerts, p.neighbours))
+                result = {k: v for k, v in result.items() if k != ACTIONS_PENDING}
+        prepared.append((o, result, alerts))
+    keys = [o.station_key for o, _ in ok]
+    r = StationReportRow
+    with db.write() as s:
+        rows = {
+            n.station_key: n
+            for n in s.scalars(
+                select(StationNowcastRow).where(
+                    StationNowcastRow.election_id == e.id, StationNowcastRow.station_key.in_(keys)
+                )
+            )
+        }
+        now_seen = {
+            str(k): (int(mx), int(n))
+            for k, mx, n in s.execute(
+                select(r.station_key, func.max(r.id), func.count(r.id))
+                .where(r.election_id == e.id, r.station_key.in_(keys), r.status == live.ACCEPTED)
+                .group_by(r.station_key)
+            )
+        }
+        same_settings = alert_settings.current(s, e.id) == batch.settings
+        current: dict[str, dict[str, StationAlertRow]] = {}
+        for a in s.scalars(
+            select(StationAlertRow).where(
+                StationAlertRow.election_id == e.id,
+                StationAlertRow.station_key.in_(keys),
+                StationAlertRow.status != "resolved",
+            )
+        ):
+            current.setdefault(a.station_key, {})[a.kind] = a
+        now = utcnow()
+        raised: list[tuple[StationAlertRow, Alert]] = []
+        for o, result, alerts in prepared:
+            key = o.station_key
+            row = rows.get(key)
+            if row is None:
+                row = StationNowcastRow(election_id=e.id, station_key=key)
+                s.add(row)
+            read = (o.reports_seen, batch.counts.get(key, 0))
+            row.stale = not same_settings or now_seen.get(key, (0, 0)) != read
+            row.reports_seen = o.reports_seen
+            row.computed_at = now
+            row.result = result
+            row.error = o.error
+            judged = NOWCAST_KINDS if result is not None else ()
+            raised += _update_alerts(s, e.id, key, alerts, judged, current.get(key, {}), now)
+        _audit_raised(s, raised)
+    return pending
+
+
+def _pending(
+    db: Database, batch: _Batch, o: StationOutcome, task: StationTask, cond: Conditioned | None
+) -> PendingActions:
+    assert batch.model is not None
+    model, settings, e = batch.model, batch.settings, batch.election
+    station = batch.by_key[o.station_key]
+    instant = batch.instants[o.station_key]
+    stations = batch.stations
+    neighbours = LazyNeighbours(
+        lambda: open_neighbours(db, e.id, station, stations, instant, model, settings)
+    )
+    return PendingActions(
+        e.id,
+        o.station_key,
+        o.reports_seen,
+        o.alerts,
+        neighbours,
+        model.specs.get(task.site_key),
+        task,
+        cond,
+    )
 
 
 def refresh(
     db: Database, election_key: str, station_key: str, *, defer_actions: bool = False
 ) -> PendingActions | None:
-    """Recompute one station's nowcast and alerts from its accepted reports. With
-    ``defer_actions`` the alerts are stored without their actions (the nowcast marked
-    ``actions_pending``) and what ``finish_actions`` needs to add them is returned."""
+    """Recompute one station's nowcast and alerts from its accepted reports (the batch
+    pass's code on one station). With ``defer_actions`` the alerts are stored without their
+    actions (the nowcast marked ``actions_pending``) and what ``finish_actions`` needs to add
+    them is returned."""
     with db.read() as s:
         e = s.scalar(select(Election).where(Election.election_key == election_key))
         if e is None:
             return None
-        station = live.station_by_key(s, e.id, station_key)
-        if station is None:
-            return None
-        stations = list(
-            s.scalars(select(Station).where(Station.election_id == e.id).order_by(Station.id))
-        )
-        rows = _accepted_rows(s, e.id, station_key)
-        settings = alert_settings.current(s, e.id)
-    seen = max((r.id for r in rows), default=0)
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    alerts: list[Any] = []
-    pending: PendingActions | None = None
-    if not rows:
-        error = "no accepted report yet"
-    else:
-        try:
-            model = election_model(db, e, stations)
-            cond, error = conditioned(model.specs[station.site_key], station, rows)
-            if cond is not None:
-                nc = summarise(cond, run(cond))
-                instant = max(r.taken_at for r in rows)
-                neighbours = LazyNeighbours(
-                    lambda: open_neighbours(db, e.id, station, stations, instant, model, settings)
-                )
-                alerts = list(
-                    evaluate_alerts(
-                        cond,
-                        nc,
-                        settings.thresholds(),
-                        neighbours=neighbours,
-                        with_actions=not defer_actions,
-                    )
-                )
-                result = {
-                    **nc.as_dict(),
-                    "processed_chart": processed_chart(model, station, rows, cond),
-                }
-                if defer_actions and needs_actions(alerts):
-                    result[ACTIONS_PENDING] = True
-                    pending = PendingActions(
-                        e.id, station_key, seen, cond, tuple(alerts), neighbours
-                    )
-        except (ValueError, KeyError) as exc:
-            error = f"cannot nowcast: {exc}"
-    with db.write() as s:
-        row = s.scalar(
-            select(StationNowcastRow).where(
-                StationNowcastRow.election_id == e.id,
-                StationNowcastRow.station_key == station_key,
-            )
-        )
-        if row is None:
-            row = StationNowcastRow(election_id=e.id, station_key=station_key)
-            s.add(row)
-        newest = s.scalar(
-            select(StationReportRow.id)
-            .where(
-                StationReportRow.election_id == e.id,
-                StationReportRow.station_key == station_key,
-                StationReportRow.status == live.ACCEPTED,
-            )
-            .order_by(StationReportRow.id.desc())
-            .limit(1)
-        )
-        row.stale = (newest or 0) > seen
-        row.reports_seen = seen
-        row.computed_at = utcnow()
-        row.result = result
-        row.error = error
-        _store_alerts(s, e.id, station_key, alerts, NOWCAST_KINDS if result is not None else ())
-    return pending
+        eid = e.id
+    batch = _read_batch(db, eid, [station_key])
+    if batch is None or not batch.tasks:
+        return None
+    pending: list[PendingActions] = []
+    for chunk in _computed(batch, None):
+        failed = [o.failed for o, _ in chunk if o.failed is not None]
+        if failed:
+            raise RuntimeError(f"nowcast of {election_key}/{station_key} failed:\n{failed[0]}")
+        pending += _store(db, batch, chunk, defer_actions=defer_actions)
+    return pending[0] if pending else None
 
 
 def finish_actions(db: Database, pending: PendingActions) -> bool:
@@ -424,7 +607,22 @@ def _store_alerts(
             )
         )
     }
-    now = utcnow()
+    raised = _update_alerts(s, election_id, station_key, alerts, judged, current, utcnow())
+    _audit_raised(s, raised)
+
+
+def _update_alerts(
+    s: Any,
+    election_id: int,
+    station_key: str,
+    alerts: list[Any],
+    judged: Iterable[str],
+    current: dict[str, StationAlertRow],
+    now: dt.datetime,
+) -> list[tuple[StationAlertRow, Alert]]:
+    """``_store_alerts`` given the station's alerts not resolved (``current``, by kind):
+    the new alert rows, added and not yet audited (``_audit_raised``), are returned."""
+    new: list[tuple[StationAlertRow, Alert]] = []
     raised = set()
     for a in alerts:
         kind = a.kind.value
@@ -446,20 +644,7 @@ def _store_alerts(
                 updated_at=now,
             )
             s.add(row)
-            s.flush()
-            audit.append(
-                s,
-                SYSTEM,
-                EventType.ALERT_RAISED,
-                f"alert/{row.id}",
-                after={
-                    "station": station_key,
-                    "kind": kind,
-                    "message": a.message,
-                    "value": float(a.value),
-                    "threshold": float(a.threshold),
-                },
-            )
+            new.append((row, a))
         elif (row.active, row.message, row.value, row.actions) != (
             True,
             a.message,
@@ -474,6 +659,30 @@ def _store_alerts(
         if kind in judged and kind not in raised and row.active:
             row.active = False
             row.updated_at = now
+    return new
+
+
+def _audit_raised(s: Any, raised: list[tuple[StationAlertRow, Alert]]) -> None:
+    """Audit the alert rows just added (one flush for their ids, one read of the chain's
+    head for all their entries)."""
+    if not raised:
+        return
+    s.flush()
+    chain = audit.Chain(s)
+    for row, a in raised:
+        chain.append(
+            SYSTEM,
+            EventType.ALERT_RAISED,
+            f"alert/{row.id}",
+            after={
+                "station": row.station_key,
+                "kind": row.kind,
+                "message": a.message,
+                "value": float(a.value),
+                "threshold": float(a.threshold),
+            },
+        )
+    s.flush()
 
 
 def nowcast_out(
@@ -619,11 +828,23 @@ def check_silent(db: Database, thresholds: AlertThresholds | None = None) -> int
         clock[eid] = max(clock.get(eid, _aware(latest)), _aware(latest))
     silent = 0
     with db.write() as s:
+        current = _silent_alerts(s)
+        now = utcnow()
+        raised: list[tuple[StationAlertRow, Alert]] = []
         for eid, key, latest in rows:
             minutes = (clock[eid] - _aware(latest)).total_seconds() / 60
             alert = silent_alert(str(key), minutes, per_election[eid])
             silent += alert is not None
-            _store_alerts(s, eid, str(key), [alert] if alert else [], [AlertKind.SILENT.value])
+            raised += _update_alerts(
+                s,
+                eid,
+                str(key),
+                [alert] if alert else [],
+                [AlertKind.SILENT.value],
+                current.get((eid, str(key)), {}),
+                now,
+            )
+        _audit_raised(s, raised)
     return silent + _check_never_reported(
         db, per_election, {(e, str(k)) for e, k, _ in rows}, clock
     )
@@ -668,58 +889,134 @@ def _check_never_reported(
                 silent.append((st.election_id, st.station_key, alert))
     if silent:
         with db.write() as s:
+            current = _silent_alerts(s)
+            new_rows: list[tuple[StationAlertRow, Alert]] = []
             for eid, key, alert in silent:
-                _store_alerts(s, eid, key, [alert] if alert else [], [AlertKind.SILENT.value])
+                new_rows += _update_alerts(
+                    s,
+                    eid,
+                    key,
+                    [alert] if alert else [],
+                    [AlertKind.SILENT.value],
+                    current.get((eid, key), {}),
+                    now,
+                )
+            _audit_raised(s, new_rows)
     return sum(a is not None for _, _, a in silent)
 
 
-def _stale(db: Database) -> list[tuple[str, str]]:
+def _silent_alerts(s: Any) -> dict[tuple[int, str], dict[str, StationAlertRow]]:
+    """Every station's ``silent`` alert not resolved, by (election id, station key)."""
+    out: dict[tuple[int, str], dict[str, StationAlertRow]] = {}
+    for a in s.scalars(
+        select(StationAlertRow).where(
+            StationAlertRow.kind == AlertKind.SILENT.value, StationAlertRow.status != "resolved"
+        )
+    ):
+        out.setdefault((a.election_id, a.station_key), {})[a.kind] = a
+    return out
+
+
+def _stale(db: Database) -> list[tuple[int, str]]:
+    """The stale nowcasts, as (election id, station key)."""
     with db.read() as s:
         return [
-            (str(ek), str(sk))
-            for ek, sk in s.execute(
-                select(Election.election_key, StationNowcastRow.station_key)
-                .join(Election, Election.id == StationNowcastRow.election_id)
+            (int(eid), str(sk))
+            for eid, sk in s.execute(
+                select(StationNowcastRow.election_id, StationNowcastRow.station_key)
                 .where(StationNowcastRow.stale.is_(True))
+                .order_by(StationNowcastRow.election_id, StationNowcastRow.id)
             )
         ]
 
 
+@dataclass
+class PassStats:
+    """What the last ``refresh_nowcasts`` did: stations stored, wall and CPU seconds (the
+    nowcaster's own and its workers')."""
+
+    stations: int = 0
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    worker_cpu_seconds: float = 0.0
+
+
+last_pass = PassStats()
+"""The last ``refresh_nowcasts`` of this process (bookkeeping for benchmarks and logs)."""
+
+
 def refresh_nowcasts(
-    db: Database, skip: set[tuple[str, str]] | None = None
+    db: Database, skip: set[tuple[str, str]] | None = None, pool: NowcastPool | None = None
 ) -> tuple[int, list[PendingActions]]:
     """Recompute every stale nowcast and its alerts, deferring the alerts' actions: how many,
-    and the stations whose actions are pending (for ``finish_actions``). Stations that fail
-    are logged, stay stale (retried next tick) and are added to ``skip``."""
+    and the stations whose actions are pending (for ``finish_actions``). Each election's
+    stale stations are read together (``_read_batch``), computed in ``pool``'s workers
+    when there are enough of them (else here), and stored chunk by chunk as they are
+    computed (``_store``). Stations that fail are logged, stay stale (retried next tick)
+    and are added to ``skip`` (as (election key, station key))."""
+    global last_pass
+    t0, c0 = time.perf_counter(), time.process_time()
     skip = set() if skip is None else skip
+    by_election: dict[int, list[str]] = {}
+    for eid, key in _stale(db):
+        by_election.setdefault(eid, []).append(key)
+    big = any(len(keys) >= POOL_MIN_STATIONS for keys in by_election.values())
+    if pool is not None and pool.size > 1 and big:
+        pool.start()  # the workers start up while the stations are read
     pending: list[PendingActions] = []
     count = 0
-    for election_key, station_key in _stale(db):
-        if (election_key, station_key) in skip:
-            continue
-        count += 1
+    workers_cpu = 0.0
+    for eid, keys in by_election.items():
         try:
-            p = refresh(db, election_key, station_key, defer_actions=True)
-        except Exception:  # keep the thread alive; the row stays stale and is retried
-            log.exception("nowcast of %s/%s failed", election_key, station_key)
-            skip.add((election_key, station_key))
+            batch = _read_batch(db, eid, keys)
+        except Exception:  # keep the loop alive; the rows stay stale and are retried
+            log.exception("reading the nowcasts of election %s failed", eid)
             continue
-        if p is not None:
-            pending.append(p)
+        if batch is None:
+            continue
+        ek = batch.election.election_key
+        batch.tasks = [t for t in batch.tasks if (ek, t.station_key) not in skip]
+        count += len(batch.tasks)
+        try:
+            for chunk in _computed(batch, pool):
+                for o, _ in chunk:
+                    if o.failed is not None:
+                        skip.add((ek, o.station_key))
+                pending += _store(db, batch, chunk)
+        except Exception:  # the stations not stored stay stale and are retried next tick
+            log.exception("nowcasts of election %s failed", ek)
+            skip.update((ek, t.station_key) for t in batch.tasks)
+        if pool is not None:
+            workers_cpu += pool.cpu_seconds
+    last_pass = PassStats(
+        count,
+        time.perf_counter() - t0,
+        time.process_time() - c0 + workers_cpu,
+        workers_cpu,
+    )
+    if count:
+        log.info(
+            "nowcast pass: %d stations in %.2f s (CPU %.2f s, of which workers %.2f s)",
+            count,
+            last_pass.wall_seconds,
+            last_pass.cpu_seconds,
+            workers_cpu,
+        )
     return count, pending
 
 
-def refresh_stale(db: Database, stop: Any = None) -> int:
+def refresh_stale(db: Database, stop: Any = None, pool: NowcastPool | None = None) -> int:
     """Recompute every stale nowcast; how many. Nowcasts first: one pass stores every stale
     station's nowcast and alerts (the alerts marked ``actions_pending``), then the alerting
     stations' actions are simulated one station at a time and stored onto their alerts;
     between two stations, stations gone stale meanwhile get their nowcasts first. ``stop``
-    (an event) ends the actions early (they stay pending)."""
+    (an event) ends the actions early (they stay pending). ``pool``: worker processes for
+    the nowcasts of large passes."""
     failed: set[tuple[str, str]] = set()
     done = 0
     pending: list[PendingActions] = []
     while True:
-        count, fresh = refresh_nowcasts(db, failed)
+        count, fresh = refresh_nowcasts(db, failed, pool)
         done += count
         keys = {(p.election_id, p.station_key) for p in fresh}
         pending = [p for p in pending if (p.election_id, p.station_key) not in keys] + fresh
@@ -863,30 +1160,53 @@ def beat(db: Database, started_at: dt.datetime) -> None:
 
 def _loop(db_url: str, tick_seconds: float, stop: Any, parent: int) -> None:
     """A nowcaster candidate process: while it holds the ``LeaderLock`` it recomputes stale
-    nowcasts and checks silent stations every tick; otherwise it tries for the lock every
-    tick. It stops when told to or when the server worker that started it is gone (even
-    after a ``kill -9``). Ctrl-C at the terminal reaches the whole process group: the
-    candidate ignores it and is stopped by its server, never killed mid-pass."""
+    nowcasts (with its worker processes, ``services.nowcast_pool``, started for its first
+    large pass) and checks silent stations every tick, and between ticks makes a pass as soon
+    as a nowcast is stale (``POLL_SECONDS``); otherwise it tries for the lock every tick. It
+    stops when told to or when the server worker that started it is gone (even
+    after a ``kill -9``; its workers then see their socket close and exit). Ctrl-C at the
+    terminal reaches the whole process group: the candidate and its workers ignore it and
+    are stopped by the server, never killed mid-pass."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     db = Database.open(db_url)
     lock = LeaderLock(db)
     leading_since: dt.datetime | None = None
+    pool: NowcastPool | None = None
+    last_tick = -math.inf
     try:
         while not stop.is_set() and os.getppid() == parent:
             try:
-                if lock.acquire():
-                    leading_since = leading_since or utcnow()
-                    beat(db, leading_since)
-                    refresh_stale(db, stop)
-                    check_silent(db)
-                else:
-                    leading_since = None
+                if time.monotonic() - last_tick >= tick_seconds:
+                    last_tick = time.monotonic()
+                    if lock.acquire():
+                        leading_since = leading_since or utcnow()
+                        pool = pool or NowcastPool()  # its workers start with a large pass
+                        beat(db, leading_since)
+                        refresh_stale(db, stop, pool)
+                        check_silent(db)
+                    else:
+                        leading_since = None
+                        if pool is not None:
+                            pool.close()
+                            pool = None
+                elif lock.held and _any_stale(db):
+                    refresh_stale(db, stop, pool)
             except Exception:
                 log.exception("nowcaster pass failed")
-            stop.wait(tick_seconds)
+            stop.wait(min(POLL_SECONDS, tick_seconds))
     finally:
+        if pool is not None:
+            pool.close()
         lock.release()
         db.dispose()
+
+
+def _any_stale(db: Database) -> bool:
+    with db.read() as s:
+        return (
+            s.scalar(select(StationNowcastRow.id).where(StationNowcastRow.stale.is_(True)).limit(1))
+            is not None
+        )
 
 
 class Nowcaster:
