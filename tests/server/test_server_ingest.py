@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from abroad.ops.reports import StationReport
+from abroad.ops.reports import StationReport, TimeNeighbours
 from abroad.server.app import create_app
 from abroad.server.audit import verify
 from abroad.server.db import Database, upgrade
@@ -237,11 +237,16 @@ def test_a_figure_few_reports_give_is_found_past_the_reports_without_it(db_url: 
             live.submit_reports(
                 s, [live.Filed(live.ElectionRef(eid, "tiny"), r, "t") for r in [first, *rest]]
             )
-        probe = ops_report("sp-09999", "16:00", ballots_left=4100)
+        probe = ops_report("sp-09999", "16:00", ballots_left=4100, processed=60)
         with db.write() as s:
             around = live.time_neighbours(s, eid, probe)
             assert around.ballots_left_before == 4000
             assert around.processed_before == 50
+            # a report that gives one figure is compared on that figure alone
+            one = live.time_neighbours(s, eid, probe.model_copy(update={"processed": None}))
+            assert one == TimeNeighbours(ballots_left_before=4000)
+            one = live.time_neighbours(s, eid, probe.model_copy(update={"ballots_left": None}))
+            assert one == TimeNeighbours(processed_before=50)
             if db.sqlite:  # the statement the check runs, as SQLite plans it
                 conn = s.connection()
                 compiled = live.NEIGHBOURS.compile(dialect=conn.dialect)

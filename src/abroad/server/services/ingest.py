@@ -25,7 +25,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from abroad.ops.reports import StationReport
 from abroad.server.db import Database
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 """Reports stored per transaction at most."""
+ELECTIONS = select(Election.id, Election.election_key).where(
+    Election.election_key.in_(bindparam("keys", expanding=True))
+)
 
 
 class UnknownElection(LookupError):
@@ -62,13 +65,10 @@ def store(db: Database, items: list[tuple[str, StationReport, str]]) -> list[Sto
     """Store reports in one write transaction, in order; each answer, or the exception
     (``live.Conflict``, ``UnknownElection``) that refuses that report alone."""
     answers: list[Stored | Exception] = []
-    with db.write() as s:
-        keys = {k for k, _, _ in items}
+    with db.write_connection() as conn:
+        keys = sorted({k for k, _, _ in items})
         elections = {
-            key: live.ElectionRef(eid, key)
-            for eid, key in s.execute(
-                select(Election.id, Election.election_key).where(Election.election_key.in_(keys))
-            )
+            key: live.ElectionRef(eid, key) for eid, key in conn.execute(ELECTIONS, {"keys": keys})
         }
         filed: list[live.Filed] = []
         places: list[int | Exception] = []
@@ -79,7 +79,7 @@ def store(db: Database, items: list[tuple[str, StationReport, str]]) -> list[Sto
             else:
                 places.append(len(filed))
                 filed.append(live.Filed(election, report, actor))
-        outcomes = live.submit_reports(s, filed)
+        outcomes = live.submit_reports(conn, filed)
         for place in places:
             if isinstance(place, Exception):
                 answers.append(place)
