@@ -8,7 +8,6 @@ stored id.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -51,7 +50,7 @@ async def _file(request: Request, election_key: str, report: StationReport, me: 
     writer: ingest.Ingest = request.app.state.ingest
     try:
         if writer.enabled:
-            answer = await asyncio.wrap_future(writer.submit(election_key, report, me.name))
+            answer = await writer.file(election_key, report, me.name)
         else:
             answer = await run_in_threadpool(
                 lambda: writer.submit(election_key, report, me.name).result()
