@@ -198,25 +198,43 @@ def _cache(request: Request) -> AccessCache | None:
     return cache if isinstance(cache, AccessCache) and cache.enabled else None
 
 
-def resolve_principal(request: Request) -> Principal:
-    """The caller, from an ``Authorization: Bearer`` token or the session cookie (kept in
-    the app's ``AccessCache`` for a few seconds, by the SHA-256 of the credential)."""
+def _credential(request: Request) -> tuple[str, tuple[str, str] | None]:
+    """The Authorization header, and the access cache's key of the credential sent."""
+    auth = request.headers.get("authorization", "")
+    if auth:
+        return auth, ("bearer", sha256_hex(auth))
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        return auth, ("session", sha256_hex(cookie))
+    return auth, None
+
+
+def known_principal(request: Request) -> Principal | None:
+    """The caller when no database read is needed: resolved already for this request, in
+    the access cache, or anonymous (no credential sent); None otherwise."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
+    auth, key = _credential(request)
+    if key is None and not auth:
+        request.state.principal = ANONYMOUS
+        return ANONYMOUS
     cache = _cache(request)
-    auth = request.headers.get("authorization", "")
-    if auth:
-        key: tuple[str, str] | None = ("bearer", sha256_hex(auth))
-    elif cookie := request.cookies.get(SESSION_COOKIE):
-        key = ("session", sha256_hex(cookie))
-    else:
-        key = None
     if cache is not None and key is not None:
         hit = cache.get(key)
         if isinstance(hit, Principal):
             request.state.principal = hit
             return hit
+    return None
+
+
+def resolve_principal(request: Request) -> Principal:
+    """The caller, from an ``Authorization: Bearer`` token or the session cookie (kept in
+    the app's ``AccessCache`` for a few seconds, by the SHA-256 of the credential)."""
+    known = known_principal(request)
+    if known is not None:
+        return known
+    cache = _cache(request)
+    auth, key = _credential(request)
     generation = cache.generation if cache is not None else 0
     principal, until = _look_up(request, auth)
     if cache is not None and key is not None and principal.authenticated:
@@ -380,9 +398,12 @@ def allow(*roles: Role, scope: Scope | None = None, **params: str) -> Any:
     access = Access(frozenset(roles), scope, **params)
 
     async def dependency(request: Request) -> Principal:
-        if request.app.state.db.sqlite:
+        principal = known_principal(request)
+        if principal is not None:
+            pass  # no database read: answered in the event loop
+        elif request.app.state.db.sqlite:
             # a few indexed reads of a local file, which WAL readers never wait for: cheaper
-            # in the event loop than a hop to the thread pool and back on every request
+            # in the event loop than a hop to the thread pool and back
             principal = resolve_principal(request)
         else:
             principal = await run_in_threadpool(resolve_principal, request)
