@@ -421,3 +421,49 @@ def test_a_batch_that_fails_is_stored_again_report_by_report(
         "ok-00001",
         "ok-00002",
     ]
+
+
+def test_a_request_that_went_away_still_has_its_report_stored(db_url: str) -> None:
+    """The writer answers requests in their event loop, a batch at a time; a request whose
+    client went away (its waiter cancelled) still has its report stored, and its resend is
+    answered as a duplicate."""
+    import asyncio
+
+    db = Database.open(db_url)
+    writer = ingest.Ingest(db)
+    try:
+
+        async def file() -> tuple[ingest.Stored, ingest.Stored]:
+            gone = writer.file("tiny", ops_report("aw-00001", "10:00", processed=5), "t")
+            kept = writer.file("tiny", ops_report("aw-00002", "10:05", processed=6), "t")
+            gone.cancel()
+            second = await kept
+            again = await writer.file("tiny", ops_report("aw-00001", "10:00", processed=5), "t")
+            return second, again
+
+        second, again = asyncio.run(file())
+        assert not second.duplicate and second.out.status == "accepted"
+        assert again.duplicate and again.out.client_id == "aw-00001"
+    finally:
+        writer.close()
+        db.dispose()
+    assert [r.client_id for r in stored_rows(db_url)] == ["aw-00001", "aw-00002"]
+    assert len(report_entries(db_url)) == 2
+
+
+def test_the_report_validated_at_the_edge_is_the_one_filed() -> None:
+    """ReportIn builds its ops report once; filing it under a station gives the same report
+    as building it again under that station, and a station id too long is refused."""
+    from pydantic import ValidationError
+
+    body = report("ed-00001", processed=5, working={"checkin": 3, "booth": 2})
+    data = live.ReportIn.model_validate(body)
+    for station in ("emb", "x" * live.STATION_ID_MAX):
+        fast = data.to_report(station)
+        assert fast == data._build(station) and fast.station_id == station
+    named = live.ReportIn.model_validate({**body, "station_id": "cg"})
+    assert named.to_report("cg") is named.to_report("cg")
+    with pytest.raises(ValidationError):
+        data.to_report("x" * (live.STATION_ID_MAX + 1))
+    with pytest.raises(ValidationError):
+        data.to_report("")

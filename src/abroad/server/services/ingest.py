@@ -24,7 +24,6 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Awaitable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,7 +152,7 @@ class Ingest:
                 self._thread.start()
             self._queue.put(item)
 
-    def file(self, election_key: str, report: StationReport, actor: str) -> Awaitable[Stored]:
+    def file(self, election_key: str, report: StationReport, actor: str) -> asyncio.Future[Stored]:
         """``submit`` for a caller in an event loop: the writer answers each batch's callers
         with one call into their loop (not one wake-up per report)."""
         waiter: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()

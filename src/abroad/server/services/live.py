@@ -50,8 +50,12 @@ from abroad.server.models import (
 
 ACCEPTED = "accepted"
 QUARANTINED = "quarantined"
-STATION_ID_MAX = 100
-"""``StationReport.station_id``'s longest."""
+STATION_ID_MAX: int = next(
+    m.max_length
+    for m in StationReport.model_fields["station_id"].metadata
+    if hasattr(m, "max_length")
+)
+"""``StationReport.station_id``'s longest (read from the ops model)."""
 
 
 class Conflict(ValueError):
