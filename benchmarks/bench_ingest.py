@@ -215,6 +215,7 @@ def step(
         "failed": len(lat) - len(good),
         "server_cpu_ms": 1000 * server_cpu / max(1, len(good)),
         "generator_cpu_ms": 1000 * gen_cpu / max(1, len(lat)),
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -277,7 +278,7 @@ def main() -> None:
                         f"p50 {r['p50_ms']:7.1f} ms, p99 {r['p99_ms']:8.1f} ms, "
                         f"failed {r['failed']:.0f}; CPU per report: server "
                         f"{r['server_cpu_ms']:.2f} ms, load generator "
-                        f"{r['generator_cpu_ms']:.2f} ms"
+                        f"{r['generator_cpu_ms']:.2f} ms; load average {r['load_average']:.1f}"
                         + ("" if kept_up(r) else "  <- falls behind"),
                         flush=True,
                     )
