@@ -467,3 +467,54 @@ def test_the_report_validated_at_the_edge_is_the_one_filed() -> None:
         data.to_report("x" * (live.STATION_ID_MAX + 1))
     with pytest.raises(ValidationError):
         data.to_report("")
+
+
+def test_a_bulk_filing_answers_stores_and_audits_each_report_on_its_own(
+    backend: Backend, db_url: str
+) -> None:
+    h = {"Authorization": f"Bearer {backend.template.tokens['station_emb']}"}
+    url = f"{BASE}/stations/emb/reports/bulk"
+    a = report("bk-00001", "10:00", processed=10)
+    b = report("bk-00002", "11:00", processed=20)
+    down = report("bk-00003", "12:00", processed=5)  # below 11:00: quarantined
+    sent = [
+        a,
+        b,
+        a,  # the same again
+        {**a, "processed": 11},  # other content under a stored id
+        report("bk-00004", people_in_line=-1),  # not valid
+        {**report("bk-00005"), "station_id": "cg"},  # another station
+        b,
+        down,
+    ]
+    with TestClient(create_app(settings_for(db_url))) as c:
+        r = c.post(url, json={"reports": sent}, headers=h)
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        assert [x["status"] for x in results] == [201, 201, 200, 409, 422, 422, 200, 201]
+        assert results[2]["report"]["id"] == results[0]["report"]["id"]
+        assert results[3]["error"]["code"] == "conflict"
+        assert results[4]["error"]["details"][0]["loc"][:4] == [
+            "body",
+            "reports",
+            4,
+            "people_in_line",
+        ]
+        assert results[7]["report"]["status"] == "quarantined"
+        assert [x["reason"] for x in results[7]["report"]["reasons"]] == ["processed_went_down"]
+        # the whole queue sent again (the device did not hear back): nothing stored twice
+        again = c.post(url, json={"reports": sent}, headers=h).json()["results"]
+        assert [x["status"] for x in again] == [200, 200, 200, 409, 422, 422, 200, 200]
+        # one request's worth at most; another station's token is refused
+        too_many = [report(f"bk-{k:05d}", "10:00") for k in range(live.BULK_MAX + 1)]
+        assert c.post(url, json={"reports": too_many}, headers=h).status_code == 422
+        cg = {"Authorization": f"Bearer {backend.template.tokens['mission_cg']}"}
+        assert c.post(url, json={"reports": [report("bk-00009")]}, headers=cg).status_code == 403
+    assert [r.client_id for r in stored_rows(db_url)] == ["bk-00001", "bk-00002", "bk-00003"]
+    entries = report_entries(db_url)
+    assert [e.subject.rsplit("/", 1)[1] for e in entries] == ["bk-00001", "bk-00002", "bk-00003"]
+    assert [e.event_type for e in entries] == [
+        "report.accepted",
+        "report.accepted",
+        "report.quarantined",
+    ]

@@ -138,6 +138,23 @@ class Reason(BaseModel):
     message: str
 
 
+BULK_MAX = 500
+"""Reports in one bulk filing at most."""
+
+
+class BulkReportsIn(BaseModel):
+    """Several reports of one station in one request (an offline device's queue)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=BULK_MAX,
+        description="Reports as for the one-report route; each is validated, stored and "
+        "answered on its own (one that is not valid does not stop the others).",
+    )
+
+
 class ReportOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
