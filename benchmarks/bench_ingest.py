@@ -23,7 +23,11 @@ cores with the server and, on a shared machine, other work does too (the load av
 printed with each configuration).
 
     python benchmarks/bench_ingest.py [--rates 50,100,200,500,800] [--seconds 8] [--compare]
-        [--backends sqlite,postgresql] [--nowcaster]
+        [--backends sqlite,postgresql] [--nowcaster] [--bulk N]
+
+``--bulk N`` sends the same reports as bulk filings (``…/reports/bulk``, up to N reports of
+one station per request, as an offline device flushes its queue); the offered rate stays in
+reports a second and each report's latency is its request's.
 """
 
 from __future__ import annotations
@@ -194,27 +198,62 @@ def _generator(
     return lat, time.process_time() - t
 
 
+def bulked(reports: list[tuple[str, bytes]], n: int) -> list[tuple[str, bytes, int]]:
+    """The reports as bulk filings of up to n reports of one station each (path, body, count),
+    in the order their last report comes."""
+    pending: dict[str, list[bytes]] = {}
+    out: list[tuple[str, bytes, int]] = []
+
+    def flush(path: str) -> None:
+        group = pending.pop(path)
+        out.append((path + "/bulk", b'{"reports":[' + b",".join(group) + b"]}", len(group)))
+
+    for path, body in reports:
+        pending.setdefault(path, []).append(body)
+        if len(pending[path]) == n:
+            flush(path)
+    for path in list(pending):
+        flush(path)
+    return out
+
+
 def step(
-    proc_pid: int, base: str, sts: list[tuple[str, str, str]], rate: float, seconds: float, run: int
+    proc_pid: int,
+    base: str,
+    sts: list[tuple[str, str, str]],
+    rate: float,
+    seconds: float,
+    run: int,
+    bulk: int = 1,
 ) -> dict[str, float]:
+    """One offered rate (reports a second); with ``bulk`` > 1 the reports go as bulk filings
+    of up to that many reports of a station, each report's latency its request's."""
     cookie, csrf = login(base)
     port = int(base.rsplit(":", 1)[1])
     reports = bodies(sts, max(1, int(rate * seconds)), run)
+    if bulk > 1:
+        requests = bulked(reports, bulk)
+        counts = [c for _, _, c in requests]
+        sent = [(path, body) for path, body, _ in requests]
+    else:
+        counts, sent = [1] * len(reports), reports
+    request_rate = rate * len(sent) / len(reports)
     cpu0 = cpu_seconds(proc_pid)
     with mp.get_context("spawn").Pool(1) as pool:
-        lat, gen_cpu = pool.apply(_generator, ((port, cookie, csrf, reports, rate),))
+        lat, gen_cpu = pool.apply(_generator, ((port, cookie, csrf, sent, request_rate),))
     server_cpu = cpu_seconds(proc_pid) - cpu0
-    good = sorted(x for x in lat if x == x)
+    good = sorted(x for x, c in zip(lat, counts, strict=True) if x == x for _ in range(c))
     # acknowledged per second: from the first scheduled send to the last acknowledgement
-    span = max((i / rate + x for i, x in enumerate(lat) if x == x), default=seconds)
+    span = max((i / request_rate + x for i, x in enumerate(lat) if x == x), default=seconds)
     return {
         "offered": rate,
         "achieved": len(good) / span,
         "p50_ms": 1000 * statistics.median(good) if good else float("nan"),
         "p99_ms": 1000 * good[min(len(good) - 1, int(0.99 * len(good)))] if good else float("nan"),
-        "failed": len(lat) - len(good),
+        "failed": len(reports) - len(good),
         "server_cpu_ms": 1000 * server_cpu / max(1, len(good)),
-        "generator_cpu_ms": 1000 * gen_cpu / max(1, len(lat)),
+        "generator_cpu_ms": 1000 * gen_cpu / max(1, len(reports)),
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -229,6 +268,13 @@ def main() -> None:
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--compare", action="store_true", help="also without group commit")
     ap.add_argument("--nowcaster", action="store_true", help="also with the nowcaster process")
+    ap.add_argument(
+        "--bulk",
+        type=int,
+        default=1,
+        help="send the reports as bulk filings of up to N reports of a station (default 1: "
+        "one report per request, the headline figure)",
+    )
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="abroad-ingest-"))
@@ -262,6 +308,7 @@ def main() -> None:
             os.environ["ABROAD_GROUP_COMMIT"] = "1" if group else "0"
             label = f"{name}, " + ("group commit" if group else "commit per report")
             label += ", nowcaster" if nowcaster else ""
+            label += f", bulk filings of {args.bulk}" if args.bulk > 1 else ""
             proc, base = serve(url, 1)
             results[label] = []
             print(f"{label} (load average {os.getloadavg()[0]:.1f})", flush=True)
@@ -270,14 +317,14 @@ def main() -> None:
                 step(proc.pid, base, sts, 100, 3, 1000 + run)  # warm-up (caches, pools)
                 for rate in rates:
                     run += 1
-                    r = step(proc.pid, base, sts, rate, args.seconds, run)
+                    r = step(proc.pid, base, sts, rate, args.seconds, run, args.bulk)
                     results[label].append(r)
                     print(
                         f"  offered {rate:5.0f}/s: acknowledged {r['achieved']:6.1f}/s, "
                         f"p50 {r['p50_ms']:7.1f} ms, p99 {r['p99_ms']:8.1f} ms, "
                         f"failed {r['failed']:.0f}; CPU per report: server "
                         f"{r['server_cpu_ms']:.2f} ms, load generator "
-                        f"{r['generator_cpu_ms']:.2f} ms"
+                        f"{r['generator_cpu_ms']:.2f} ms; load average {r['load_average']:.1f}"
                         + ("" if kept_up(r) else "  <- falls behind"),
                         flush=True,
                     )

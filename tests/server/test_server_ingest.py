@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from abroad.ops.reports import StationReport
+from abroad.ops.reports import StationReport, TimeNeighbours
 from abroad.server.app import create_app
 from abroad.server.audit import verify
 from abroad.server.db import Database, upgrade
@@ -237,11 +237,16 @@ def test_a_figure_few_reports_give_is_found_past_the_reports_without_it(db_url: 
             live.submit_reports(
                 s, [live.Filed(live.ElectionRef(eid, "tiny"), r, "t") for r in [first, *rest]]
             )
-        probe = ops_report("sp-09999", "16:00", ballots_left=4100)
+        probe = ops_report("sp-09999", "16:00", ballots_left=4100, processed=60)
         with db.write() as s:
             around = live.time_neighbours(s, eid, probe)
             assert around.ballots_left_before == 4000
             assert around.processed_before == 50
+            # a report that gives one figure is compared on that figure alone
+            one = live.time_neighbours(s, eid, probe.model_copy(update={"processed": None}))
+            assert one == TimeNeighbours(ballots_left_before=4000)
+            one = live.time_neighbours(s, eid, probe.model_copy(update={"ballots_left": None}))
+            assert one == TimeNeighbours(processed_before=50)
             if db.sqlite:  # the statement the check runs, as SQLite plans it
                 conn = s.connection()
                 compiled = live.NEIGHBOURS.compile(dialect=conn.dialect)
@@ -415,4 +420,101 @@ def test_a_batch_that_fails_is_stored_again_report_by_report(
     assert [e.subject.rsplit("/", 1)[1] for e in report_entries(db_url)] == [
         "ok-00001",
         "ok-00002",
+    ]
+
+
+def test_a_request_that_went_away_still_has_its_report_stored(db_url: str) -> None:
+    """The writer answers requests in their event loop, a batch at a time; a request whose
+    client went away (its waiter cancelled) still has its report stored, and its resend is
+    answered as a duplicate."""
+    import asyncio
+
+    db = Database.open(db_url)
+    writer = ingest.Ingest(db)
+    try:
+
+        async def file() -> tuple[ingest.Stored, ingest.Stored]:
+            gone = writer.file("tiny", ops_report("aw-00001", "10:00", processed=5), "t")
+            kept = writer.file("tiny", ops_report("aw-00002", "10:05", processed=6), "t")
+            gone.cancel()
+            second = await kept
+            again = await writer.file("tiny", ops_report("aw-00001", "10:00", processed=5), "t")
+            return second, again
+
+        second, again = asyncio.run(file())
+        assert not second.duplicate and second.out.status == "accepted"
+        assert again.duplicate and again.out.client_id == "aw-00001"
+    finally:
+        writer.close()
+        db.dispose()
+    assert [r.client_id for r in stored_rows(db_url)] == ["aw-00001", "aw-00002"]
+    assert len(report_entries(db_url)) == 2
+
+
+def test_the_report_validated_at_the_edge_is_the_one_filed() -> None:
+    """ReportIn builds its ops report once; filing it under a station gives the same report
+    as building it again under that station, and a station id too long is refused."""
+    from pydantic import ValidationError
+
+    body = report("ed-00001", processed=5, working={"checkin": 3, "booth": 2})
+    data = live.ReportIn.model_validate(body)
+    for station in ("emb", "x" * live.STATION_ID_MAX):
+        fast = data.to_report(station)
+        assert fast == data._build(station) and fast.station_id == station
+    named = live.ReportIn.model_validate({**body, "station_id": "cg"})
+    assert named.to_report("cg") is named.to_report("cg")
+    with pytest.raises(ValidationError):
+        data.to_report("x" * (live.STATION_ID_MAX + 1))
+    with pytest.raises(ValidationError):
+        data.to_report("")
+
+
+def test_a_bulk_filing_answers_stores_and_audits_each_report_on_its_own(
+    backend: Backend, db_url: str
+) -> None:
+    h = {"Authorization": f"Bearer {backend.template.tokens['station_emb']}"}
+    url = f"{BASE}/stations/emb/reports/bulk"
+    a = report("bk-00001", "10:00", processed=10)
+    b = report("bk-00002", "11:00", processed=20)
+    down = report("bk-00003", "12:00", processed=5)  # below 11:00: quarantined
+    sent = [
+        a,
+        b,
+        a,  # the same again
+        {**a, "processed": 11},  # other content under a stored id
+        report("bk-00004", people_in_line=-1),  # not valid
+        {**report("bk-00005"), "station_id": "cg"},  # another station
+        b,
+        down,
+    ]
+    with TestClient(create_app(settings_for(db_url))) as c:
+        r = c.post(url, json={"reports": sent}, headers=h)
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        assert [x["status"] for x in results] == [201, 201, 200, 409, 422, 422, 200, 201]
+        assert results[2]["report"]["id"] == results[0]["report"]["id"]
+        assert results[3]["error"]["code"] == "conflict"
+        assert results[4]["error"]["details"][0]["loc"][:4] == [
+            "body",
+            "reports",
+            4,
+            "people_in_line",
+        ]
+        assert results[7]["report"]["status"] == "quarantined"
+        assert [x["reason"] for x in results[7]["report"]["reasons"]] == ["processed_went_down"]
+        # the whole queue sent again (the device did not hear back): nothing stored twice
+        again = c.post(url, json={"reports": sent}, headers=h).json()["results"]
+        assert [x["status"] for x in again] == [200, 200, 200, 409, 422, 422, 200, 200]
+        # one request's worth at most; another station's token is refused
+        too_many = [report(f"bk-{k:05d}", "10:00") for k in range(live.BULK_MAX + 1)]
+        assert c.post(url, json={"reports": too_many}, headers=h).status_code == 422
+        cg = {"Authorization": f"Bearer {backend.template.tokens['mission_cg']}"}
+        assert c.post(url, json={"reports": [report("bk-00009")]}, headers=cg).status_code == 403
+    assert [r.client_id for r in stored_rows(db_url)] == ["bk-00001", "bk-00002", "bk-00003"]
+    entries = report_entries(db_url)
+    assert [e.subject.rsplit("/", 1)[1] for e in entries] == ["bk-00001", "bk-00002", "bk-00003"]
+    assert [e.event_type for e in entries] == [
+        "report.accepted",
+        "report.accepted",
+        "report.quarantined",
     ]

@@ -134,6 +134,8 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=True,
+        loop="uvloop",  # pinned dependencies: the fast event loop and HTTP parser, never
+        http="httptools",  # a silent fall-back to the pure-Python ones
     )
 
 

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from abroad import __version__
 from abroad.server import errors
-from abroad.server.access import ACCESS_ATTR, Access
+from abroad.server.access import ACCESS_ATTR, Access, AccessCache
 from abroad.server.config import Settings
 from abroad.server.db import Database, check_schema
 from abroad.server.jobs import JobRunner, sweep_stale
@@ -143,6 +143,7 @@ def create_app(settings: Settings, *, check: bool = True) -> FastAPI:
     app.state.db = db
     app.state.settings = settings
     app.state.ingest = Ingest(db, enabled=settings.group_commit)
+    app.state.access_cache = AccessCache.of(db, settings.access_cache_seconds)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     errors.install(app)
     for module in (

@@ -14,13 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.orm import Session
 
 from abroad.server.events import CATALOGUE, EventType
 from abroad.server.models import AuditEntry
 
 GENESIS = "0" * 64
+HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+"""The chain's last entry (built once)."""
+INSERT = insert(AuditEntry)
 
 
 def canonical(value: Any) -> str:
@@ -57,11 +60,48 @@ class Chain:
 
     Use one ``Chain`` per transaction for every entry of that transaction: after an entry
     appended by other means the chain's next entry would reuse a sequence number, which is
-    the table's key, so the transaction would fail rather than fork the chain."""
+    the table's key, so the transaction would fail rather than fork the chain.
 
-    def __init__(self, session: Session) -> None:
+    ``append`` adds an ORM entry to the session; ``add`` keeps the entry as a row that
+    ``write`` inserts with the others in one statement (a batch of station reports): on a
+    session at the latest when it commits, on a bare connection (SQLAlchemy Core) when the
+    caller calls ``write`` before its transaction ends."""
+
+    def __init__(self, session: Session | Connection) -> None:
         self.session = session
         self._head: tuple[int, str] | None = None
+        self._rows: list[dict[str, Any]] = []
+
+    def _connection(self) -> Connection:
+        s = self.session
+        return s.connection() if isinstance(s, Session) else s
+
+    def _link(
+        self, actor: str, event_type: EventType, subject: str, before: Any, after: Any
+    ) -> dict[str, Any]:
+        if event_type not in CATALOGUE:
+            raise ValueError(f"undeclared audit event {event_type!r}")
+        if self._head is None:
+            if isinstance(self.session, Session):
+                self.session.flush()  # entries appended through the ORM come first
+            last = self._connection().execute(HEAD).first()
+            self._head = (0, GENESIS) if last is None else (last[0], last[1])
+        seq, prev = self._head[0] + 1, self._head[1]
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        b, a = canonical(before), canonical(after)
+        digest = entry_hash(prev, seq, at, actor, event_type.value, subject, b, a)
+        self._head = (seq, digest)
+        return {
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "event_type": event_type.value,
+            "subject": subject,
+            "before": b,
+            "after": a,
+            "prev_hash": prev,
+            "hash": digest,
+        }
 
     def append(
         self,
@@ -73,30 +113,35 @@ class Chain:
         after: Any = None,
     ) -> AuditEntry:
         """Add one entry at the end of the chain (committed with the caller's work)."""
-        if event not in CATALOGUE:
-            raise ValueError(f"undeclared audit event {event!r}")
-        if self._head is None:
-            last = self.session.execute(
-                select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-            ).first()
-            self._head = (0, GENESIS) if last is None else (last[0], last[1])
-        seq, prev = self._head[0] + 1, self._head[1]
-        at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-        b, a = canonical(before), canonical(after)
-        entry = AuditEntry(
-            seq=seq,
-            at=at,
-            actor=actor,
-            event_type=event.value,
-            subject=subject,
-            before=b,
-            after=a,
-            prev_hash=prev,
-            hash=entry_hash(prev, seq, at, actor, event.value, subject, b, a),
-        )
+        if not isinstance(self.session, Session):
+            raise TypeError("Chain.append needs an ORM session; use add and write")
+        entry = AuditEntry(**self._link(actor, event, subject, before, after))
         self.session.add(entry)
-        self._head = (seq, entry.hash)
         return entry
+
+    def add(
+        self,
+        actor: str,
+        event_type: EventType,
+        subject: str,
+        *,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        """Add one entry at the end of the chain, written by ``write`` (or at the commit)."""
+        row = self._link(actor, event_type, subject, before, after)
+        if not self._rows and isinstance(self.session, Session):
+            event.listen(self.session, "before_commit", self._written, once=True)
+        self._rows.append(row)
+
+    def write(self) -> None:
+        """Insert the entries kept by ``add`` (one statement for all of them)."""
+        if self._rows:
+            rows, self._rows = self._rows, []
+            self._connection().execute(INSERT, rows)
+
+    def _written(self, _session: Session) -> None:
+        self.write()
 
 
 def append(

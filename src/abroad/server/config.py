@@ -38,3 +38,8 @@ class Settings:
     group_commit: bool = True
     """Store station reports through one writer, a batch per transaction (``services.ingest``);
     False: one transaction per report on the request's thread."""
+    access_cache_seconds: float = 2.0
+    """How long a resolved caller (token or session) and a station's mission are kept in a
+    server process (``access.AccessCache``): the longest a change made through another process
+    (another worker, the command line) takes to reach this one; 0: looked up on every request.
+    Changes made through the same process take effect at once."""

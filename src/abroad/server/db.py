@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -99,6 +99,14 @@ class Database:
             if not self.sqlite:
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """``write`` without the ORM session (SQLAlchemy Core only: the report writer)."""
+        with self.write_engine.begin() as conn:
+            if not self.sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -21,9 +22,16 @@ from abroad.server.access import GLOBAL_ROLES, Principal, allow
 from abroad.server.errors import ApiError
 from abroad.server.models import Election, StationAlertRow, StationReportRow
 from abroad.server.routes.common import ERRORS, PageQuery, db_of, etagged, not_found, paged
-from abroad.server.schemas import Page, Role
+from abroad.server.schemas import ErrorBody, ErrorDetail, Page, Role
 from abroad.server.services import ingest, live, nowcaster
-from abroad.server.services.live import AlertOut, NowcastOut, ReassignIn, ReportIn, ReportOut
+from abroad.server.services.live import (
+    AlertOut,
+    BulkReportsIn,
+    NowcastOut,
+    ReassignIn,
+    ReportIn,
+    ReportOut,
+)
 
 router = APIRouter(prefix="/api/elections/{election_key}", tags=["voting day"], responses=ERRORS)
 
@@ -51,7 +59,7 @@ async def _file(request: Request, election_key: str, report: StationReport, me: 
     writer: ingest.Ingest = request.app.state.ingest
     try:
         if writer.enabled:
-            answer = await asyncio.wrap_future(writer.submit(election_key, report, me.name))
+            answer = await writer.file(election_key, report, me.name)
         else:
             answer = await run_in_threadpool(
                 lambda: writer.submit(election_key, report, me.name).result()
@@ -88,6 +96,83 @@ async def file_station_report(
     if data.station_id is not None and data.station_id != station_key:
         raise ApiError(422, "invalid", f"station_id {data.station_id!r} is not {station_key!r}")
     return await _file(request, election_key, data.to_report(station_key), me)
+
+
+class FiledOut(BaseModel):
+    """One report's answer in a bulk filing: what the one-report route would have said."""
+
+    status: int = Field(description="201 stored, 200 stored before, 404, 409 or 422.")
+    report: ReportOut | None = None
+    error: ErrorBody | None = None
+
+
+class BulkReportsOut(BaseModel):
+    results: list[FiledOut] = Field(description="One answer per report, in the order sent.")
+
+
+def _refused(status: int, code: str, message: str, details: list[ErrorDetail]) -> FiledOut:
+    return FiledOut(status=status, error=ErrorBody(code=code, message=message, details=details))
+
+
+@router.post(
+    "/stations/{station_key}/reports/bulk",
+    response_model=BulkReportsOut,
+)
+async def file_station_reports(
+    election_key: str,
+    station_key: str,
+    data: BulkReportsIn,
+    request: Request,
+    me: Principal = allow(*REPORTERS, scope="station"),
+) -> Any:
+    """File several reports of a station at once (an offline device's queue): each is
+    validated, stored (or quarantined) and audited as on the one-report route, idempotent by
+    its ``client_id``, and answered with its own status; the reports are written together."""
+    writer: ingest.Ingest = request.app.state.ingest
+    results: list[FiledOut | None] = []
+    waiting: list[tuple[int, Any]] = []
+    for i, raw in enumerate(data.reports):
+        try:
+            report = ReportIn.model_validate(raw)
+        except ValidationError as exc:
+            details = [
+                ErrorDetail(
+                    loc=[
+                        "body",
+                        "reports",
+                        i,
+                        *(x if isinstance(x, int) else str(x) for x in e["loc"]),
+                    ],
+                    msg=str(e["msg"]),
+                )
+                for e in exc.errors()
+            ]
+            results.append(_refused(422, "invalid_input", "the report is not valid", details))
+            continue
+        if report.station_id is not None and report.station_id != station_key:
+            message = f"station_id {report.station_id!r} is not {station_key!r}"
+            results.append(_refused(422, "invalid", message, []))
+            continue
+        results.append(None)
+        waiting.append((i, writer.file(election_key, report.to_report(station_key), me.name)))
+    answers = await asyncio.gather(*(w for _, w in waiting), return_exceptions=True)
+    accepted = False
+    for (i, _), answer in zip(waiting, answers, strict=True):
+        if isinstance(answer, live.Conflict):
+            results[i] = _refused(409, "conflict", str(answer), [])
+        elif isinstance(answer, ingest.UnknownElection):
+            results[i] = _refused(404, "not_found", str(answer), [])
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            results[i] = FiledOut(status=200 if answer.duplicate else 201, report=answer.out)
+            accepted |= not answer.duplicate and answer.out.status == live.ACCEPTED
+    if accepted:
+        nowcaster.poke(request.app)
+    return Response(
+        BulkReportsOut(results=[r for r in results if r is not None]).model_dump_json(),
+        media_type="application/json",
+    )
 
 
 @router.post(

@@ -19,13 +19,16 @@ the database's write lock as before.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from abroad.ops.reports import StationReport
 from abroad.server.db import Database
@@ -36,6 +39,9 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 """Reports stored per transaction at most."""
+ELECTIONS = select(Election.id, Election.election_key).where(
+    Election.election_key.in_(bindparam("keys", expanding=True))
+)
 
 
 class UnknownElection(LookupError):
@@ -56,19 +62,30 @@ class _Item:
     report: StationReport
     actor: str
     future: Future[Stored] = field(default_factory=Future)
+    """The answer for a caller on a thread (``submit``)."""
+    waiter: asyncio.Future[Stored] | None = None
+    """The answer for a caller in an event loop (``file``): set in that loop."""
+
+
+def _settle(answers: list[tuple[asyncio.Future[Stored], Stored | BaseException]]) -> None:
+    """Answer a batch's waiters of one event loop (run in that loop)."""
+    for waiter, answer in answers:
+        if waiter.done():  # the request went away
+            continue
+        if isinstance(answer, BaseException):
+            waiter.set_exception(answer)
+        else:
+            waiter.set_result(answer)
 
 
 def store(db: Database, items: list[tuple[str, StationReport, str]]) -> list[Stored | Exception]:
     """Store reports in one write transaction, in order; each answer, or the exception
     (``live.Conflict``, ``UnknownElection``) that refuses that report alone."""
     answers: list[Stored | Exception] = []
-    with db.write() as s:
-        keys = {k for k, _, _ in items}
+    with db.write_connection() as conn:
+        keys = sorted({k for k, _, _ in items})
         elections = {
-            key: live.ElectionRef(eid, key)
-            for eid, key in s.execute(
-                select(Election.id, Election.election_key).where(Election.election_key.in_(keys))
-            )
+            key: live.ElectionRef(eid, key) for eid, key in conn.execute(ELECTIONS, {"keys": keys})
         }
         filed: list[live.Filed] = []
         places: list[int | Exception] = []
@@ -79,7 +96,7 @@ def store(db: Database, items: list[tuple[str, StationReport, str]]) -> list[Sto
             else:
                 places.append(len(filed))
                 filed.append(live.Filed(election, report, actor))
-        outcomes = live.submit_reports(s, filed)
+        outcomes = live.submit_reports(conn, filed)
         for place in places:
             if isinstance(place, Exception):
                 answers.append(place)
@@ -123,6 +140,10 @@ class Ingest:
         if not self.enabled:
             self._write([item])
             return item.future
+        self._put(item)
+        return item.future
+
+    def _put(self, item: _Item) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the report writer is closed")
@@ -130,7 +151,17 @@ class Ingest:
                 self._thread = threading.Thread(target=self._run, name="abroad-ingest", daemon=True)
                 self._thread.start()
             self._queue.put(item)
-        return item.future
+
+    def file(self, election_key: str, report: StationReport, actor: str) -> asyncio.Future[Stored]:
+        """``submit`` for a caller in an event loop: the writer answers each batch's callers
+        with one call into their loop (not one wake-up per report)."""
+        waiter: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        item = _Item(election_key, report, actor, waiter=waiter)
+        if self.enabled:
+            self._put(item)
+        else:
+            self._write([item])  # on the caller's thread (the comparison path)
+        return waiter
 
     def close(self) -> None:
         """Write what is queued, then stop the writer."""
@@ -162,12 +193,14 @@ class Ingest:
     def _write(self, batch: list[_Item]) -> None:
         # a request that went away (its future cancelled) still has its report stored: the
         # client did not hear back and will resend it, which answers as a duplicate
-        waiting = [i.future.set_running_or_notify_cancel() for i in batch]
+        waiting = [i.waiter is not None or i.future.set_running_or_notify_cancel() for i in batch]
         self._store(batch, waiting)
 
     def _store(self, batch: list[_Item], waiting: list[bool]) -> None:
         try:
-            answers = store(self.db, [(i.election_key, i.report, i.actor) for i in batch])
+            answers: list[Stored | Exception] = store(
+                self.db, [(i.election_key, i.report, i.actor) for i in batch]
+            )
         except Exception as exc:
             if len(batch) > 1:
                 log.warning(
@@ -176,14 +209,20 @@ class Ingest:
                 for item, wait in zip(batch, waiting, strict=True):
                     self._store([item], [wait])
                 return
-            if waiting[0]:
-                batch[0].future.set_exception(exc)
-            return
-        self.batches += 1
+            answers = [exc]
+        else:
+            self.batches += 1
+        loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Stored], Any]]] = {}
         for item, wait, answer in zip(batch, waiting, answers, strict=True):
             if not wait:
                 continue
-            if isinstance(answer, Exception):
+            if item.waiter is not None:
+                loops.setdefault(item.waiter.get_loop(), []).append((item.waiter, answer))
+            elif isinstance(answer, Exception):
                 item.future.set_exception(answer)
             else:
                 item.future.set_result(answer)
+        for loop, settled in loops.items():
+            # RuntimeError: the loop has closed, nobody is waiting any more
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, settled)

@@ -19,10 +19,10 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, cast
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import bindparam, func, insert, select, update
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from abroad.ops.reports import (
@@ -50,6 +50,12 @@ from abroad.server.models import (
 
 ACCEPTED = "accepted"
 QUARANTINED = "quarantined"
+STATION_ID_MAX: int = next(
+    m.max_length
+    for m in StationReport.model_fields["station_id"].metadata
+    if hasattr(m, "max_length")
+)
+"""``StationReport.station_id``'s longest (read from the ops model)."""
 
 
 class Conflict(ValueError):
@@ -78,7 +84,7 @@ class ReportIn(BaseModel):
     )
     station_id: str | None = Field(
         default=None,
-        max_length=100,
+        max_length=STATION_ID_MAX,
         description="The station; on a station's own route it may be left out (must match).",
     )
     taken_at: AwareDatetime = Field(description="When the report was taken, with its offset.")
@@ -102,21 +108,51 @@ class ReportIn(BaseModel):
     event: StationEvent | None = None
     incident: str | None = Field(default=None, max_length=4000)
 
+    _ops: StationReport | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _as_ops(self) -> ReportIn:
-        self.to_report(self.station_id or "station")  # the ops validators, once, at the edge
+        # the ops validators, once, at the edge; the route takes this report
+        self._ops = self._build(self.station_id or "station")
         return self
 
-    def to_report(self, station_id: str) -> StationReport:
+    def _build(self, station_id: str) -> StationReport:
         data = self.model_dump(exclude={"station_id", "working"})
         return StationReport(
             station_id=station_id, working=tuple(sorted(self.working.items())), **data
         )
 
+    def to_report(self, station_id: str) -> StationReport:
+        """The report as the ops layer takes it, filed under ``station_id``."""
+        ops = self._ops
+        if ops is None or not 1 <= len(station_id) <= STATION_ID_MAX:
+            return self._build(station_id)  # validated in full (and refused if too long)
+        if ops.station_id == station_id:
+            return ops
+        # everything else validated above; station_id's only constraint is its length
+        return ops.model_copy(update={"station_id": station_id})
+
 
 class Reason(BaseModel):
     reason: str
     message: str
+
+
+BULK_MAX = 500
+"""Reports in one bulk filing at most."""
+
+
+class BulkReportsIn(BaseModel):
+    """Several reports of one station in one request (an offline device's queue)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=BULK_MAX,
+        description="Reports as for the one-report route; each is validated, stored and "
+        "answered on its own (one that is not valid does not stop the others).",
+    )
 
 
 class ReportOut(BaseModel):
@@ -184,7 +220,22 @@ class NowcastOut(BaseModel):
 # Reports
 
 
-def calendar_of(station: Station) -> StationCalendar:
+class StationLike(Protocol):
+    """What the check needs of a stored station (an ORM ``Station`` or a row of its columns)."""
+
+    @property
+    def station_key(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def days(self) -> list[Any]: ...
+    @property
+    def lanes(self) -> int: ...
+    @property
+    def ballots(self) -> int | None: ...
+
+
+def calendar_of(station: StationLike) -> StationCalendar:
     """What ``check_report`` needs to know about a stored station."""
 
     def minutes(text: str) -> float:
@@ -208,20 +259,41 @@ def calendar_of(station: Station) -> StationCalendar:
     )
 
 
-def report_of(row: StationReportRow) -> StationReport:
+@dataclass(frozen=True)
+class StoredReport:
+    """A stored report as the writer answers it (the columns of ``StationReportRow``)."""
+
+    id: int
+    client_id: str
+    station_key: str
+    filed_station_key: str
+    taken_at: dt.datetime
+    received_at: dt.datetime
+    payload: dict[str, Any]
+    status: str
+    reasons: list[Any]
+    submitted_by: str
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+
+
+def report_of(row: StationReportRow | StoredReport) -> StationReport:
     return StationReport.model_validate(row.payload)
 
 
-def report_out(row: StationReportRow, duplicate: bool = False) -> ReportOut:
-    return ReportOut(
+def report_out(row: StationReportRow | StoredReport, duplicate: bool = False) -> ReportOut:
+    """The API's view of a stored report (built from stored, already validated values)."""
+    return ReportOut.model_construct(
         id=row.id,
         client_id=row.client_id,
         station_key=row.station_key,
         filed_station_key=row.filed_station_key,
         taken_at=row.taken_at,
         received_at=row.received_at,
-        status=row.status,
-        reasons=[Reason(**r) for r in row.reasons],
+        status=cast(Literal["accepted", "quarantined"], row.status),
+        reasons=[
+            Reason.model_construct(reason=r["reason"], message=r["message"]) for r in row.reasons
+        ],
         report=row.payload,
         submitted_by=row.submitted_by,
         reviewed_by=row.reviewed_by,
@@ -274,45 +346,62 @@ NEIGHBOURS = select(
 )
 """One statement, built once: the figures of a station's nearest accepted reports before and
 after a time, four look-ups on ``ix_station_reports_history``."""
+PROCESSED_NEIGHBOURS = select(
+    _nearest(StationReportRow.processed, False), _nearest(StationReportRow.processed, True)
+)
+BALLOTS_LEFT_NEIGHBOURS = select(
+    _nearest(StationReportRow.ballots_left, False), _nearest(StationReportRow.ballots_left, True)
+)
+"""The same for a report that gives one of the figures (the other is not checked)."""
 
 
-def time_neighbours(session: Session, election_id: int, report: StationReport) -> TimeNeighbours:
+def _core(db: Session | Connection) -> Connection:
+    return db.connection() if isinstance(db, Session) else db
+
+
+def time_neighbours(
+    db: Session | Connection, election_id: int, report: StationReport
+) -> TimeNeighbours:
     """The figures of the station's nearest accepted reports before and after the report's
-    time (none looked up when the report gives neither processed nor ballots left)."""
+    time, for the figures the report gives (none looked up when it gives neither processed
+    nor ballots left)."""
     if report.processed is None and report.ballots_left is None:
         return TimeNeighbours()
-    row = (
-        session.connection()
-        .execute(  # Core: no ORM layer for four integers
-            NEIGHBOURS,
-            {
-                "election_id": election_id,
-                "station_key": report.station_id,
-                "client_id": report.client_id,
-                "taken_at": report.taken_at,
-            },
-        )
-        .one()
-    )
-    return TimeNeighbours(*row)
+    params = {
+        "election_id": election_id,
+        "station_key": report.station_id,
+        "client_id": report.client_id,
+        "taken_at": report.taken_at,
+    }
+    conn = _core(db)  # Core: no ORM layer for a few integers
+    if report.ballots_left is None:
+        before, after = conn.execute(PROCESSED_NEIGHBOURS, params).one()
+        return TimeNeighbours(processed_before=before, processed_after=after)
+    if report.processed is None:
+        before, after = conn.execute(BALLOTS_LEFT_NEIGHBOURS, params).one()
+        return TimeNeighbours(ballots_left_before=before, ballots_left_after=after)
+    return TimeNeighbours(*conn.execute(NEIGHBOURS, params).one())
 
 
 def _verdict(
-    session: Session,
+    db: Session | Connection,
     election_id: int,
     report: StationReport,
     now: dt.datetime,
-    station: Station | Literal[False] | None = False,
+    station: StationLike | Literal[False] | None = False,
     pending: Sequence[StationReport] = (),
+    calendar: StationCalendar | None = None,
 ) -> Verdict:
     """The check of a report against its station and its stored accepted neighbours in time
-    (and ``pending``: accepted reports of the station not yet flushed)."""
+    (and ``pending``: accepted reports of the station not yet stored)."""
     if station is False:
-        station = station_by_key(session, election_id, report.station_id)
-    calendar = calendar_of(station) if station is not None else None
+        assert isinstance(db, Session), "the station is looked up through the ORM"
+        station = station_by_key(db, election_id, report.station_id)
+    if station is not None and calendar is None:
+        calendar = calendar_of(station)
     around = TimeNeighbours()
     if station is not None:
-        around = time_neighbours(session, election_id, report)
+        around = time_neighbours(db, election_id, report)
         if pending:
             around = around.widened(TimeNeighbours.of(report, pending))
     return check_report(report, calendar, around, received_at=now)
@@ -322,30 +411,35 @@ def _reasons(verdict: Verdict) -> list[dict[str, str]]:
     return [{"reason": f.reason.value, "message": f.message} for f in verdict.findings]
 
 
-def _mark_stale(session: Session, election_id: int, station_keys: set[str]) -> None:
+_NOWCASTS = cast(Table, StationNowcastRow.__table__)
+MARK_STALE = (
+    update(_NOWCASTS)
+    .where(
+        _NOWCASTS.c.election_id == bindparam("eid"),
+        _NOWCASTS.c.station_key.in_(bindparam("keys", expanding=True)),
+    )
+    .values(stale=True)
+)
+HAVE_NOWCAST = select(_NOWCASTS.c.station_key).where(
+    _NOWCASTS.c.election_id == bindparam("eid"),
+    _NOWCASTS.c.station_key.in_(bindparam("keys", expanding=True)),
+)
+
+
+def _mark_stale(db: Session | Connection, election_id: int, station_keys: set[str]) -> None:
     """The stations' nowcasts are stale (a row is made for a station that has none)."""
     if not station_keys:
         return
-    conn = session.connection()  # Core: no ORM synchronisation of loaded rows needed here
-    n = StationNowcastRow
-    marked = conn.execute(
-        update(n)
-        .where(n.election_id == election_id, n.station_key.in_(station_keys))
-        .values(stale=True)
-    ).rowcount
-    if marked == len(station_keys):
+    conn = _core(db)  # Core: no ORM synchronisation of loaded rows needed here
+    keys = sorted(station_keys)
+    marked = conn.execute(MARK_STALE, {"eid": election_id, "keys": keys}).rowcount
+    if marked == len(keys):
         return
-    have = set(
-        conn.execute(
-            select(n.station_key).where(
-                n.election_id == election_id, n.station_key.in_(station_keys)
-            )
-        ).scalars()
-    )
-    missing = sorted(station_keys - have)
+    have = set(conn.execute(HAVE_NOWCAST, {"eid": election_id, "keys": keys}).scalars())
+    missing = [k for k in keys if k not in have]
     if missing:
         conn.execute(
-            insert(n),
+            insert(_NOWCASTS),
             [
                 {"election_id": election_id, "station_key": k, "stale": True, "reports_seen": 0}
                 for k in missing
@@ -374,115 +468,178 @@ class Filed:
     actor: str
 
 
-Outcome = tuple[StationReportRow, bool] | Conflict
-"""The stored row and whether the filing was a duplicate, or the conflict."""
+Outcome = tuple[StoredReport, bool] | Conflict
+"""The stored report and whether the filing was a duplicate, or the conflict."""
+
+_REPORTS = cast(Table, StationReportRow.__table__)
+_STORED_COLUMNS = [c for c in _REPORTS.c if c.name in StoredReport.__dataclass_fields__]
+STORED = select(*_STORED_COLUMNS, _REPORTS.c.content_sha256).where(
+    _REPORTS.c.election_id == bindparam("eid"),
+    _REPORTS.c.client_id.in_(bindparam("ids", expanding=True)),
+)
+"""The batch's client ids already stored (the idempotency look-up, built once)."""
+_STATIONS = cast(Table, Station.__table__)
+STATIONS = select(
+    _STATIONS.c.station_key,
+    _STATIONS.c.timezone,
+    _STATIONS.c.days,
+    _STATIONS.c.lanes,
+    _STATIONS.c.ballots,
+).where(
+    _STATIONS.c.election_id == bindparam("eid"),
+    _STATIONS.c.station_key.in_(bindparam("keys", expanding=True)),
+)
+INSERT_REPORTS = insert(_REPORTS).returning(_REPORTS.c.id, sort_by_parameter_order=True)
 
 
-def submit_reports(session: Session, filed: list[Filed]) -> list[Outcome]:
+def submit_reports(db: Session | Connection, filed: list[Filed]) -> list[Outcome]:
     """Store a batch of reports, in order, in the caller's write transaction: each accepted
     or quarantined once per (election, client id), each with its audit entry (chained in
     the batch's order). A client id already stored (before or earlier in the batch) gives
-    the stored row as a duplicate, or a ``Conflict`` for other content.
+    the stored report as a duplicate, or a ``Conflict`` for other content.
 
-    The batch's rows are written in one flush at the end: a report is checked against its
-    neighbours in time among the stored reports (``time_neighbours``) and among the reports
-    accepted earlier in the same batch."""
-    session.flush()
-    with session.no_autoflush:
-        out = _submit(session, filed)
-    session.flush()
-    return out
+    On an ORM session, what it holds is flushed first. The batch is written with a few
+    statements whatever its size (SQLAlchemy Core, built
+    once): one look-up of the batch's client ids, one of its stations, one per report for
+    its neighbours in time (among the stored reports, widened with the reports accepted
+    earlier in the same batch), one insert of the rows, one of their audit entries, one
+    update of the stations' nowcasts."""
+    if not isinstance(db, Session):
+        return _submit(db, filed)
+    db.flush()
+    with db.no_autoflush:
+        return _submit(db.connection(), filed)
 
 
-def _submit(session: Session, filed: list[Filed]) -> list[Outcome]:
-    chain = audit.Chain(session)
+@dataclass
+class _New:
+    """A row of the batch, not inserted yet."""
+
+    values: dict[str, Any]
+    report: StationReport
+    stored: StoredReport | None = None
+
+
+def _submit(conn: Connection, filed: list[Filed]) -> list[Outcome]:
+    chain = audit.Chain(conn)
     now = utcnow()
-    stored: dict[tuple[int, str], tuple[StationReportRow, StationReport | None]] = {}
-    by_election: dict[int, list[str]] = {}
+    known: dict[tuple[int, str], StoredReport | _New] = {}
+    """Client ids stored before the batch (with their content's hash) or earlier in it."""
+    hashes: dict[int, str] = {}
+    by_election: dict[int, list[Filed]] = {}
     for f in filed:
-        by_election.setdefault(f.election.id, []).append(f.report.client_id)
-    for election_id, ids in by_election.items():
-        for row in session.scalars(
-            select(StationReportRow).where(
-                StationReportRow.election_id == election_id,
-                StationReportRow.client_id.in_(set(ids)),
-            )
-        ):
-            stored[election_id, row.client_id] = (row, None)
-    stations: dict[tuple[int, str], Station | None] = {}
-    for election_id in by_election:
-        keys = {f.report.station_id for f in filed if f.election.id == election_id}
-        for st in session.scalars(
-            select(Station).where(Station.election_id == election_id, Station.station_key.in_(keys))
-        ):
-            stations[election_id, st.station_key] = st
+        by_election.setdefault(f.election.id, []).append(f)
+    stations: dict[tuple[int, str], tuple[StationLike, StationCalendar]] = {}
+    for eid, mine in by_election.items():
+        client_ids = sorted({f.report.client_id for f in mine})
+        for found in conn.execute(STORED, {"eid": eid, "ids": client_ids}):
+            data = found._mapping
+            stored = StoredReport(**{c.name: data[c.name] for c in _STORED_COLUMNS})
+            known[eid, stored.client_id] = stored
+            hashes[id(stored)] = data["content_sha256"]
+        station_keys = sorted({f.report.station_id for f in mine})
+        for st in conn.execute(STATIONS, {"eid": eid, "keys": station_keys}):
+            stations[eid, st.station_key] = (st, calendar_of(st))
     stale: dict[int, set[str]] = {}
     accepted: dict[tuple[int, str], list[StationReport]] = {}
-    """Reports accepted earlier in this batch, by station (not flushed yet)."""
-    out: list[Outcome] = []
+    """Reports accepted earlier in this batch, by station (not stored yet)."""
+    new: list[_New] = []
+    answers: list[tuple[_New | StoredReport, bool] | Conflict] = []
     for f in filed:
         election, report, actor = f.election, f.report, f.actor
-        known = stored.get((election.id, report.client_id))
-        if known is not None:
-            row, earlier = known
-            sub = resolve_submission([earlier or report_of(row)], report)
-            if sub.kind is SubmissionKind.CONFLICT:
-                out.append(
+        payload = report.model_dump(mode="json")
+        content = hashlib.sha256(canonical(payload).encode()).hexdigest()
+        earlier = known.get((election.id, report.client_id))
+        if earlier is not None:
+            if isinstance(earlier, _New):
+                same = earlier.values["content_sha256"] == content or earlier.report == report
+            else:
+                same = hashes[id(earlier)] == content or (
+                    resolve_submission([report_of(earlier)], report).kind
+                    is not SubmissionKind.CONFLICT
+                )
+            if same:
+                answers.append((earlier, True))
+            else:
+                answers.append(
                     Conflict(
                         f"report {report.client_id!r} is already stored with other content; "
                         "file the new content under a new client id"
                     )
                 )
-            else:
-                out.append((row, True))
             continue
         station = stations.get((election.id, report.station_id))
         pending = accepted.setdefault((election.id, report.station_id), [])
-        verdict = _verdict(session, election.id, report, now, station, pending)
-        payload = report.model_dump(mode="json")
-        row = StationReportRow(
-            election_id=election.id,
-            client_id=report.client_id,
-            station_key=report.station_id,
-            filed_station_key=report.station_id,
-            taken_at=report.taken_at,
-            received_at=now,
-            payload=payload,
-            content_sha256=hashlib.sha256(canonical(payload).encode()).hexdigest(),
-            status=ACCEPTED if verdict.accepted else QUARANTINED,
-            reasons=_reasons(verdict),
-            submitted_by=actor,
-            processed=report.processed,
-            ballots_left=report.ballots_left,
+        verdict = _verdict(
+            conn,
+            election.id,
+            report,
+            now,
+            None if station is None else station[0],
+            pending,
+            None if station is None else station[1],
         )
-        session.add(row)
-        stored[election.id, report.client_id] = (row, report)
+        row = _New(
+            {
+                "election_id": election.id,
+                "client_id": report.client_id,
+                "station_key": report.station_id,
+                "filed_station_key": report.station_id,
+                "taken_at": report.taken_at,
+                "received_at": now,
+                "payload": payload,
+                "content_sha256": content,
+                "status": ACCEPTED if verdict.accepted else QUARANTINED,
+                "reasons": _reasons(verdict),
+                "submitted_by": actor,
+                "reviewed_by": None,
+                "reviewed_at": None,
+                "processed": report.processed,
+                "ballots_left": report.ballots_left,
+            },
+            report,
+        )
+        new.append(row)
+        known[election.id, report.client_id] = row
+        answers.append((row, False))
         after = {"station": report.station_id, "report": payload, "submitted_by": actor}
+        subject = _subject(election, report.client_id)
         if verdict.accepted:
-            chain.append(
-                actor, EventType.REPORT_ACCEPTED, _subject(election, row.client_id), after=after
-            )
+            chain.add(actor, EventType.REPORT_ACCEPTED, subject, after=after)
             stale.setdefault(election.id, set()).add(report.station_id)
             pending.append(report)
         else:
-            chain.append(
+            chain.add(
                 actor,
                 EventType.REPORT_QUARANTINED,
-                _subject(election, row.client_id),
-                after={**after, "reasons": row.reasons},
+                subject,
+                after={**after, "reasons": row.values["reasons"]},
             )
-        out.append((row, False))
+    if new:
+        ids = conn.execute(INSERT_REPORTS, [r.values for r in new]).scalars().all()
+        for r, rid in zip(new, ids, strict=True):
+            v = r.values
+            r.stored = StoredReport(
+                id=rid, **{k: v[k] for k in StoredReport.__dataclass_fields__ if k != "id"}
+            )
+    chain.write()
     for election_id, keys in stale.items():
-        _mark_stale(session, election_id, keys)
+        _mark_stale(conn, election_id, keys)
+    out: list[Outcome] = []
+    for a in answers:
+        if isinstance(a, tuple) and isinstance(a[0], _New):
+            assert a[0].stored is not None
+            out.append((a[0].stored, a[1]))
+        else:
+            out.append(a)  # type: ignore[arg-type]  # a stored report or a conflict
     return out
 
 
 def submit_report(
     session: Session, election: Election, report: StationReport, actor: str
-) -> tuple[StationReportRow, bool]:
-    """Store one report (accepted or in quarantine) once; (row, whether it was a duplicate).
-
-    Raises ``Conflict`` when the client id is stored with other content."""
+) -> tuple[StoredReport, bool]:
+    """Store one report (accepted or in quarantine) once; (the stored report, whether it was
+    a duplicate). Raises ``Conflict`` when the client id is stored with other content."""
     ref = ElectionRef(election.id, election.election_key)
     (outcome,) = submit_reports(session, [Filed(ref, report, actor)])
     if isinstance(outcome, Conflict):
