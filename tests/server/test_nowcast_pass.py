@@ -392,7 +392,9 @@ def test_the_server_nowcaster_uses_its_workers_and_leaves_no_orphans(
         d.dispose()
 
 
-def test_a_pass_left_early_does_not_leak_into_the_next(db: Database, pool: NowcastPool) -> None:
+def _day_batch(db: Database) -> tuple[nowcaster._Batch, nowcaster.ElectionModel]:
+    """A day's reports, every nowcast fresh, then a pass's batch of the day's three stations
+    read again (and its election model)."""
     a_day(db)
     nowcaster.refresh_nowcasts(db)
     with db.read() as s:
@@ -401,7 +403,11 @@ def test_a_pass_left_early_does_not_leak_into_the_next(db: Database, pool: Nowca
         eid = e.id
     batch = nowcaster._read_batch(db, eid, ["emb", "annex", "cg"])
     assert batch is not None and batch.model is not None
-    model = batch.model
+    return batch, batch.model
+
+
+def test_a_pass_left_early_does_not_leak_into_the_next(db: Database, pool: NowcastPool) -> None:
+    batch, model = _day_batch(db)
     tasks = batch.tasks * 4  # twelve: several chunks in flight
     expected = {
         o.station_key: o.result
@@ -436,15 +442,7 @@ def test_the_number_of_workers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_workers_hold_several_elections_models(db: Database, pool: NowcastPool) -> None:
-    a_day(db)
-    nowcaster.refresh_nowcasts(db)
-    with db.read() as s:
-        e = s.scalar(select(Election))
-        assert e is not None
-        eid = e.id
-    batch = nowcaster._read_batch(db, eid, ["emb", "annex", "cg"])
-    assert batch is not None and batch.model is not None
-    model = batch.model
+    batch, model = _day_batch(db)
     expected = {k: row[2] for k, (row, _) in stored(db).items()}
     keys = [("other", k) for k in range(5)] + [model.key]  # six models, four kept
     for key in keys:
