@@ -1,5 +1,6 @@
 """The station's reporting page offline, in real headless Chromium (Debian's, by Playwright):
-cut the network, file three reports, restore it: all three arrive, each exactly once."""
+cut the network, file three reports, restore it: all three arrive, each exactly once (as one
+bulk filing)."""
 
 from __future__ import annotations
 
@@ -85,9 +86,13 @@ def test_reports_filed_offline_arrive_exactly_once(served: Served) -> None:
         expect(page.locator("#sync-state")).to_contain_text("retrying")
         assert stored_reports(served.db_url) == []
 
+        posted: list[str] = []
+        page.on("requestfinished", lambda r: posted.append(r.url) if r.method == "POST" else None)
         context.set_offline(False)
         expect(page.locator("#pending-count")).to_have_text("0")
         expect(page.locator("#sent li")).to_have_count(3)
+        # the three waiting went as one bulk filing
+        assert posted == [served.base + "/api/elections/tiny/stations/emb/reports/bulk"]
         # a reload finds nothing left on the device to send
         page.reload()
         expect(page.locator("#pending-count")).to_have_text("0")
@@ -119,6 +124,30 @@ def test_a_4xx_is_shown_for_correction_and_kept(served: Served) -> None:
         expect(page.locator("#sent li")).to_have_count(1)
         expect(page.locator("#rejected li")).to_have_count(0)
     assert len(stored_reports(served.db_url)) == 1
+
+
+def test_a_4xx_in_a_bulk_filing_is_shown_for_correction_and_the_rest_arrive(
+    served: Served,
+) -> None:
+    """Two reports filed offline, one of them invalid (a count and a length): back online they
+    go as one bulk filing; the valid one is stored, the other shown for correction."""
+    from playwright.sync_api import expect
+
+    with logged_in(served, "staff") as (context, page):
+        page.goto(served.base + "/elections/tiny/stations/emb/report")
+        context.set_offline(True)
+        page.get_by_label("People in line now").fill("40")
+        page.get_by_role("button", name="File report").click()
+        page.get_by_label("People in line now").fill("10")
+        page.get_by_label("or the line's length (metres)").fill("30")
+        page.get_by_role("button", name="File report").click()
+        expect(page.locator("#pending-count")).to_have_text("2")
+        context.set_offline(False)
+        expect(page.locator("#sent li")).to_have_count(1)
+        expect(page.locator("#rejected li")).to_have_count(1)
+        expect(page.locator("#rejected li")).to_contain_text("line_length_m")
+    rows = stored_reports(served.db_url)
+    assert len(rows) == 1 and '"people_in_line": 40' in rows[0][1]
 
 
 def test_the_console_shows_every_station_with_its_nowcast_and_alerts(served: Served) -> None:

@@ -1,6 +1,7 @@
 // abroad station reporting form: every report is kept on the device (IndexedDB) until the
 // server has it. Network errors and 5xx (and 408/429) are retried with backoff; other 4xx
 // answers are shown for correction and kept until the user re-files or discards them.
+// Several reports waiting are sent as one bulk filing (each answered on its own).
 "use strict";
 
 (function () {
@@ -134,8 +135,7 @@
     if (resp.ok) {
       const data = await resp.json();
       await remove(item.client_id);
-      sentEl.prepend(li(`${item.body.taken_at}: ${data.status}` +
-        (data.reasons.length ? " (" + data.reasons.map((r) => r.message).join("; ") + ")" : "")));
+      sentEl.prepend(li(sentText(item, data)));
       return "sent";
     }
     if (resp.status >= 500 || resp.status === 408 || resp.status === 429) return "retry";
@@ -145,6 +145,47 @@
     return "rejected";
   }
 
+  function sentText(item, data) {
+    return `${item.body.taken_at}: ${data.status}` +
+      (data.reasons.length ? " (" + data.reasons.map((r) => r.message).join("; ") + ")" : "");
+  }
+
+  // Several waiting (back online after a while): one bulk filing of up to BULK of them, each
+  // answered with its own status as the one-report route would. The whole filing refused
+  // (not a network or server error) falls back to one report at a time, which shows each
+  // report's own answer.
+  const BULK = 500;
+  async function sendMany(items) {
+    let resp;
+    try {
+      resp = await fetch(url + "/bulk", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+        body: JSON.stringify({ reports: items.map((i) => i.body) }),
+      });
+    } catch (e) {
+      return "retry";
+    }
+    if (resp.status >= 500 || resp.status === 408 || resp.status === 429) return "retry";
+    if (!resp.ok) return "one by one";
+    const data = await resp.json();
+    let retry = false;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k];
+      const r = data.results[k];
+      if (r.status === 200 || r.status === 201) {
+        await remove(item.client_id);
+        sentEl.prepend(li(sentText(item, r.report)));
+      } else if (r.status >= 500 || r.status === 408 || r.status === 429) {
+        retry = true;
+      } else {
+        await put({ ...item, state: "rejected", error: errorText({ error: r.error }, r.status) });
+      }
+    }
+    return retry ? "retry" : "sent";
+  }
+
   async function flush() {
     if (flushing) return;
     flushing = true;
@@ -152,7 +193,15 @@
     try {
       const items = (await all()).filter((i) => i.state !== "rejected");
       items.sort((a, b) => a.created - b.created);
-      for (const item of items) {
+      let single = items.length < 2;
+      for (let k = 0; k < items.length && !single; k += BULK) {
+        const outcome = await sendMany(items.slice(k, k + BULK));
+        if (outcome === "retry") { retry = true; break; }
+        if (outcome === "one by one") single = true;
+      }
+      const left = single ? (await all()).filter((i) => i.state !== "rejected") : [];
+      left.sort((a, b) => a.created - b.created);
+      for (const item of retry ? [] : left) {
         if ((await send(item)) === "retry") { retry = true; break; }
       }
     } finally {
