@@ -48,6 +48,7 @@ from abroad.queueing.station import (
     RandomInputs,
     ReplicationTrace,
     draw_inputs,
+    line_at,
     prepare,
     run_inputs,
 )
@@ -184,32 +185,11 @@ def _probe_wait(
     return float(trace.start_minutes[ls, pos] - h - new.service_minutes[:ls, pos].sum())
 
 
-def _state_at(
-    spec: StationSpec, inp: RandomInputs, trace: ReplicationTrace, h: float
-) -> tuple[int, int]:
-    """(people in line, processed) at minute ``h`` of a true day, as staff would count them:
-    in line = waiting in a queue of a line stage (not being served), processed = has started
-    the last line stage."""
-    arr = inp.arrival_minutes
-    out = trace.outcome
-    start = trace.start_minutes
-    ls = spec.line_stages - 1
-    # when each voter stopped waiting in the line: started the last line stage, gave up,
-    # or was turned away at closing (never before h) or on arrival
-    leave = np.where(
-        out == K.RENEGED,
-        arr + inp.patience_minutes,
-        np.where(out == K.TURNED_AWAY_CLOSE, np.inf, arr),
-    )
-    reached = ~np.isnan(start[ls])
-    leave = np.where(reached, start[ls], leave)
-    waiting = (arr <= h) & (leave > h)
-    # not waiting while being served at an earlier line stage
-    for s in range(ls):
-        busy = (start[s] <= h) & (h < start[s] + inp.service_minutes[s])
-        waiting &= ~np.where(np.isnan(start[s]), False, busy)
-    processed = (arr <= h) & reached & (start[ls] <= h)
-    return int(waiting.sum()), int(processed.sum())
+def _state_at(spec: StationSpec, trace: ReplicationTrace, h: float) -> tuple[int, int]:
+    """(people in line, processed) at minute ``h`` of a true day, as staff would count them
+    (``queueing.station.line_at``: the meaning the nowcast reads reports with)."""
+    line = line_at(trace, h, spec.line_stages)
+    return int(line.waiting.sum()), int(line.processed.sum())
 
 
 def coverage(spec: StationSpec, days: int, replications: int, label: str) -> None:
@@ -228,7 +208,7 @@ def coverage(spec: StationSpec, days: int, replications: int, label: str) -> Non
         true_left = int((trace.outcome == K.TURNED_AWAY_CLOSE).sum())
         truth_left_pos += true_left > 0
         for j, h in enumerate(HOURS):
-            line, processed = _state_at(spec, inp, trace, h)
+            line, processed = _state_at(spec, trace, h)
             state = StationState(now_minute=h, people_in_line=line, processed_today=processed)
             nc = nowcast(spec, state, replications=replications, seed=d * 100 + j, prior=prior)
             e = nc.left_in_line_at_close

@@ -39,6 +39,7 @@ from abroad.queueing.station import (
     RandomInputs,
     ReplicationTrace,
     draw_inputs,
+    line_at,
     prepare,
     run_inputs,
     station_seed,
@@ -119,25 +120,8 @@ class StationDay:
         arrived, waiting in a queue of a line stage (not being served at one, not yet at the
         last line stage, not gone home); processed = started the last line stage (the
         desks). The nowcast reads the reported line and processed count with this meaning."""
-        v = self._voters()
-        arr = self.inputs.arrival_minutes[v]
-        out = self.trace.outcome[v]
-        start = self.trace.start_minutes[:, v]
-        service = self.inputs.service_minutes[:, v]
-        ls = self.spec.line_stages - 1
-        leave = np.where(
-            out == RENEGED,
-            arr + self.inputs.patience_minutes[v],
-            np.where(out == TURNED_AWAY_CLOSE, np.inf, arr),
-        )
-        reached = ~np.isnan(start[ls])
-        leave = np.where(reached, start[ls], leave)
-        waiting = (arr <= minute) & (leave > minute)
-        for st in range(ls):  # being served at an earlier line stage (screening) is not waiting
-            began = np.nan_to_num(start[st], nan=np.inf)
-            waiting &= ~((began <= minute) & (minute < began + service[st]))
-        processed = reached & (np.nan_to_num(start[ls], nan=np.inf) <= minute)
-        return int(waiting.sum()), int(processed.sum())
+        line = line_at(self.trace, minute, self.spec.line_stages, self._voters())
+        return int(line.waiting.sum()), int(line.processed.sum())
 
     def left_in_line_at_close(self) -> int:
         """People who arrived by closing and were still in the line at closing (the nowcast's

@@ -55,6 +55,7 @@ from abroad.queueing.station import (
     ReplicationTrace,
     cumulative_intensity,
     draw_inputs,
+    line_at,
     prepare,
     run_inputs,
     run_prepared,
@@ -342,26 +343,16 @@ def morning_line(
     long: their ages come from the simulated line rather than from the plan's arrivals.
     ``runs``: the mornings at ``theta`` if already simulated."""
     now = state.now_minute
-    ls = spec.line_stages
-    outside = inside = 0.0
+    outside = inside = 0
     ages: list[FloatArray] = []
     if runs is None:
         runs = _morning(spec, state, theta, seed, replications)
-    for inp, trace in runs:
-        arr = inp.arrival_minutes
-        o = trace.outcome
-        start = np.nan_to_num(trace.start_minutes, nan=np.inf)
-        there = (arr <= now) & ~((o == K.RENEGED) & (arr + inp.patience_minutes <= now))
-        there &= (o != K.BALKED) & (o != K.TURNED_AWAY_CAP)
-        out = there & (start[0] > now)
-        waiting = out.copy()
-        outside += float(np.count_nonzero(out))
-        for s in range(1, ls):
-            reached = start[s - 1] + inp.service_minutes[s - 1] <= now
-            ins = there & reached & (start[s] > now)
-            inside += float(np.count_nonzero(ins))
-            waiting |= ins
-        ages.append(np.sort(now - arr[waiting])[::-1].copy())  # front (longest) first
+    for _, trace in runs:
+        line = line_at(trace, now, spec.line_stages)
+        outside += int(np.count_nonzero(line.outside))
+        inside += int(np.count_nonzero(line.inside))
+        waited = now - trace.inputs.arrival_minutes[line.waiting]
+        ages.append(np.sort(waited)[::-1].copy())  # front (longest) first
     total = outside + inside
     return MorningLine(inside / total if total > 0 else 0.0, tuple(ages))
 

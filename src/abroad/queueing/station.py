@@ -235,6 +235,49 @@ def run_inputs(
 
 
 @dataclass(frozen=True)
+class LineAt:
+    """The line of a replication at one minute, voter by voter, as staff count it: waiting
+    in a queue of a line stage (not being served at one, not yet at the line's last stage,
+    not gone home), split into those waiting for the first stage (outside) and those past it
+    (inside, e.g. screened at the door and waiting for a desk); and who has been processed
+    (started the line's last stage) by then."""
+
+    outside: npt.NDArray[np.bool_]
+    inside: npt.NDArray[np.bool_]
+    processed: npt.NDArray[np.bool_]
+
+    @property
+    def waiting(self) -> npt.NDArray[np.bool_]:
+        return self.outside | self.inside
+
+
+def line_at(
+    trace: ReplicationTrace, minute: float, line_stages: int, voters: slice = slice(None)
+) -> LineAt:
+    """``LineAt`` of ``voters`` (default all; a day's slice of ``arr_off``) at ``minute``."""
+    inp = trace.inputs
+    arr = inp.arrival_minutes[voters]
+    out = trace.outcome[voters]
+    start = np.nan_to_num(trace.start_minutes[:, voters], nan=np.inf)
+    service = inp.service_minutes[:, voters]
+    ls = line_stages - 1
+    # when each stopped waiting in the line: started the last line stage, gave up, was
+    # turned away at closing (never before), or on arrival (balked, capped, no ballots)
+    leave = np.where(
+        out == K.RENEGED,
+        arr + inp.patience_minutes[voters],
+        np.where(out == K.TURNED_AWAY_CLOSE, np.inf, arr),
+    )
+    reached = start[ls] < np.inf
+    leave = np.where(reached, start[ls], leave)
+    waiting = (arr <= minute) & (leave > minute)
+    for st in range(ls):  # being served at an earlier line stage (screening) is not waiting
+        waiting &= ~((start[st] <= minute) & (minute < start[st] + service[st]))
+    past_first = start[0] <= minute if ls > 0 else np.zeros(arr.shape, dtype=np.bool_)
+    return LineAt(waiting & ~past_first, waiting & past_first, reached & (start[ls] <= minute))
+
+
+@dataclass(frozen=True)
 class RawRuns:
     """Per-replication statistics: ``stats[r, d, col]`` (d = n_days is the whole run) and the
     line samples ``line[r, g]`` (days concatenated)."""
