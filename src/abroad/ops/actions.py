@@ -202,18 +202,30 @@ def extension_action(cond: Conditioned, goal: ActionGoal | None = None) -> Actio
     One set of serve-everyone runs gives a guess (when the last voters in line would leave
     it); runs at the guess and the step below confirm it (a gallop and bisection take over if
     the guess was off), so usually three sets of runs instead of a bisection's eight."""
+
+    def search(probe: _ExtensionProbe, top: int) -> int | None:
+        guess = _extension_guess(cond, probe.goal, _base_cutoff(cond, probe.policy), top)
+        return _search_from(probe.ok, guess, top)
+
+    return _extension(cond, goal, search)
+
+
+def _extension(
+    cond: Conditioned,
+    goal: ActionGoal | None,
+    search: Callable[[_ExtensionProbe, int], int | None],
+) -> Action | None:
+    """The extension action whose step ``search(probe, top)`` finds (None: even ``top`` steps
+    do not meet the goal, and ``top`` is offered); None under serve_all."""
     goal = goal or ActionGoal()
     policy = cond.rest.close_policy
     if policy.kind is ClosePolicyKind.SERVE_ALL:
         return None
     probe = _ExtensionProbe(cond, goal, policy)
-    runs_for, ok = probe.runs_for, probe.ok
-
     top = math.ceil(goal.max_extension_minutes / goal.extension_step_minutes)
-    guess = _extension_guess(cond, goal, _base_cutoff(cond, policy), top)
-    found = _search_from(ok, guess, top)
+    found = search(probe, top)
     k = top if found is None else found
-    left, wait = _after(cond, runs_for(k), goal.level)
+    left, wait = _after(cond, probe.runs_for(k), goal.level)
     return Action(
         kind=ActionKind.EXTEND,
         minutes=k * goal.extension_step_minutes,
@@ -232,24 +244,11 @@ def _base_cutoff(cond: Conditioned, policy: ClosePolicy) -> float:
 def extension_action_bisect(cond: Conditioned, goal: ActionGoal | None = None) -> Action | None:
     """The earlier method (a bisection over the steps, one set of runs per probe): kept as
     the reference the faster ``extension_action`` is tested and benchmarked against."""
-    goal = goal or ActionGoal()
-    policy = cond.rest.close_policy
-    if policy.kind is ClosePolicyKind.SERVE_ALL:
-        return None
-    probe = _ExtensionProbe(cond, goal, policy)
-    runs_for, ok = probe.runs_for, probe.ok
 
-    top = math.ceil(goal.max_extension_minutes / goal.extension_step_minutes)
-    feasible = ok(top)
-    k = _bisect(ok, 0, top) if feasible else top
-    left, wait = _after(cond, runs_for(k), goal.level)
-    return Action(
-        kind=ActionKind.EXTEND,
-        minutes=k * goal.extension_step_minutes,
-        left_in_line_at_close_after=left,
-        wait_minutes_now_after=wait,
-        achieves_goal=feasible,
-    )
+    def search(probe: _ExtensionProbe, top: int) -> int | None:
+        return _bisect(probe.ok, 0, top) if probe.ok(top) else None
+
+    return _extension(cond, goal, search)
 
 
 def _with_added(stage: StageSpec, add: int, from_minute: float) -> tuple[tuple[float, int], ...]:
