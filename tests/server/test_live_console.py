@@ -30,6 +30,7 @@ from abroad.server.services.importer import import_scenario
 
 from scenario_factory import PLACES_CSV, SCENARIO_YAML, write_scenario
 from server.conftest import Backend, login, settings_for
+from server.day import file_report
 from server.test_server_reports import audit_types, report
 
 BASE = "/api/elections/tiny"
@@ -235,15 +236,8 @@ def annex_db(tmp_path: Path) -> Any:
 
 
 def _file(db: Database, station: str, cid: str, hhmm: str, **fields: Any) -> None:
-    from abroad.ops.reports import StationReport
-
-    body = {"client_id": cid, "taken_at": f"2024-03-17T{hhmm}:00-04:00", **fields}
-    with db.write() as s:
-        e = s.scalar(select(Election))
-        row, _ = live.submit_report(
-            s, e, StationReport.model_validate({"station_id": station, **body}), "test"
-        )
-        assert row.status == "accepted", row.reasons
+    row = file_report(db, station, cid, hhmm, **fields)
+    assert row.status == "accepted", row.reasons
 
 
 def test_redirect_actions_match_a_direct_computation(annex_db: Database) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from abroad.server.models import NowcasterBeat
 from abroad.server.services.nowcaster import LeaderLock
 
 from server.conftest import Backend
+from server.day import wait_for as poll
 from server.live_server import Served
 
 WAIT_SECONDS = 120.0
@@ -68,13 +68,7 @@ def the_beat(url: str) -> tuple[int, int] | None:
 
 
 def wait_for(what: str, check: Any) -> Any:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.3)
-    raise AssertionError(f"gave up waiting for {what}")
+    return poll(what, check, WAIT_SECONDS, 0.3)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,8 @@ from abroad.server.services.importer import import_scenario
 from abroad.server.services.nowcast_pool import NowcastPool, chunk_sizes, default_workers
 
 from scenario_factory import PLACES_CSV, SCENARIO_YAML, SITES_CSV, write_scenario
+from server.day import file_report
+from server.day import wait_for as poll
 
 WAIT_SECONDS = 60.0
 """Upper bound on waits (stops a hung test; not a timing assertion)."""
@@ -55,14 +56,7 @@ def pool() -> Iterator[NowcastPool]:
 
 def file(db: Database, station: str, cid: str, hhmm: str, **fields: Any) -> str:
     """File a report; its status (accepted or quarantined)."""
-    body = {"client_id": cid, "taken_at": f"2024-03-17T{hhmm}:00-04:00", **fields}
-    with db.write() as s:
-        e = s.scalar(select(Election))
-        assert e is not None
-        row, _ = live.submit_report(
-            s, e, StationReport.model_validate({"station_id": station, **body}), "test"
-        )
-        return str(row.status)
+    return str(file_report(db, station, cid, hhmm, **fields).status)
 
 
 def a_day(db: Database) -> None:
@@ -261,13 +255,7 @@ def test_the_workers_go_with_the_nowcaster_even_after_kill_9(tmp_path: Path) -> 
 
 
 def wait_for(what: str, check: Any) -> Any:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
+    return poll(what, check, WAIT_SECONDS, 0.1)
 
 
 def _alive(pid: int) -> bool:
