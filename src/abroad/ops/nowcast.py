@@ -426,17 +426,23 @@ def remaining_day_spec(spec: StationSpec, state: StationState, early_voters: int
         surges=day.surges,
         early_voters=early_voters,
     )
-    working = dict(state.working)
-    stages = tuple(
-        StageSpec(name=st.name, servers=working[st.name], service=st.service)
-        if st.name in working
-        else st
-        for st in spec.stages
-    )
+    stages = working_stages(spec, state)
     # The cap and the balking threshold stay the site's: the line already there is kept whole
     # by preparing the rest of the day with it as ``already_in_line`` (``Conditioned.prepare``).
     return spec.model_copy(
         update={"days": (rest,), "stages": stages, "ballots": ballots_left(spec, state)}
+    )
+
+
+def working_stages(spec: StationSpec, state: StationState) -> tuple[StageSpec, ...]:
+    """The spec's stages with the servers reported working now (a reported count holds to
+    closing; a stage not reported keeps its plan)."""
+    working = dict(state.working)
+    return tuple(
+        StageSpec(name=st.name, servers=working[st.name], service=st.service)
+        if st.name in working
+        else st
+        for st in spec.stages
     )
 
 
@@ -603,7 +609,7 @@ def condition(
         else MorningLine(0.0, ())
     )
     inside = round(n * seen.inside_share)
-    first = remaining_day_spec(spec, state, 0).stages[0]
+    first = working_stages(spec, state)[0]
     g = first.servers_at(state.now_minute)
     # with a line outside every first-stage server is busy; without one, each is busy with
     # the chance its share of the arrivals keeps it so (utilisation at the factor drawn)
